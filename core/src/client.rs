@@ -81,13 +81,13 @@ impl Client {
     ) -> Error {
         Error::Decode {
             message: self.config().credentials.token.redact(&message),
-            context: RequestContext {
+            context: Box::new(RequestContext {
                 method: method.into(),
                 path: route.into(),
                 status: Some(answer.status),
                 excerpt: Some(excerpt(&self.config().credentials.token, &answer.body)),
                 attempts: answer.attempts,
-            },
+            }),
         }
     }
 
@@ -258,13 +258,13 @@ impl Client {
         let answer = self.get(&route, &[("number", number)]).await?;
         if answer.body.iter().all(u8::is_ascii_whitespace) || answer.body == b"null" {
             return Err(Error::NotFound {
-                context: RequestContext {
+                context: Box::new(RequestContext {
                     method: "GET".into(),
                     path: route,
                     status: Some(answer.status),
                     excerpt: None,
                     attempts: answer.attempts,
-                },
+                }),
             });
         }
         self.entity("GET", &route, &answer)

@@ -150,7 +150,7 @@ pub enum Error {
         /// What is wrong.
         message: String,
         /// Set when the server (not the SDK) rejected the request.
-        context: Option<RequestContext>,
+        context: Option<Box<RequestContext>>,
     },
     /// See [`ErrorCode::Transport`].
     #[error("transport error on {} {}: {message}", context.method, context.path)]
@@ -158,7 +158,7 @@ pub enum Error {
         /// What failed.
         message: String,
         /// The request.
-        context: RequestContext,
+        context: Box<RequestContext>,
     },
     /// See [`ErrorCode::Timeout`].
     #[error("timed out after {elapsed:?} on {} {}", context.method, context.path)]
@@ -166,7 +166,7 @@ pub enum Error {
         /// Time spent before giving up.
         elapsed: Duration,
         /// The request.
-        context: RequestContext,
+        context: Box<RequestContext>,
     },
     /// See [`ErrorCode::ResponseTooLarge`].
     #[error("response body of {} {} exceeds the cap of {limit} bytes", context.method, context.path)]
@@ -174,7 +174,7 @@ pub enum Error {
         /// The configured cap in bytes.
         limit: usize,
         /// The request.
-        context: RequestContext,
+        context: Box<RequestContext>,
     },
     /// See [`ErrorCode::Decode`].
     #[error("could not decode the answer of {} {}: {message}", context.method, context.path)]
@@ -182,13 +182,13 @@ pub enum Error {
         /// What did not parse.
         message: String,
         /// The request, with a body excerpt.
-        context: RequestContext,
+        context: Box<RequestContext>,
     },
     /// See [`ErrorCode::Auth`].
     #[error("authentication failed (HTTP {}) on {} {}: check the static token", status_text(context), context.method, context.path)]
     Auth {
         /// The request.
-        context: RequestContext,
+        context: Box<RequestContext>,
     },
     /// See [`ErrorCode::AccountDisabled`].
     #[error("forbidden or account disabled (HTTP {}) on {} {}: {message}", status_text(context), context.method, context.path)]
@@ -196,13 +196,13 @@ pub enum Error {
         /// The server's message.
         message: String,
         /// The request.
-        context: RequestContext,
+        context: Box<RequestContext>,
     },
     /// See [`ErrorCode::LicenseUnavailable`].
     #[error("no SAFE licence is available for the API user (reserve one under Settings > License Allocation) on {} {}", context.method, context.path)]
     LicenseUnavailable {
         /// The request.
-        context: RequestContext,
+        context: Box<RequestContext>,
     },
     /// See [`ErrorCode::RateLimited`].
     #[error("rate limited on {} {}{}", context.method, context.path, retry_after.map(|d| format!(": retry after {d:?}")).unwrap_or_default())]
@@ -210,7 +210,7 @@ pub enum Error {
         /// How long the server asked us to wait, when it said.
         retry_after: Option<Duration>,
         /// The request.
-        context: RequestContext,
+        context: Box<RequestContext>,
     },
     /// See [`ErrorCode::BudgetExhausted`].
     #[error("request budget exhausted: at most {limit} requests per {window}")]
@@ -224,7 +224,7 @@ pub enum Error {
     #[error("not found (HTTP 404) on {} {}", context.method, context.path)]
     NotFound {
         /// The request.
-        context: RequestContext,
+        context: Box<RequestContext>,
     },
     /// See [`ErrorCode::Conflict`].
     #[error("conflict on {} {}: {message}", context.method, context.path)]
@@ -232,7 +232,7 @@ pub enum Error {
         /// The server's message.
         message: String,
         /// The request.
-        context: RequestContext,
+        context: Box<RequestContext>,
     },
     /// See [`ErrorCode::Server`].
     #[error("server error (HTTP {status}) on {} {}", context.method, context.path)]
@@ -240,7 +240,7 @@ pub enum Error {
         /// The HTTP status.
         status: u16,
         /// The request.
-        context: RequestContext,
+        context: Box<RequestContext>,
     },
     /// See [`ErrorCode::Checkpoint`].
     #[error("checkpoint error: {0}")]
@@ -286,7 +286,7 @@ impl Error {
     /// The request this error came from, when it came from one.
     pub fn context(&self) -> Option<&RequestContext> {
         match self {
-            Error::Validation { context, .. } => context.as_ref(),
+            Error::Validation { context, .. } => context.as_deref(),
             Error::Transport { context, .. }
             | Error::Timeout { context, .. }
             | Error::ResponseTooLarge { context, .. }
@@ -297,7 +297,7 @@ impl Error {
             | Error::RateLimited { context, .. }
             | Error::NotFound { context }
             | Error::Conflict { context, .. }
-            | Error::Server { context, .. } => Some(context),
+            | Error::Server { context, .. } => Some(&**context),
             _ => None,
         }
     }

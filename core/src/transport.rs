@@ -149,11 +149,11 @@ impl Transport {
     pub async fn execute(&self, req: HttpRequest) -> Result<HttpAnswer> {
         let call_timeout = self.inner.config.timeouts.call;
         let started = Instant::now();
-        let ctx = RequestContext {
+        let ctx = Box::new(RequestContext {
             method: req.method.to_string(),
             path: req.route.clone(),
             ..RequestContext::default()
-        };
+        });
         match tokio::time::timeout(call_timeout, self.execute_inner(&req, started)).await {
             Ok(r) => r,
             Err(_) => Err(Error::Timeout {
@@ -203,14 +203,19 @@ impl Transport {
         }
     }
 
-    fn context(&self, req: &HttpRequest, status: Option<u16>, attempts: u32) -> RequestContext {
-        RequestContext {
+    fn context(
+        &self,
+        req: &HttpRequest,
+        status: Option<u16>,
+        attempts: u32,
+    ) -> Box<RequestContext> {
+        Box::new(RequestContext {
             method: req.method.to_string(),
             path: req.route.clone(),
             status,
             excerpt: None,
             attempts,
-        }
+        })
     }
 
     async fn attempt(&self, req: &HttpRequest, attempt: u32) -> Attempt {
@@ -381,7 +386,7 @@ impl Transport {
                     && wait > cfg.retry.retry_after_cap
                 {
                     // Longer than we may sleep: hand the wait to the caller.
-                    let context = error.context().cloned().unwrap_or_default();
+                    let context = Box::new(error.context().cloned().unwrap_or_default());
                     return Attempt::Fail(Error::RateLimited {
                         retry_after: Some(wait),
                         context,

@@ -163,7 +163,8 @@ impl Person {
     /// default to false ("false if unknown").
     pub fn prepare_for_write(&mut self) -> Result<()> {
         let has = |s: &Option<String>| s.as_deref().is_some_and(|s| !s.trim().is_empty());
-        if !(has(&self.first_name) && has(&self.last_name)) && !has(&self.business_name) {
+        let named = has(&self.first_name) && has(&self.last_name);
+        if !named && !has(&self.business_name) {
             return Err(Error::validation(
                 "firstName",
                 "a first and last name, or a business name, is required",

@@ -23,7 +23,8 @@ fn body_json(body: &Bytes) -> Result<Value, Response> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
     }
-    serde_json::from_slice(body).map_err(|e| error(StatusCode::BAD_REQUEST, &format!("bad JSON: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, &format!("bad JSON: {e}")))
 }
 
 /// The admin router.
@@ -31,18 +32,28 @@ pub fn router() -> Router<Arc<App>> {
     Router::new()
         .route("/__admin/stats", get(stats))
         .route("/__admin/stats/reset", post(reset_stats))
-        .route("/__admin/faults", get(list_faults).post(add_faults).delete(clear_faults))
+        .route(
+            "/__admin/faults",
+            get(list_faults).post(add_faults).delete(clear_faults),
+        )
         .route("/__admin/options", get(get_options).post(set_options))
         .route("/__admin/credentials", get(credentials))
         .route("/__admin/tokens/{token}", post(set_token))
         .route("/__admin/orgs/{org}/licences", post(set_licences))
         .route("/__admin/orgs/{org}/items", post(add_items))
         .route("/__admin/orgs/{org}/items/{seq}", delete(delete_item))
-        .route("/__admin/orgs/{org}/items/{seq}/{action}", post(item_action))
+        .route(
+            "/__admin/orgs/{org}/items/{seq}/{action}",
+            post(item_action),
+        )
 }
 
 async fn stats(State(app): State<Arc<App>>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let window = q.get("window_ms").and_then(|v| v.parse().ok()).unwrap_or(1000u64).max(1);
+    let window = q
+        .get("window_ms")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000u64)
+        .max(1);
     ok(app.stats.lock().expect("stats").to_json(window))
 }
 
@@ -108,7 +119,11 @@ async fn credentials(State(app): State<Arc<App>>) -> Response {
     ok(crate::credentials_json(&w))
 }
 
-async fn set_token(State(app): State<Arc<App>>, Path(token): Path<String>, body: Bytes) -> Response {
+async fn set_token(
+    State(app): State<Arc<App>>,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> Response {
     let v = match body_json(&body) {
         Ok(v) => v,
         Err(r) => return r,
@@ -163,13 +178,20 @@ async fn delete_item(State(app): State<Arc<App>>, Path((org, seq)): Path<(u64, u
     }
 }
 
-async fn item_action(State(app): State<Arc<App>>, Path((org, seq, action)): Path<(u64, u64, String)>) -> Response {
+async fn item_action(
+    State(app): State<Arc<App>>,
+    Path((org, seq, action)): Path<(u64, u64, String)>,
+) -> Response {
     let mut w = app.world.lock().expect("world");
     let result = match action.as_str() {
-        "hide" | "show" => w.orgs.get_mut(&org).and_then(|o| o.items.get_mut(&seq)).map(|r| {
-            r.visible = action == "show";
-            r.doc.clone()
-        }),
+        "hide" | "show" => w
+            .orgs
+            .get_mut(&org)
+            .and_then(|o| o.items.get_mut(&seq))
+            .map(|r| {
+                r.visible = action == "show";
+                r.doc.clone()
+            }),
         "touch" => w.touch_item(org, seq),
         _ => return error(StatusCode::NOT_FOUND, "action must be hide, show or touch"),
     };

@@ -24,12 +24,21 @@ fn ok(value: Value) -> Response {
 }
 
 fn parse_body(body: &Bytes) -> Result<Value, Response> {
-    serde_json::from_slice(body).map_err(|e| error(StatusCode::BAD_REQUEST, &format!("The request is invalid: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            &format!("The request is invalid: {e}"),
+        )
+    })
 }
 
 fn parse_id(raw: &str) -> Result<i64, Response> {
-    raw.parse::<i64>()
-        .map_err(|_| error(StatusCode::NOT_FOUND, "No HTTP resource was found that matches the request URI."))
+    raw.parse::<i64>().map_err(|_| {
+        error(
+            StatusCode::NOT_FOUND,
+            "No HTTP resource was found that matches the request URI.",
+        )
+    })
 }
 
 fn not_found(what: &str) -> Response {
@@ -41,13 +50,21 @@ fn bad(message: &str) -> Response {
 }
 
 fn text(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    v.get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 // ----- items -----
 
 /// `GET items/seqOrgID/{n}`.
-pub async fn item_by_seq(State(app): State<Arc<App>>, Extension(c): Extension<Caller>, Path(n): Path<String>) -> Response {
+pub async fn item_by_seq(
+    State(app): State<Arc<App>>,
+    Extension(c): Extension<Caller>,
+    Path(n): Path<String>,
+) -> Response {
     let Ok(n) = n.parse::<u64>() else {
         return bad("The sequential org id must be a number.");
     };
@@ -57,7 +74,11 @@ pub async fn item_by_seq(State(app): State<Arc<App>>, Extension(c): Extension<Ca
     };
     let doc = {
         let w = app.world.lock().expect("world");
-        w.orgs[&c.org_id].items.get(&n).filter(|r| r.visible).map(|r| r.doc.clone())
+        w.orgs[&c.org_id]
+            .items
+            .get(&n)
+            .filter(|r| r.visible)
+            .map(|r| r.doc.clone())
     };
     match doc {
         Some(doc) => match shape {
@@ -75,7 +96,12 @@ pub async fn item_by_seq(State(app): State<Arc<App>>, Extension(c): Extension<Ca
     }
 }
 
-fn with_item<T>(app: &App, org: u64, id: &str, f: impl FnOnce(&crate::world::Org, i64) -> T) -> Result<T, Response> {
+fn with_item<T>(
+    app: &App,
+    org: u64,
+    id: &str,
+    f: impl FnOnce(&crate::world::Org, i64) -> T,
+) -> Result<T, Response> {
     let id = parse_id(id)?;
     let w = app.world.lock().expect("world");
     let org = &w.orgs[&org];
@@ -86,24 +112,42 @@ fn with_item<T>(app: &App, org: u64, id: &str, f: impl FnOnce(&crate::world::Org
 }
 
 /// `GET items/{id}`.
-pub async fn item(State(app): State<Arc<App>>, Extension(c): Extension<Caller>, Path(id): Path<String>) -> Response {
-    match with_item(&app, c.org_id, &id, |org, id| org.items[&org.item_ids[&id]].doc.clone()) {
+pub async fn item(
+    State(app): State<Arc<App>>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
+    match with_item(&app, c.org_id, &id, |org, id| {
+        org.items[&org.item_ids[&id]].doc.clone()
+    }) {
         Ok(doc) => ok(doc),
         Err(r) => r,
     }
 }
 
 /// `GET items/{id}/coc`.
-pub async fn chain_of_custody(State(app): State<Arc<App>>, Extension(c): Extension<Caller>, Path(id): Path<String>) -> Response {
-    match with_item(&app, c.org_id, &id, |org, id| org.custody.get(&id).cloned().unwrap_or_default()) {
+pub async fn chain_of_custody(
+    State(app): State<Arc<App>>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
+    match with_item(&app, c.org_id, &id, |org, id| {
+        org.custody.get(&id).cloned().unwrap_or_default()
+    }) {
         Ok(list) => ok(Value::Array(list)),
         Err(r) => r,
     }
 }
 
 /// `GET formdata/{id}` (the "formdata controller", keyed by the item's id).
-pub async fn form_data(State(app): State<Arc<App>>, Extension(c): Extension<Caller>, Path(id): Path<String>) -> Response {
-    match with_item(&app, c.org_id, &id, |org, id| org.form_data.get(&id).cloned().unwrap_or_default()) {
+pub async fn form_data(
+    State(app): State<Arc<App>>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
+    match with_item(&app, c.org_id, &id, |org, id| {
+        org.form_data.get(&id).cloned().unwrap_or_default()
+    }) {
         Ok(list) => ok(Value::Array(list)),
         Err(r) => r,
     }
@@ -123,7 +167,11 @@ fn number_matches(value: i64, criterion: i64, model: i64, to: Option<i64>) -> bo
 }
 
 /// `POST items/search`: supports `SequentialOrgId` number criteria and a date field after a time.
-pub async fn search_items(State(app): State<Arc<App>>, Extension(c): Extension<Caller>, body: Bytes) -> Response {
+pub async fn search_items(
+    State(app): State<Arc<App>>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> Response {
     let req = match parse_body(&body) {
         Ok(v) => v,
         Err(r) => return r,
@@ -148,7 +196,9 @@ pub async fn search_items(State(app): State<Arc<App>>, Extension(c): Extension<C
                 let field = f["fieldName"].as_str().unwrap_or("");
                 let criterion = f["searchCriteria"].as_i64().unwrap_or(0);
                 if field.eq_ignore_ascii_case("SequentialOrgId") {
-                    let model = f["model"].as_i64().or_else(|| f["model"].as_str().and_then(|s| s.parse().ok()));
+                    let model = f["model"]
+                        .as_i64()
+                        .or_else(|| f["model"].as_str().and_then(|s| s.parse().ok()));
                     let Some(model) = model else { return false };
                     let value = doc["sequentialOrgId"].as_i64().unwrap_or(0);
                     number_matches(value, criterion, model, f["toDate"].as_i64())
@@ -169,18 +219,33 @@ pub async fn search_items(State(app): State<Arc<App>>, Extension(c): Extension<C
         .collect();
     if let Some(order) = req.get("orderBy").and_then(Value::as_str) {
         let key = lower_first(order);
-        let asc = req.get("orderByAsc").and_then(Value::as_bool).unwrap_or(true);
+        let asc = req
+            .get("orderByAsc")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
         hits.sort_by(|a, b| {
             let o = match (&a[&key], &b[&key]) {
-                (Value::Number(x), Value::Number(y)) => x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(std::cmp::Ordering::Equal),
+                (Value::Number(x), Value::Number(y)) => x
+                    .as_f64()
+                    .partial_cmp(&y.as_f64())
+                    .unwrap_or(std::cmp::Ordering::Equal),
                 (x, y) => x.as_str().unwrap_or("").cmp(y.as_str().unwrap_or("")),
             }
-            .then_with(|| a["sequentialOrgId"].as_i64().cmp(&b["sequentialOrgId"].as_i64()));
+            .then_with(|| {
+                a["sequentialOrgId"]
+                    .as_i64()
+                    .cmp(&b["sequentialOrgId"].as_i64())
+            });
             if asc { o } else { o.reverse() }
         });
     }
     let count = hits.len();
-    let entities: Vec<Value> = hits.into_iter().skip((page - 1) * page_size).take(page_size).cloned().collect();
+    let entities: Vec<Value> = hits
+        .into_iter()
+        .skip((page - 1) * page_size)
+        .take(page_size)
+        .cloned()
+        .collect();
     ok(json!({ "entities": entities, "count": count }))
 }
 
@@ -228,7 +293,10 @@ fn validate_case(w: &World, org_id: u64, case: &Value) -> Result<(), Response> {
 
 fn conflict(app: &App, message: &str) -> Response {
     let status = app.options.lock().expect("options").conflict_status;
-    error(StatusCode::from_u16(status).unwrap_or(StatusCode::CONFLICT), message)
+    error(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::CONFLICT),
+        message,
+    )
 }
 
 fn finish_case(org: &crate::world::Org, mut case: Value) -> Value {
@@ -239,7 +307,13 @@ fn finish_case(org: &crate::world::Org, mut case: Value) -> Value {
         .unwrap_or_default();
     let names: Vec<String> = officers
         .iter()
-        .map(|id| format!("{} {}", org.users[id]["firstName"].as_str().unwrap_or(""), org.users[id]["lastName"].as_str().unwrap_or("")))
+        .map(|id| {
+            format!(
+                "{} {}",
+                org.users[id]["firstName"].as_str().unwrap_or(""),
+                org.users[id]["lastName"].as_str().unwrap_or("")
+            )
+        })
         .collect();
     if let Some(m) = case.as_object_mut() {
         m.remove("caseOfficerId");
@@ -252,7 +326,11 @@ fn finish_case(org: &crate::world::Org, mut case: Value) -> Value {
 }
 
 /// `POST cases`.
-pub async fn create_case(State(app): State<Arc<App>>, Extension(c): Extension<Caller>, body: Bytes) -> Response {
+pub async fn create_case(
+    State(app): State<Arc<App>>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> Response {
     let case = match parse_body(&body) {
         Ok(v) => v,
         Err(r) => return r,
@@ -262,8 +340,15 @@ pub async fn create_case(State(app): State<Arc<App>>, Extension(c): Extension<Ca
         return r;
     }
     let number = text(&case, "caseNumber").unwrap_or_default();
-    if w.orgs[&c.org_id].cases.values().any(|x| x["caseNumber"].as_str() == Some(number.as_str())) {
-        return conflict(&app, "Case number already exists. Case numbers must be unique.");
+    if w.orgs[&c.org_id]
+        .cases
+        .values()
+        .any(|x| x["caseNumber"].as_str() == Some(number.as_str()))
+    {
+        return conflict(
+            &app,
+            "Case number already exists. Case numbers must be unique.",
+        );
     }
     let id = w.new_id() + 9_000_000;
     let org = w.orgs.get_mut(&c.org_id).expect("org");
@@ -277,7 +362,11 @@ pub async fn create_case(State(app): State<Arc<App>>, Extension(c): Extension<Ca
 }
 
 /// `GET cases/{id}`.
-pub async fn case(State(app): State<Arc<App>>, Extension(c): Extension<Caller>, Path(id): Path<String>) -> Response {
+pub async fn case(
+    State(app): State<Arc<App>>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
     let id = match parse_id(&id) {
         Ok(i) => i,
         Err(r) => return r,
@@ -290,7 +379,12 @@ pub async fn case(State(app): State<Arc<App>>, Extension(c): Extension<Caller>, 
 }
 
 /// `PUT cases/{id}` with the whole case.
-pub async fn update_case(State(app): State<Arc<App>>, Extension(c): Extension<Caller>, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn update_case(
+    State(app): State<Arc<App>>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let id = match parse_id(&id) {
         Ok(i) => i,
         Err(r) => return r,
@@ -307,8 +401,15 @@ pub async fn update_case(State(app): State<Arc<App>>, Extension(c): Extension<Ca
         return r;
     }
     let number = text(&case, "caseNumber").unwrap_or_default();
-    if w.orgs[&c.org_id].cases.iter().any(|(k, x)| *k != id && x["caseNumber"].as_str() == Some(number.as_str())) {
-        return conflict(&app, "Case number already exists. Case numbers must be unique.");
+    if w.orgs[&c.org_id]
+        .cases
+        .iter()
+        .any(|(k, x)| *k != id && x["caseNumber"].as_str() == Some(number.as_str()))
+    {
+        return conflict(
+            &app,
+            "Case number already exists. Case numbers must be unique.",
+        );
     }
     let org = w.orgs.get_mut(&c.org_id).expect("org");
     let mut doc = finish_case(org, case);
@@ -318,19 +419,31 @@ pub async fn update_case(State(app): State<Arc<App>>, Extension(c): Extension<Ca
 }
 
 /// `GET cases/getByNumber?value=…`.
-pub async fn case_by_number(State(app): State<Arc<App>>, Extension(c): Extension<Caller>, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn case_by_number(
+    State(app): State<Arc<App>>,
+    Extension(c): Extension<Caller>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let Some(number) = q.get("value") else {
         return bad("value is required.");
     };
     let w = app.world.lock().expect("world");
-    match w.orgs[&c.org_id].cases.values().find(|x| x["caseNumber"].as_str() == Some(number.as_str())) {
+    match w.orgs[&c.org_id]
+        .cases
+        .values()
+        .find(|x| x["caseNumber"].as_str() == Some(number.as_str()))
+    {
         Some(doc) => ok(doc.clone()),
         None => not_found("Case"),
     }
 }
 
 /// `GET cases/{id}/people`.
-pub async fn case_people(State(app): State<Arc<App>>, Extension(c): Extension<Caller>, Path(id): Path<String>) -> Response {
+pub async fn case_people(
+    State(app): State<Arc<App>>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
     let id = match parse_id(&id) {
         Ok(i) => i,
         Err(r) => return r,
@@ -348,7 +461,11 @@ pub async fn case_people(State(app): State<Arc<App>>, Extension(c): Extension<Ca
                 .filter_map(|(pid, type_id)| {
                     let mut p = org.people.get(pid)?.clone();
                     p["personTypeId"] = json!(type_id);
-                    p["personType"] = json!(match type_id { 1 => "Suspect", 2 => "Victim", _ => "Witness" });
+                    p["personType"] = json!(match type_id {
+                        1 => "Suspect",
+                        2 => "Victim",
+                        _ => "Witness",
+                    });
                     Some(p)
                 })
                 .collect()
@@ -362,7 +479,9 @@ pub async fn case_people(State(app): State<Arc<App>>, Extension(c): Extension<Ca
 fn validate_person(p: &Value) -> Result<(), Response> {
     let named = text(p, "firstName").is_some() && text(p, "lastName").is_some();
     if !named && text(p, "businessName").is_none() {
-        return Err(bad("FirstName and LastName, or BusinessName, are required."));
+        return Err(bad(
+            "FirstName and LastName, or BusinessName, are required.",
+        ));
     }
     match p.get("raceId").and_then(Value::as_i64) {
         Some(id) if lookup_has("races", id) => {}
@@ -388,7 +507,11 @@ fn validate_person(p: &Value) -> Result<(), Response> {
 }
 
 /// `POST people` with `{person, address}`.
-pub async fn create_person(State(app): State<Arc<App>>, Extension(c): Extension<Caller>, body: Bytes) -> Response {
+pub async fn create_person(
+    State(app): State<Arc<App>>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> Response {
     let req = match parse_body(&body) {
         Ok(v) => v,
         Err(r) => return r,
@@ -414,8 +537,10 @@ pub async fn create_person(State(app): State<Arc<App>>, Extension(c): Extension<
         .people
         .values()
         .filter(|q| {
-            (lc(person, "driverLicence").is_some() && lc(person, "driverLicence") == lc(q, "driverLicence"))
-                || (lc(person, "businessName").is_some() && lc(person, "businessName") == lc(q, "businessName"))
+            (lc(person, "driverLicence").is_some()
+                && lc(person, "driverLicence") == lc(q, "driverLicence"))
+                || (lc(person, "businessName").is_some()
+                    && lc(person, "businessName") == lc(q, "businessName"))
                 || (lc(person, "firstName").is_some()
                     && lc(person, "firstName") == lc(q, "firstName")
                     && lc(person, "lastName") == lc(q, "lastName"))
@@ -426,7 +551,9 @@ pub async fn create_person(State(app): State<Arc<App>>, Extension(c): Extension<
         let status = app.options.lock().expect("options").conflict_status;
         return (
             StatusCode::from_u16(status).unwrap_or(StatusCode::CONFLICT),
-            axum::Json(json!({ "message": "Likely duplicate person found.", "duplicates": duplicates })),
+            axum::Json(
+                json!({ "message": "Likely duplicate person found.", "duplicates": duplicates }),
+            ),
         )
             .into_response();
     }
@@ -439,12 +566,20 @@ pub async fn create_person(State(app): State<Arc<App>>, Extension(c): Extension<
     if let Some(addr) = req.get("address").filter(|a| a.is_object()) {
         doc["defaultAddress"] = addr.clone();
     }
-    w.orgs.get_mut(&c.org_id).expect("org").people.insert(id, doc.clone());
+    w.orgs
+        .get_mut(&c.org_id)
+        .expect("org")
+        .people
+        .insert(id, doc.clone());
     ok(doc)
 }
 
 /// `GET people/{id}`.
-pub async fn person(State(app): State<Arc<App>>, Extension(c): Extension<Caller>, Path(id): Path<String>) -> Response {
+pub async fn person(
+    State(app): State<Arc<App>>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
     let id = match parse_id(&id) {
         Ok(i) => i,
         Err(r) => return r,
@@ -457,7 +592,12 @@ pub async fn person(State(app): State<Arc<App>>, Extension(c): Extension<Caller>
 }
 
 /// `PUT people/{id}` with the whole person.
-pub async fn update_person(State(app): State<Arc<App>>, Extension(c): Extension<Caller>, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn update_person(
+    State(app): State<Arc<App>>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let id = match parse_id(&id) {
         Ok(i) => i,
         Err(r) => return r,
@@ -481,16 +621,30 @@ pub async fn update_person(State(app): State<Arc<App>>, Extension(c): Extension<
 }
 
 /// `GET people/typeahead?search=…` (at most 10).
-pub async fn people_typeahead(State(app): State<Arc<App>>, Extension(c): Extension<Caller>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let needle = q.get("search").map(|s| s.to_lowercase()).unwrap_or_default();
+pub async fn people_typeahead(
+    State(app): State<Arc<App>>,
+    Extension(c): Extension<Caller>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let needle = q
+        .get("search")
+        .map(|s| s.to_lowercase())
+        .unwrap_or_default();
     let w = app.world.lock().expect("world");
     let hits: Vec<Value> = w.orgs[&c.org_id]
         .people
         .values()
         .filter(|p| {
-            ["firstName", "lastName", "middleName", "alias", "businessName", "email"]
-                .iter()
-                .any(|k| text(p, k).is_some_and(|v| v.to_lowercase().contains(&needle)))
+            [
+                "firstName",
+                "lastName",
+                "middleName",
+                "alias",
+                "businessName",
+                "email",
+            ]
+            .iter()
+            .any(|k| text(p, k).is_some_and(|v| v.to_lowercase().contains(&needle)))
         })
         .map(|p| {
             json!({ "id": p["id"], "text": format!("{}, {} ({})",
@@ -499,14 +653,23 @@ pub async fn people_typeahead(State(app): State<Arc<App>>, Extension(c): Extensi
         })
         .collect();
     let exceeded = hits.len() > 10;
-    ok(json!({ "people": hits.into_iter().take(10).collect::<Vec<_>>(), "peopleCountLimitExceeded": exceeded }))
+    ok(
+        json!({ "people": hits.into_iter().take(10).collect::<Vec<_>>(), "peopleCountLimitExceeded": exceeded }),
+    )
 }
 
 /// `GET people/isemailalreadyinuse/{email}/`.
-pub async fn email_in_use(State(app): State<Arc<App>>, Extension(c): Extension<Caller>, Path(email): Path<String>) -> Response {
+pub async fn email_in_use(
+    State(app): State<Arc<App>>,
+    Extension(c): Extension<Caller>,
+    Path(email): Path<String>,
+) -> Response {
     let email = email.to_lowercase();
     let w = app.world.lock().expect("world");
-    let used = w.orgs[&c.org_id].people.values().any(|p| text(p, "email").is_some_and(|e| e.to_lowercase() == email));
+    let used = w.orgs[&c.org_id]
+        .people
+        .values()
+        .any(|p| text(p, "email").is_some_and(|e| e.to_lowercase() == email));
     ok(json!(used))
 }
 
@@ -519,7 +682,9 @@ fn validate_user(u: &Value, org_id: u64) -> Result<(), Response> {
         }
     }
     if u.get("organizationId").and_then(Value::as_u64) != Some(org_id) {
-        return Err(bad("organizationId is required and must be the caller's organization."));
+        return Err(bad(
+            "organizationId is required and must be the caller's organization.",
+        ));
     }
     if u.get("officeId").and_then(Value::as_u64).is_none() {
         return Err(bad("officeId is required."));
@@ -534,7 +699,11 @@ fn validate_user(u: &Value, org_id: u64) -> Result<(), Response> {
 }
 
 /// `POST users/`.
-pub async fn create_user(State(app): State<Arc<App>>, Extension(c): Extension<Caller>, body: Bytes) -> Response {
+pub async fn create_user(
+    State(app): State<Arc<App>>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> Response {
     let user = match parse_body(&body) {
         Ok(v) => v,
         Err(r) => return r,
@@ -545,7 +714,11 @@ pub async fn create_user(State(app): State<Arc<App>>, Extension(c): Extension<Ca
     let email = text(&user, "email").unwrap_or_default().to_lowercase();
     let mut w = app.world.lock().expect("world");
     // E-mail must be unique system-wide (every organisation).
-    let taken = w.orgs.values().flat_map(|o| o.users.values()).any(|u| text(u, "email").is_some_and(|e| e.to_lowercase() == email));
+    let taken = w
+        .orgs
+        .values()
+        .flat_map(|o| o.users.values())
+        .any(|u| text(u, "email").is_some_and(|e| e.to_lowercase() == email));
     if taken {
         return conflict(&app, "Email address is already in use.");
     }
@@ -554,12 +727,20 @@ pub async fn create_user(State(app): State<Arc<App>>, Extension(c): Extension<Ca
     doc["id"] = json!(id);
     doc["guid"] = json!(format!("30000000-0000-4000-8000-{id:012}"));
     doc["personId"] = json!(id + 500_000);
-    w.orgs.get_mut(&c.org_id).expect("org").users.insert(id, doc.clone());
+    w.orgs
+        .get_mut(&c.org_id)
+        .expect("org")
+        .users
+        .insert(id, doc.clone());
     ok(doc)
 }
 
 /// `GET users/{id}`.
-pub async fn user(State(app): State<Arc<App>>, Extension(c): Extension<Caller>, Path(id): Path<String>) -> Response {
+pub async fn user(
+    State(app): State<Arc<App>>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
     let id = match parse_id(&id) {
         Ok(i) => i,
         Err(r) => return r,
@@ -572,7 +753,12 @@ pub async fn user(State(app): State<Arc<App>>, Extension(c): Extension<Caller>, 
 }
 
 /// `PUT users/{id}` with the whole user.
-pub async fn update_user(State(app): State<Arc<App>>, Extension(c): Extension<Caller>, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn update_user(
+    State(app): State<Arc<App>>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let id = match parse_id(&id) {
         Ok(i) => i,
         Err(r) => return r,
@@ -599,13 +785,24 @@ pub async fn update_user(State(app): State<Arc<App>>, Extension(c): Extension<Ca
     }
     let mut doc = user;
     doc["id"] = json!(id);
-    w.orgs.get_mut(&c.org_id).expect("org").users.insert(id, doc.clone());
+    w.orgs
+        .get_mut(&c.org_id)
+        .expect("org")
+        .users
+        .insert(id, doc.clone());
     ok(doc)
 }
 
 /// `GET users/typeahead?search=…`.
-pub async fn users_typeahead(State(app): State<Arc<App>>, Extension(c): Extension<Caller>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let needle = q.get("search").map(|s| s.to_lowercase()).unwrap_or_default();
+pub async fn users_typeahead(
+    State(app): State<Arc<App>>,
+    Extension(c): Extension<Caller>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let needle = q
+        .get("search")
+        .map(|s| s.to_lowercase())
+        .unwrap_or_default();
     let w = app.world.lock().expect("world");
     let hits: Vec<Value> = w.orgs[&c.org_id]
         .users
@@ -628,13 +825,22 @@ pub async fn users_typeahead(State(app): State<Arc<App>>, Extension(c): Extensio
 
 /// A lookup list (`races`, `genders`, …).
 pub fn lookup(name: &'static str) -> Response {
-    ok(crate::world::lookups().get(name).cloned().unwrap_or(json!([])))
+    ok(crate::world::lookups()
+        .get(name)
+        .cloned()
+        .unwrap_or(json!([])))
 }
 
 /// `GET forms?formType=…`.
 pub async fn forms(Query(q): Query<HashMap<String, String>>) -> Response {
     let kind = q.get("formType").map(String::as_str).unwrap_or("All");
-    let all = crate::world::lookups()["forms"].as_array().cloned().unwrap_or_default();
-    let list: Vec<Value> = all.into_iter().filter(|f| kind == "All" || f["formType"].as_str() == Some(kind)).collect();
+    let all = crate::world::lookups()["forms"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let list: Vec<Value> = all
+        .into_iter()
+        .filter(|f| kind == "All" || f["formType"].as_str() == Some(kind))
+        .collect();
     ok(Value::Array(list))
 }

@@ -134,10 +134,9 @@ pub fn replace(rule: &FaultRule) -> Option<Response> {
         FaultKind::Status => {
             let status = StatusCode::from_u16(rule.status.unwrap_or(500))
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let body = rule
-                .body
-                .clone()
-                .unwrap_or_else(|| format!("{{\"message\":\"injected fault {}\"}}", status.as_u16()));
+            let body = rule.body.clone().unwrap_or_else(|| {
+                format!("{{\"message\":\"injected fault {}\"}}", status.as_u16())
+            });
             let mut r = json_response(status, body);
             if let Some(ra) = &rule.retry_after
                 && let Ok(v) = HeaderValue::from_str(ra)
@@ -147,7 +146,10 @@ pub fn replace(rule: &FaultRule) -> Option<Response> {
             Some(r)
         }
         FaultKind::Drop => Some(drop_response()),
-        FaultKind::Malformed => Some(json_response(StatusCode::OK, "{\"id\": 12, \"description\": \"unterminated")),
+        FaultKind::Malformed => Some(json_response(
+            StatusCode::OK,
+            "{\"id\": 12, \"description\": \"unterminated",
+        )),
         FaultKind::Html200 => {
             let mut r = Response::new(Body::from(
                 "<!DOCTYPE html><html><head><title>Runtime Error</title></head><body><h1>Server Error in '/' Application.</h1></body></html>",
@@ -186,7 +188,9 @@ pub fn replace(rule: &FaultRule) -> Option<Response> {
 pub async fn alter(rule: &FaultRule, real: Response) -> Response {
     let latency = Duration::from_millis(rule.latency_ms.unwrap_or(2_000));
     let (parts, body) = real.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
     let half = bytes.len() / 2;
     match rule.kind {
         FaultKind::SlowHeaders => {
@@ -228,7 +232,10 @@ pub async fn alter(rule: &FaultRule, real: Response) -> Response {
                     match step {
                         0 => Some((Ok::<Bytes, std::io::Error>(first), 1)),
                         1 => Some((
-                            Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset")),
+                            Err(std::io::Error::new(
+                                std::io::ErrorKind::ConnectionReset,
+                                "injected reset",
+                            )),
                             2,
                         )),
                         _ => None,

@@ -1,4 +1,6 @@
 #![recursion_limit = "256"]
+// Handlers return an early `Response` as the error of small helpers; boxing it buys nothing here.
+#![allow(clippy::result_large_err)]
 //! # safe-simulator
 //!
 //! A local SAFE web API server for integration tests: seeded data, bearer-token auth bound to
@@ -159,7 +161,9 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
 fn bearer(h: &HeaderMap) -> Option<String> {
     let v = header(h, "authorization")?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
 }
 
 /// Records, injects faults, then checks token, organisation, office, account and licence.
@@ -183,7 +187,9 @@ async fn guard(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Res
         .unwrap_or_default();
     let rule = {
         let mut rules = app.faults.lock().expect("faults");
-        rules.iter_mut().find_map(|r| r.take(&method, &path).then(|| r.clone()))
+        rules
+            .iter_mut()
+            .find_map(|r| r.take(&method, &path).then(|| r.clone()))
     };
     if let Some(rule) = &rule
         && let Some(resp) = faults::replace(rule)
@@ -202,8 +208,18 @@ async fn guard(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Res
     }
 }
 
-fn authorize(app: &App, h: &HeaderMap, token: Option<&str>, per_minute: usize) -> Result<Caller, Response> {
-    let denied = || api::error(StatusCode::UNAUTHORIZED, "Authorization has been denied for this request.");
+fn authorize(
+    app: &App,
+    h: &HeaderMap,
+    token: Option<&str>,
+    per_minute: usize,
+) -> Result<Caller, Response> {
+    let denied = || {
+        api::error(
+            StatusCode::UNAUTHORIZED,
+            "Authorization has been denied for this request.",
+        )
+    };
     let token = token.ok_or_else(denied)?;
     let police = app.options.lock().expect("options").police_per_minute;
     let licence_status = app.options.lock().expect("options").licence_status;
@@ -211,24 +227,40 @@ fn authorize(app: &App, h: &HeaderMap, token: Option<&str>, per_minute: usize) -
     let rec = w.tokens.get(token).cloned().ok_or_else(denied)?;
     let org_header = header(h, "organizationid").and_then(|v| v.parse::<u64>().ok());
     if org_header != Some(rec.org_id) {
-        return Err(api::error(StatusCode::FORBIDDEN, "The OrganizationId header is missing or does not match the token."));
+        return Err(api::error(
+            StatusCode::FORBIDDEN,
+            "The OrganizationId header is missing or does not match the token.",
+        ));
     }
     let office = header(h, "officeid").and_then(|v| v.parse::<u64>().ok());
     let org = &w.orgs[&rec.org_id];
     let Some(office_id) = office.filter(|o| org.offices.iter().any(|(id, _)| id == o)) else {
-        return Err(api::error(StatusCode::FORBIDDEN, "The OfficeId header is missing or is not an office of the organization."));
+        return Err(api::error(
+            StatusCode::FORBIDDEN,
+            "The OfficeId header is missing or is not an office of the organization.",
+        ));
     };
     if rec.disabled {
-        return Err(api::error(StatusCode::FORBIDDEN, "This account has been disabled. Contact Tracker Products support."));
+        return Err(api::error(
+            StatusCode::FORBIDDEN,
+            "This account has been disabled. Contact Tracker Products support.",
+        ));
     }
     if let Some(limit) = police
         && per_minute > limit
     {
         w.tokens.get_mut(token).expect("token").disabled = true;
-        return Err(api::error(StatusCode::FORBIDDEN, "This account has been disabled for calling the API more than allowed. Contact Tracker Products support."));
+        return Err(api::error(
+            StatusCode::FORBIDDEN,
+            "This account has been disabled for calling the API more than allowed. Contact Tracker Products support.",
+        ));
     }
     if !rec.reserved_licence && !rec.holds_floating {
-        let held = w.tokens.values().filter(|t| t.org_id == rec.org_id && t.holds_floating).count() as u32;
+        let held = w
+            .tokens
+            .values()
+            .filter(|t| t.org_id == rec.org_id && t.holds_floating)
+            .count() as u32;
         if held < w.orgs[&rec.org_id].floating_licences {
             w.tokens.get_mut(token).expect("token").holds_floating = true;
         } else {
@@ -245,7 +277,9 @@ fn authorize(app: &App, h: &HeaderMap, token: Option<&str>, per_minute: usize) -
 /// The router: `/api/...` behind the guard, `/__admin/...` without it.
 pub fn router(app: Arc<App>) -> Router {
     use axum::routing::MethodRouter;
-    let lookup = |name: &'static str| -> MethodRouter<Arc<App>> { get(move || async move { api::lookup(name) }) };
+    let lookup = |name: &'static str| -> MethodRouter<Arc<App>> {
+        get(move || async move { api::lookup(name) })
+    };
     let api = Router::new()
         .route("/api/items/seqOrgID/{n}", get(api::item_by_seq))
         .route("/api/items/seqOrgId/{n}", get(api::item_by_seq))
@@ -260,7 +294,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/cases/{id}/people", get(api::case_people))
         .route("/api/people", post(api::create_person))
         .route("/api/people/typeahead", get(api::people_typeahead))
-        .route("/api/people/isemailalreadyinuse/{email}/", get(api::email_in_use))
+        .route(
+            "/api/people/isemailalreadyinuse/{email}/",
+            get(api::email_in_use),
+        )
         .route("/api/people/{id}", get(api::person).put(api::update_person))
         .route("/api/users/", post(api::create_user))
         .route("/api/users", post(api::create_user))
@@ -311,7 +348,11 @@ impl Simulator {
 
     /// Adds `count` new items to organisation `org`; returns their numbers.
     pub fn add_items(&self, org: u64, count: u64) -> Vec<u64> {
-        self.app.world.lock().expect("world").add_items(org, count, true)
+        self.app
+            .world
+            .lock()
+            .expect("world")
+            .add_items(org, count, true)
     }
 
     /// Adds a fault rule.
@@ -341,7 +382,11 @@ impl Simulator {
 
     /// The most requests seen within any window of `window_ms`.
     pub fn max_in_window(&self, window_ms: u64) -> usize {
-        self.app.stats.lock().expect("stats").max_in_window(window_ms * 1000)
+        self.app
+            .stats
+            .lock()
+            .expect("stats")
+            .max_in_window(window_ms * 1000)
     }
 
     /// Forgets the statistics.
@@ -381,19 +426,23 @@ async fn serve(listener: TcpListener, router: Router) {
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let router = router.clone();
-                async move {
-                    let resp = router
-                        .oneshot(req.map(axum::body::Body::new))
-                        .await
-                        .unwrap_or_else(|never| match never {});
-                    if resp.extensions().get::<faults::DropConnection>().is_some() {
-                        return Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "injected drop"));
+            let service =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let router = router.clone();
+                    async move {
+                        let resp = router
+                            .oneshot(req.map(axum::body::Body::new))
+                            .await
+                            .unwrap_or_else(|never| match never {});
+                        if resp.extensions().get::<faults::DropConnection>().is_some() {
+                            return Err(std::io::Error::new(
+                                std::io::ErrorKind::ConnectionAborted,
+                                "injected drop",
+                            ));
+                        }
+                        Ok::<_, std::io::Error>(resp)
                     }
-                    Ok::<_, std::io::Error>(resp)
-                }
-            });
+                });
             let _ = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), service)

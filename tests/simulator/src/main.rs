@@ -54,7 +54,11 @@ async fn main() {
         }
     }
     let config = SimConfig {
-        seed: Seed { seed: args.seed, orgs: args.orgs, items: args.items },
+        seed: Seed {
+            seed: args.seed,
+            orgs: args.orgs,
+            items: args.items,
+        },
         options: Options {
             blank_style: args.blank_style,
             item_shape: args.item_shape,

@@ -73,7 +73,14 @@ impl Stats {
         let mut per_token: BTreeMap<String, usize> = BTreeMap::new();
         for (_, route, token) in &self.log {
             *per_route.entry(route).or_default() += 1;
-            let tail: String = token.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+            let tail: String = token
+                .chars()
+                .rev()
+                .take(4)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
             *per_token.entry(format!("…{tail}")).or_default() += 1;
         }
         let first = self.log.first().map(|l| l.0).unwrap_or(0);

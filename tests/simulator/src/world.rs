@@ -126,8 +126,12 @@ const DESCRIPTIONS: [&str; 10] = [
     "USB flash drive",
 ];
 const STREETS: [&str; 5] = ["Dock Rd", "Elm St", "Main St", "Oak Ave", "River Ln"];
-const FIRST: [&str; 8] = ["Dana", "Lee", "Sam", "Alex", "Jordan", "Casey", "Riley", "Morgan"];
-const LAST: [&str; 8] = ["Reyes", "Okafor", "Nguyen", "Smith", "Kowalski", "Haddad", "Brown", "Silva"];
+const FIRST: [&str; 8] = [
+    "Dana", "Lee", "Sam", "Alex", "Jordan", "Casey", "Riley", "Morgan",
+];
+const LAST: [&str; 8] = [
+    "Reyes", "Okafor", "Nguyen", "Smith", "Kowalski", "Haddad", "Brown", "Silva",
+];
 const STATUSES: [(i64, &str); 2] = [(1, "Checked In"), (2, "Checked Out")];
 const CATEGORIES: [(i64, &str); 3] = [(2, "Ammunition"), (12, "Tools"), (31, "Alcohol")];
 const OFFENSES: [(i64, &str); 3] = [(3, "Assault"), (4, "Burglary"), (74, "Alcohol Related")];
@@ -171,7 +175,12 @@ pub fn lookups() -> BTreeMap<&'static str, Value> {
     );
     m.insert(
         "offensetypes",
-        Value::Array(OFFENSES.iter().map(|(id, n)| json!({"id":id,"name":n})).collect()),
+        Value::Array(
+            OFFENSES
+                .iter()
+                .map(|(id, n)| json!({"id":id,"name":n}))
+                .collect(),
+        ),
     );
     m.insert(
         "categories",
@@ -220,7 +229,10 @@ impl World {
             tokens: HashMap::new(),
             next_id: 1000,
             rng: Rng::new(seed.seed),
-            clock_base: Utc.with_ymd_and_hms(2024, 4, 16, 8, 0, 0).single().expect("valid"),
+            clock_base: Utc
+                .with_ymd_and_hms(2024, 4, 16, 8, 0, 0)
+                .single()
+                .expect("valid"),
         };
         for org_id in 1..=seed.orgs.max(1) {
             w.add_org(org_id);
@@ -268,12 +280,21 @@ impl World {
         };
         // The API user and three officers.
         let mut user_ids = Vec::new();
-        for (i, (first, last)) in [("API", "User"), ("Dana", "Reyes"), ("Lee", "Okafor"), ("Sam", "Nguyen")]
-            .iter()
-            .enumerate()
+        for (i, (first, last)) in [
+            ("API", "User"),
+            ("Dana", "Reyes"),
+            ("Lee", "Okafor"),
+            ("Sam", "Nguyen"),
+        ]
+        .iter()
+        .enumerate()
         {
             let id = self.new_id();
-            let email = format!("{}.{}.{org_id}.{i}@example.org", first.to_lowercase(), last.to_lowercase());
+            let email = format!(
+                "{}.{}.{org_id}.{i}@example.org",
+                first.to_lowercase(),
+                last.to_lowercase()
+            );
             org.users.insert(
                 id,
                 json!({
@@ -287,7 +308,11 @@ impl World {
             user_ids.push(id);
         }
         let api_user = user_ids[0];
-        for (suffix, disabled, reserved) in [("", false, true), ("-nolicence", false, false), ("-disabled", true, true)] {
+        for (suffix, disabled, reserved) in [
+            ("", false, true),
+            ("-nolicence", false, false),
+            ("-disabled", true, true),
+        ] {
             self.tokens.insert(
                 format!("{}{suffix}", token_for(org_id)),
                 TokenRec {
@@ -349,7 +374,11 @@ impl World {
                 "displayedName": format!("{last}, {first} (N/A)"), "defaultAddress": null, "isForbidden": false
             });
             people.push((pid, type_id));
-            self.orgs.get_mut(&org_id).expect("org").people.insert(pid, person);
+            self.orgs
+                .get_mut(&org_id)
+                .expect("org")
+                .people
+                .insert(pid, person);
         }
         let org = self.orgs.get_mut(&org_id).expect("org");
         org.case_people.insert(id, people);
@@ -407,13 +436,17 @@ impl World {
             "notes": [], "notesAmount": 0, "tags": [], "tagsAmount": 0, "barcodes": [], "barcodesAmount": 0,
             "people": null, "peopleIds": [], "parentItemId": null, "childItems": [], "childItemsAmount": 0, "tasks": []
         });
-        if let Some(items) = org.cases.get_mut(&case_id).and_then(|c| c["items"].as_array_mut()) {
+        if let Some(items) = org
+            .cases
+            .get_mut(&case_id)
+            .and_then(|c| c["items"].as_array_mut())
+        {
             items.push(json!(id));
         }
         let data = format!(
             "{{ \"field2849\" : \"{}\", \"field5100\" : {}, \"field6199\" : {quantity} }}",
             1 + seq % 3,
-            seq % 2 == 0
+            seq.is_multiple_of(2)
         );
         org.form_data.insert(
             id,
@@ -440,7 +473,10 @@ impl World {
         let org = self.orgs.get_mut(&org_id)?;
         let rec = org.items.get_mut(&seq)?;
         let now = World::now_stamp();
-        let desc = format!("{} (updated)", rec.doc["description"].as_str().unwrap_or(""));
+        let desc = format!(
+            "{} (updated)",
+            rec.doc["description"].as_str().unwrap_or("")
+        );
         rec.doc["description"] = json!(desc);
         rec.doc["updatedDate"] = json!(now);
         let id = rec.doc["id"].as_i64()?;
