@@ -8,9 +8,16 @@ use safe_tracker::{Client, ClientConfig, Pacing};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let items: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(2_000);
+    let items: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(2_000);
     let sim = Simulator::start(SimConfig {
-        seed: Seed { seed: 42, orgs: 1, items },
+        seed: Seed {
+            seed: 42,
+            orgs: 1,
+            items,
+        },
         ..SimConfig::default()
     })
     .await?;
