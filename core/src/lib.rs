@@ -19,6 +19,7 @@ pub mod config;
 pub mod error;
 pub mod models;
 pub mod pacing;
+pub mod poller;
 pub mod retry;
 pub mod routes;
 pub mod transport;

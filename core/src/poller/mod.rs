@@ -1,0 +1,388 @@
+//! The throttled sequential poller: requests item n by its sequential org id, then n+1, …
+//! until a blank answer; waits; starts again from that blank number — with durable
+//! checkpoints, at-least-once delivery, holes, stall detection, read-ahead and expansions.
+//!
+//! Two consumer shapes: a stream of records ([`Poller::sweep_stream`], where asking for the
+//! next record acknowledges the previous one) and a handler ([`Poller::sweep`],
+//! [`Poller::run_forever`]). [`UpdatedPoller`] follows the updated-items feed the same way.
+
+mod checkpoint;
+mod clock;
+mod options;
+mod state;
+mod sweep;
+mod updated;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+pub use checkpoint::{
+    CallbackCheckpoint, CheckpointLock, CheckpointStore, FileCheckpoint, LoadFn, MemoryCheckpoint,
+    SaveFn, SqliteCheckpoint,
+};
+pub use clock::{Clock, ManualClock, SleepFuture, SystemClock};
+pub use options::{
+    Expand, ItemRecord, MIN_SWEEP_INTERVAL, PollerEvent, PollerOptions, PollerStatus, SweepPlan,
+    SweepReport,
+};
+pub use state::{Hole, PollerState, STATE_VERSION, SweepOutcome, SweepSummary};
+pub use sweep::SweepStream;
+pub use updated::{UpdatedOptions, UpdatedPoller, UpdatedRecord, UpdatedStream};
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+
+/// A listener for poller events.
+pub type EventListener = Arc<dyn Fn(&PollerEvent) + Send + Sync>;
+
+/// The identity of a poller: `<base URL>|<organization>|<office>|<stream>`.
+pub fn poller_key(client: &Client, stream: &str) -> String {
+    let c = client.config();
+    format!(
+        "{}|{}|{}|{}",
+        c.base_url, c.credentials.organization_id, c.credentials.office_id, stream
+    )
+}
+
+/// What both streams share: the client, the store and its lock, the state, the clock.
+pub(crate) struct Core {
+    pub client: Client,
+    pub store: Arc<dyn CheckpointStore>,
+    pub key: String,
+    pub state: PollerState,
+    pub _lock: CheckpointLock,
+}
+
+/// Read without waiting for a running sweep.
+pub(crate) struct Shared {
+    pub snapshot: Mutex<PollerState>,
+    pub clock: Arc<dyn Clock>,
+    pub listener: Mutex<Option<EventListener>>,
+    pub cancel: CancellationToken,
+    pub floor: Duration,
+    pub interval: Duration,
+    pub jitter: Duration,
+}
+
+impl Core {
+    /// Opens the store, takes the lock and loads (or starts) the state.
+    pub fn open(
+        client: Client,
+        store: Arc<dyn CheckpointStore>,
+        stream: &str,
+        start_seq: u64,
+    ) -> Result<Core> {
+        let key = poller_key(&client, stream);
+        let lock = CheckpointLock::acquire(store.as_ref(), &key)?;
+        let state = match store.load(&key)? {
+            Some(s) if s.stream == stream => s,
+            Some(s) => {
+                return Err(Error::Checkpoint(format!(
+                    "the checkpoint belongs to stream `{}`, not `{stream}`",
+                    s.stream
+                )));
+            }
+            None => PollerState::new(stream, start_seq),
+        };
+        Ok(Core {
+            client,
+            store,
+            key,
+            state,
+            _lock: lock,
+        })
+    }
+
+    /// Saves the state and publishes it to the snapshot.
+    pub fn save(&mut self, shared: &Shared) -> Result<()> {
+        self.store.save(&self.key, &self.state)?;
+        if let Ok(mut s) = shared.snapshot.lock() {
+            *s = self.state.clone();
+        }
+        Ok(())
+    }
+}
+
+impl Shared {
+    pub fn new(
+        state: &PollerState,
+        clock: Arc<dyn Clock>,
+        floor: Duration,
+        interval: Duration,
+        jitter: Duration,
+    ) -> Shared {
+        Shared {
+            snapshot: Mutex::new(state.clone()),
+            clock,
+            listener: Mutex::new(None),
+            cancel: CancellationToken::new(),
+            floor,
+            interval,
+            jitter,
+        }
+    }
+
+    pub fn state(&self) -> PollerState {
+        self.snapshot.lock().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    pub fn emit(&self, event: &PollerEvent) {
+        tracing::info!(event = ?event, "poller event");
+        let listener = self.listener.lock().ok().and_then(|l| l.clone());
+        if let Some(l) = listener {
+            l(event);
+        }
+    }
+
+    /// The earliest start the floor allows after `last`.
+    pub fn earliest_start(&self, last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> DateTime<Utc> {
+        match last {
+            None => now,
+            Some(last) => {
+                let floor = chrono::Duration::from_std(self.floor).unwrap_or(chrono::Duration::MAX);
+                // A clock that went backwards never lengthens the wait past one floor.
+                let elapsed = (now - last).max(chrono::Duration::zero());
+                now + (floor - elapsed).max(chrono::Duration::zero())
+            }
+        }
+    }
+
+    /// Waits until `until` on the poller's clock, or fails with `Cancelled`.
+    pub async fn wait_until(&self, until: DateTime<Utc>) -> Result<()> {
+        let now = self.clock.now();
+        if until > now {
+            let d = (until - now).to_std().unwrap_or_default();
+            tracing::info!(wait_ms = d.as_millis() as u64, "waiting before the next sweep");
+            tokio::select! {
+                _ = self.clock.sleep(d) => {}
+                _ = self.cancel.cancelled() => return Err(Error::Cancelled),
+            }
+        }
+        if self.cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        Ok(())
+    }
+
+    /// When `run_forever` starts the next sweep: interval (plus `jitter`) after the last start,
+    /// never before the floor.
+    pub fn scheduled_start(&self, state: &PollerState, jitter: Duration) -> DateTime<Utc> {
+        let now = self.clock.now();
+        let earliest = self.earliest_start(state.last_sweep_started, now);
+        match state.last_sweep_started {
+            None => earliest,
+            Some(last) => {
+                let interval = chrono::Duration::from_std(self.interval + jitter)
+                    .unwrap_or(chrono::Duration::MAX);
+                (last + interval).max(earliest)
+            }
+        }
+    }
+
+    pub fn random_jitter(&self) -> Duration {
+        if self.jitter.is_zero() {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(rand::random_range(0..=self.jitter.as_millis() as u64))
+        }
+    }
+
+    pub fn status(&self) -> PollerStatus {
+        let s = self.state();
+        PollerStatus {
+            stream: s.stream.clone(),
+            cursor: s.cursor,
+            holes: s.holes.keys().copied().collect(),
+            last_sweep_started: s.last_sweep_started,
+            last_sweep: s.last_sweep.clone(),
+            next_allowed_sweep: s
+                .last_sweep_started
+                .map(|_| self.earliest_start(s.last_sweep_started, self.clock.now())),
+            requests_spent: s.requests_spent,
+            stalled_next: s.stalled_next,
+            watermark: s.watermark,
+        }
+    }
+}
+
+/// Runs `fut` unless the poller is cancelled first.
+pub(crate) async fn cancellable<T>(
+    cancel: &CancellationToken,
+    fut: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::select! {
+        r = fut => r,
+        _ = cancel.cancelled() => Err(Error::Cancelled),
+    }
+}
+
+/// The sequential new-item poller. Cheap to share: status and plan never wait for a sweep.
+#[derive(Clone)]
+pub struct Poller {
+    core: Arc<tokio::sync::Mutex<Core>>,
+    shared: Arc<Shared>,
+    options: Arc<PollerOptions>,
+}
+
+impl std::fmt::Debug for Poller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Poller")
+            .field("status", &self.status())
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+impl Poller {
+    /// Opens a poller on `store`: takes the one-poller lock and loads the checkpoint.
+    pub fn open(
+        client: Client,
+        store: Arc<dyn CheckpointStore>,
+        options: PollerOptions,
+    ) -> Result<Poller> {
+        Poller::open_with_clock(client, store, options, Arc::new(SystemClock))
+    }
+
+    /// [`Poller::open`] with an injected clock (tests).
+    pub fn open_with_clock(
+        client: Client,
+        store: Arc<dyn CheckpointStore>,
+        options: PollerOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Poller> {
+        options.validate()?;
+        let core = Core::open(client, store, "items", options.start_seq)?;
+        let shared = Shared::new(
+            &core.state,
+            clock,
+            options.floor(),
+            options.interval,
+            options.jitter,
+        );
+        Ok(Poller {
+            core: Arc::new(tokio::sync::Mutex::new(core)),
+            shared: Arc::new(shared),
+            options: Arc::new(options),
+        })
+    }
+
+    /// Calls `listener` for every event.
+    pub fn on_event(&self, listener: impl Fn(&PollerEvent) + Send + Sync + 'static) {
+        if let Ok(mut l) = self.shared.listener.lock() {
+            *l = Some(Arc::new(listener));
+        }
+    }
+
+    /// The options.
+    pub fn options(&self) -> &PollerOptions {
+        &self.options
+    }
+
+    /// Stops the poller between requests; the checkpoint stays at the last acknowledged item.
+    /// Usable from any thread.
+    pub fn cancel(&self) {
+        self.shared.cancel.cancel();
+    }
+
+    /// The token [`Poller::cancel`] trips, for hosts that tie it to their own cancellation.
+    pub fn cancellation_token(&self) -> CancellationToken {
+        self.shared.cancel.clone()
+    }
+
+    /// Cursor, holes, last sweep, next allowed sweep and requests spent, without a request.
+    pub fn status(&self) -> PollerStatus {
+        self.shared.status()
+    }
+
+    /// What the next sweep would do and when it may start, without a request.
+    pub fn plan(&self) -> SweepPlan {
+        let s = self.shared.state();
+        let now = self.shared.clock.now();
+        let earliest = self.shared.earliest_start(s.last_sweep_started, now);
+        let max_age = chrono::Duration::from_std(self.options.hole_max_age)
+            .unwrap_or(chrono::Duration::MAX);
+        let (mut abandon, mut probe) = (Vec::new(), Vec::new());
+        for (seq, hole) in &s.holes {
+            if now - hole.first_seen > max_age {
+                abandon.push(*seq);
+            } else {
+                probe.push(*seq);
+            }
+        }
+        let e = self.options.expand;
+        SweepPlan {
+            earliest_start: earliest,
+            scheduled_start: self.shared.scheduled_start(&s, Duration::ZERO),
+            wait: (earliest - now).to_std().unwrap_or_default(),
+            start_seq: s.cursor,
+            holes_to_probe: probe,
+            holes_to_abandon: abandon,
+            gap_tolerance: self.options.gap_tolerance,
+            read_ahead: self.options.read_ahead,
+            requests_per_item: 1
+                + u32::from(e.form_data)
+                + u32::from(e.case)
+                + u32::from(e.people)
+                + u32::from(e.custody),
+            stall_check_due: s.unmoved_sweeps + 1 >= self.options.stall_after_sweeps,
+        }
+    }
+
+    /// Starts a sweep (waiting for the floor when needed) and returns its records as a stream:
+    /// [`SweepStream::next`] acknowledges the previous record and returns the next.
+    pub async fn sweep_stream(&self) -> Result<SweepStream> {
+        let core = self.core.clone().lock_owned().await;
+        SweepStream::start(core, self.shared.clone(), self.options.clone()).await
+    }
+
+    /// One sweep, handing each record to `handler`; a record is acknowledged when the handler
+    /// returns `Ok`. A handler error stops the sweep with [`Error::Consumer`], the checkpoint at
+    /// the last acknowledged record.
+    pub async fn sweep<F, Fut, E>(&self, mut handler: F) -> Result<SweepReport>
+    where
+        F: FnMut(ItemRecord) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<(), E>>,
+        E: std::fmt::Display,
+    {
+        let mut stream = self.sweep_stream().await?;
+        while let Some(record) = stream.next().await? {
+            if let Err(e) = handler(record).await {
+                return Err(stream.consumer_failed(e.to_string()).await);
+            }
+        }
+        stream.report()
+    }
+
+    /// Sweeps for ever on the schedule (`interval` plus jitter between starts, never below the
+    /// floor). Transient failures wait for the next sweep; account errors (auth, disabled,
+    /// licence), checkpoint and consumer errors stop it and are returned. Returns `Ok` when
+    /// cancelled.
+    pub async fn run_forever<F, Fut, E>(&self, mut handler: F) -> Result<()>
+    where
+        F: FnMut(ItemRecord) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<(), E>>,
+        E: std::fmt::Display,
+    {
+        loop {
+            let start = self
+                .shared
+                .scheduled_start(&self.shared.state(), self.shared.random_jitter());
+            match self.shared.wait_until(start).await {
+                Ok(()) => {}
+                Err(Error::Cancelled) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+            match self.sweep(&mut handler).await {
+                Ok(_) => {}
+                Err(Error::Cancelled) => return Ok(()),
+                Err(e) if e.is_transient() || e.code() == crate::ErrorCode::BudgetExhausted => {
+                    tracing::warn!(code = e.code().name(), error = %e, "sweep failed; retrying at the next sweep");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! Poller options, the records it delivers, its events, status and plan.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::models::{Case, CustodyEntry, FormDataEntry, Item, Person};
+use crate::poller::state::SweepSummary;
+
+/// The hard floor between two sweep starts: the vendor warns that calling more than once a
+/// minute may get the account disabled.
+pub const MIN_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// What to fetch with each item (each is one paced request).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expand {
+    /// The item's custom form data.
+    pub form_data: bool,
+    /// The item's primary case.
+    pub case: bool,
+    /// The people of the primary case.
+    pub people: bool,
+    /// The item's chain of custody.
+    pub custody: bool,
+}
+
+impl Expand {
+    /// Everything.
+    pub fn all() -> Expand {
+        Expand {
+            form_data: true,
+            case: true,
+            people: true,
+            custody: true,
+        }
+    }
+
+    /// Parses a comma-separated list of `form_data`, `case`, `people`, `custody` (or `all`).
+    pub fn parse(list: &str) -> Result<Expand> {
+        let mut e = Expand::default();
+        for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part.replace('-', "_").to_ascii_lowercase().as_str() {
+                "form_data" | "formdata" | "forms" => e.form_data = true,
+                "case" => e.case = true,
+                "people" => e.people = true,
+                "custody" | "coc" | "chain_of_custody" => e.custody = true,
+                "all" => e = Expand::all(),
+                other => {
+                    return Err(Error::InvalidConfig(format!(
+                        "unknown expansion `{other}` (use form_data, case, people, custody or all)"
+                    )));
+                }
+            }
+        }
+        Ok(e)
+    }
+}
+
+/// How the sequential poller behaves. The defaults are the vendor's exact procedure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollerOptions {
+    /// The first number to request when no checkpoint exists. Default 1.
+    pub start_seq: u64,
+    /// How many numbers past a blank answer are probed for a later item (0 = the vendor's
+    /// exact behaviour: stop at the first blank).
+    pub gap_tolerance: u32,
+    /// Holes not filled after this long are abandoned. Default 24 h.
+    pub hole_max_age: Duration,
+    /// Requests kept in flight ahead of the consumer (0 = one at a time).
+    pub read_ahead: u32,
+    /// What to fetch with each item.
+    pub expand: Expand,
+    /// Time between sweep starts for [`crate::poller::Poller::run_forever`]. Default 10 min.
+    pub interval: Duration,
+    /// Random extra wait added to each interval, up to this. Default 30 s.
+    pub jitter: Duration,
+    /// Lowers the 60-second floor between sweep starts. Only for tests against a simulator:
+    /// the vendor warns that polling more than once a minute may disable the account.
+    pub unsafe_min_interval: Option<Duration>,
+    /// Sweeps without progress before an item search checks for items beyond the cursor.
+    /// Default 3.
+    pub stall_after_sweeps: u32,
+    /// When stalled at a hole, record it and jump to the next existing item. Default false.
+    pub jump_stalls: bool,
+}
+
+impl Default for PollerOptions {
+    fn default() -> Self {
+        PollerOptions {
+            start_seq: 1,
+            gap_tolerance: 0,
+            hole_max_age: Duration::from_secs(24 * 3600),
+            read_ahead: 0,
+            expand: Expand::default(),
+            interval: Duration::from_secs(600),
+            jitter: Duration::from_secs(30),
+            unsafe_min_interval: None,
+            stall_after_sweeps: 3,
+            jump_stalls: false,
+        }
+    }
+}
+
+impl PollerOptions {
+    /// The floor between sweep starts in force.
+    pub fn floor(&self) -> Duration {
+        self.unsafe_min_interval.unwrap_or(MIN_SWEEP_INTERVAL)
+    }
+
+    /// Checks the options.
+    pub fn validate(&self) -> Result<()> {
+        if self.interval < self.floor() {
+            return Err(Error::InvalidConfig(format!(
+                "interval {:?} is below the floor of {:?} between sweeps (the vendor warns that \
+                 more than one call a minute may disable the account)",
+                self.interval,
+                self.floor()
+            )));
+        }
+        if self.read_ahead > 64 {
+            return Err(Error::InvalidConfig("read_ahead must be at most 64".into()));
+        }
+        if self.gap_tolerance > 1000 {
+            return Err(Error::InvalidConfig("gap_tolerance must be at most 1000".into()));
+        }
+        if self.stall_after_sweeps == 0 {
+            return Err(Error::InvalidConfig("stall_after_sweeps must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// One delivered item with what was asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemRecord {
+    /// Organisation id (first half of the dedupe key).
+    pub organization_id: u64,
+    /// Sequential org id (second half of the dedupe key).
+    pub sequential_org_id: u64,
+    /// The item.
+    pub item: Item,
+    /// Its form data, when expanded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form_data: Option<Vec<FormDataEntry>>,
+    /// Its primary case, when expanded (and it has one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case: Option<Case>,
+    /// The people of its primary case, when expanded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub people: Option<Vec<Person>>,
+    /// Its chain of custody, when expanded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custody: Option<Vec<CustodyEntry>>,
+    /// True when it filled a hole (it became visible after later numbers).
+    pub late: bool,
+    /// Expansions that were not found (e.g. a restricted case).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl ItemRecord {
+    /// The dedupe key: (organization id, sequential org id).
+    pub fn dedupe_key(&self) -> (u64, u64) {
+        (self.organization_id, self.sequential_org_id)
+    }
+}
+
+/// Something a sweep noticed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "event")]
+pub enum PollerEvent {
+    /// A sweep started at `cursor`.
+    SweepStarted {
+        /// The cursor.
+        cursor: u64,
+    },
+    /// `seq` answered blank while a later number held an item.
+    HoleRecorded {
+        /// The number.
+        seq: u64,
+    },
+    /// A hole was probed again and is still blank.
+    HoleProbed {
+        /// The number.
+        seq: u64,
+    },
+    /// A hole's item appeared and was delivered (marked late).
+    HoleFilled {
+        /// The number.
+        seq: u64,
+    },
+    /// A hole was given up after `hole_max_age`.
+    HoleAbandoned {
+        /// The number.
+        seq: u64,
+    },
+    /// The cursor has not moved for several sweeps and items exist beyond it.
+    Stalled {
+        /// The cursor.
+        at: u64,
+        /// The first number known beyond it.
+        next_known: u64,
+        /// Whether the poller jumped over the hole.
+        jumped: bool,
+    },
+    /// A sweep ended.
+    SweepFinished {
+        /// Its summary.
+        summary: SweepSummary,
+    },
+}
+
+/// The report of one sweep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepReport {
+    /// The summary saved in the checkpoint.
+    pub summary: SweepSummary,
+    /// What happened along the way.
+    pub events: Vec<PollerEvent>,
+}
+
+/// The poller's status, read from its state without any request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PollerStatus {
+    /// The stream.
+    pub stream: String,
+    /// The next number to request.
+    pub cursor: u64,
+    /// Open holes.
+    pub holes: Vec<u64>,
+    /// When the last sweep started.
+    pub last_sweep_started: Option<DateTime<Utc>>,
+    /// How the last sweep went.
+    pub last_sweep: Option<SweepSummary>,
+    /// The earliest time the next sweep may start (the floor).
+    pub next_allowed_sweep: Option<DateTime<Utc>>,
+    /// Requests spent over the poller's life.
+    pub requests_spent: u64,
+    /// When stalled at a hole: the first number known beyond the cursor.
+    pub stalled_next: Option<u64>,
+    /// Updated-items stream: the watermark.
+    pub watermark: Option<DateTime<Utc>>,
+}
+
+/// What the next sweep would do and when it may start, computed without any request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepPlan {
+    /// The earliest start allowed by the floor.
+    pub earliest_start: DateTime<Utc>,
+    /// When `run_forever` would start it (interval after the last start, jitter excluded).
+    pub scheduled_start: DateTime<Utc>,
+    /// How long from now until the earliest start.
+    pub wait: Duration,
+    /// The first number it would request.
+    pub start_seq: u64,
+    /// Holes it would probe again.
+    pub holes_to_probe: Vec<u64>,
+    /// Holes it would abandon for age.
+    pub holes_to_abandon: Vec<u64>,
+    /// Numbers probed past a blank answer.
+    pub gap_tolerance: u32,
+    /// Requests kept in flight.
+    pub read_ahead: u32,
+    /// Requests per item (1 plus expansions).
+    pub requests_per_item: u32,
+    /// Whether a stall check (one item search) would run if the cursor does not move.
+    pub stall_check_due: bool,
+}
