@@ -1,9 +1,12 @@
-//! Reads every seeded item of a bundled simulator in order, the vendor's way (n, n+1, … until a
-//! blank answer), and prints a summary. `make demo` runs it.
+//! Sweeps every seeded item of a bundled simulator with the sequential poller (n, n+1, … until
+//! a blank answer, checkpointed in a JSON file), and prints a summary. `make demo` runs it.
 
 use std::time::Instant;
 
 use safe_simulator::{Seed, SimConfig, Simulator, office_for, token_for};
+use std::sync::{Arc, Mutex};
+
+use safe_tracker::poller::{FileCheckpoint, ItemRecord, Poller, PollerOptions};
 use safe_tracker::{Client, ClientConfig, Pacing};
 
 #[tokio::main]
@@ -32,25 +35,43 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .pacing(Pacing::unlimited())
             .build()?,
     )?;
+    let dir = std::env::temp_dir().join(format!("safe-tracker-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let checkpoint = dir.join("checkpoint.json");
+    let poller = Poller::open(
+        client.clone(),
+        Arc::new(FileCheckpoint::new(&checkpoint)),
+        PollerOptions::default(),
+    )?;
     let started = Instant::now();
-    let mut n = 1;
-    let mut sample = None;
-    while let Some(item) = client.item_by_seq(n).await? {
-        if n == items / 2 {
-            sample = Some(item);
-        }
-        n += 1;
-    }
+    let sample = Arc::new(Mutex::new(None));
+    let keep = sample.clone();
+    let report = poller
+        .sweep(move |record: ItemRecord| {
+            if record.sequential_org_id == items / 2 {
+                *keep.lock().expect("sample") = Some(record);
+            }
+            async { Ok::<(), String>(()) }
+        })
+        .await?;
     let elapsed = started.elapsed();
+    let s = &report.summary;
     println!(
-        "read {} items in order; blank answer at {n}; {} requests in {:.2?} ({:.0} items/s)",
-        n - 1,
-        client.requests_sent(),
+        "swept {} items in order (cursor {} -> {}), {} requests in {:.2?} ({:.0} items/s)",
+        s.items,
+        s.cursor_start,
+        s.cursor_end,
+        s.requests,
         elapsed,
-        (n - 1) as f64 / elapsed.as_secs_f64()
+        s.items as f64 / elapsed.as_secs_f64()
     );
-    if let Some(item) = sample {
-        println!("sample item: {}", serde_json::to_string_pretty(&item)?);
+    println!("checkpoint: {}", checkpoint.display());
+    if let Some(record) = sample.lock().expect("sample").take() {
+        println!(
+            "sample record: {}",
+            serde_json::to_string_pretty(&record.item)?
+        );
     }
+    std::fs::remove_dir_all(&dir)?;
     Ok(())
 }

@@ -42,7 +42,9 @@ impl CheckpointLock {
     /// disk) in any process, holds it.
     pub fn acquire(store: &dyn CheckpointStore, key: &str) -> Result<CheckpointLock> {
         {
-            let mut held = locks().lock().map_err(|_| Error::Checkpoint("lock registry poisoned".into()))?;
+            let mut held = locks()
+                .lock()
+                .map_err(|_| Error::Checkpoint("lock registry poisoned".into()))?;
             if !held.insert(key.to_string()) {
                 return Err(Error::Checkpoint(format!(
                     "another poller in this process already runs for {}",
@@ -131,7 +133,12 @@ impl MemoryCheckpoint {
 
 impl CheckpointStore for MemoryCheckpoint {
     fn load(&self, key: &str) -> Result<Option<PollerState>> {
-        Ok(self.states.lock().map_err(|_| poisoned())?.get(key).cloned())
+        Ok(self
+            .states
+            .lock()
+            .map_err(|_| poisoned())?
+            .get(key)
+            .cloned())
     }
     fn save(&self, key: &str, state: &PollerState) -> Result<()> {
         self.states
@@ -185,7 +192,10 @@ impl CheckpointStore for FileCheckpoint {
             }
         };
         let file: FileFormat = serde_json::from_str(&text).map_err(|e| {
-            Error::Checkpoint(format!("{} is not a checkpoint file: {e}", self.path.display()))
+            Error::Checkpoint(format!(
+                "{} is not a checkpoint file: {e}",
+                self.path.display()
+            ))
         })?;
         if file.format != 1 {
             return Err(Error::Checkpoint(format!(
@@ -215,7 +225,9 @@ impl CheckpointStore for FileCheckpoint {
         let err = |what: &str, e: std::io::Error| {
             Error::Checkpoint(format!("cannot {what} {}: {e}", self.path.display()))
         };
-        let tmp = self.path.with_extension(format!("tmp.{}", std::process::id()));
+        let tmp = self
+            .path
+            .with_extension(format!("tmp.{}", std::process::id()));
         {
             let mut f = File::create(&tmp).map_err(|e| err("create a temporary file beside", e))?;
             f.write_all(&body).map_err(|e| err("write", e))?;
@@ -223,7 +235,11 @@ impl CheckpointStore for FileCheckpoint {
         }
         std::fs::rename(&tmp, &self.path).map_err(|e| err("replace", e))?;
         if let Some(dir) = self.path.parent() {
-            let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
             if let Ok(d) = File::open(dir) {
                 let _ = d.sync_all();
             }
@@ -247,7 +263,9 @@ pub struct SqliteCheckpoint {
 
 impl fmt::Debug for SqliteCheckpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SqliteCheckpoint").field("path", &self.path).finish()
+        f.debug_struct("SqliteCheckpoint")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -256,7 +274,10 @@ impl SqliteCheckpoint {
     pub fn open(path: impl Into<PathBuf>) -> Result<SqliteCheckpoint> {
         let path = path.into();
         let conn = rusqlite::Connection::open(&path).map_err(|e| {
-            Error::Checkpoint(format!("cannot open SQLite database {}: {e}", path.display()))
+            Error::Checkpoint(format!(
+                "cannot open SQLite database {}: {e}",
+                path.display()
+            ))
         })?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .and_then(|_| {
@@ -353,7 +374,9 @@ impl CallbackCheckpoint {
 
 impl CheckpointStore for CallbackCheckpoint {
     fn load(&self, key: &str) -> Result<Option<PollerState>> {
-        match (self.load)(key).map_err(|m| Error::Checkpoint(format!("load callback failed: {m}")))? {
+        match (self.load)(key)
+            .map_err(|m| Error::Checkpoint(format!("load callback failed: {m}")))?
+        {
             Some(text) if !text.trim().is_empty() => PollerState::from_json(&text).map(Some),
             _ => Ok(None),
         }
@@ -402,10 +425,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cp.json");
         let f = FileCheckpoint::new(&path);
-        f.save("a|1|1|items", &PollerState::new("items", 1)).unwrap();
-        assert_eq!(f.load("b|1|1|items").unwrap_err().code(), crate::ErrorCode::Checkpoint);
+        f.save("a|1|1|items", &PollerState::new("items", 1))
+            .unwrap();
+        assert_eq!(
+            f.load("b|1|1|items").unwrap_err().code(),
+            crate::ErrorCode::Checkpoint
+        );
         std::fs::write(&path, "{not json").unwrap();
-        assert_eq!(f.load("a|1|1|items").unwrap_err().code(), crate::ErrorCode::Checkpoint);
+        assert_eq!(
+            f.load("a|1|1|items").unwrap_err().code(),
+            crate::ErrorCode::Checkpoint
+        );
         let mut s = PollerState::new("items", 1);
         s.version = 99;
         std::fs::write(
@@ -413,7 +443,12 @@ mod tests {
             serde_json::json!({"format": 1, "key": "a|1|1|items", "state": s}).to_string(),
         )
         .unwrap();
-        assert!(f.load("a|1|1|items").unwrap_err().to_string().contains("newer"));
+        assert!(
+            f.load("a|1|1|items")
+                .unwrap_err()
+                .to_string()
+                .contains("newer")
+        );
         // No temporary file is left behind.
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()

@@ -126,7 +126,10 @@ impl Shared {
     }
 
     pub fn state(&self) -> PollerState {
-        self.snapshot.lock().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone())
+        self.snapshot
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 
     pub fn emit(&self, event: &PollerEvent) {
@@ -152,10 +155,16 @@ impl Shared {
 
     /// Waits until `until` on the poller's clock, or fails with `Cancelled`.
     pub async fn wait_until(&self, until: DateTime<Utc>) -> Result<()> {
+        if self.cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
         let now = self.clock.now();
         if until > now {
             let d = (until - now).to_std().unwrap_or_default();
-            tracing::info!(wait_ms = d.as_millis() as u64, "waiting before the next sweep");
+            tracing::info!(
+                wait_ms = d.as_millis() as u64,
+                "waiting before the next sweep"
+            );
             tokio::select! {
                 _ = self.clock.sleep(d) => {}
                 _ = self.cancel.cancelled() => return Err(Error::Cancelled),
@@ -302,8 +311,8 @@ impl Poller {
         let s = self.shared.state();
         let now = self.shared.clock.now();
         let earliest = self.shared.earliest_start(s.last_sweep_started, now);
-        let max_age = chrono::Duration::from_std(self.options.hole_max_age)
-            .unwrap_or(chrono::Duration::MAX);
+        let max_age =
+            chrono::Duration::from_std(self.options.hole_max_age).unwrap_or(chrono::Duration::MAX);
         let (mut abandon, mut probe) = (Vec::new(), Vec::new());
         for (seq, hole) in &s.holes {
             if now - hole.first_seen > max_age {

@@ -123,10 +123,14 @@ impl PollerOptions {
             return Err(Error::InvalidConfig("read_ahead must be at most 64".into()));
         }
         if self.gap_tolerance > 1000 {
-            return Err(Error::InvalidConfig("gap_tolerance must be at most 1000".into()));
+            return Err(Error::InvalidConfig(
+                "gap_tolerance must be at most 1000".into(),
+            ));
         }
         if self.stall_after_sweeps == 0 {
-            return Err(Error::InvalidConfig("stall_after_sweeps must be at least 1".into()));
+            return Err(Error::InvalidConfig(
+                "stall_after_sweeps must be at least 1".into(),
+            ));
         }
         Ok(())
     }

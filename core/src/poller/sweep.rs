@@ -212,8 +212,10 @@ impl SweepStream {
             let seq = self.next_fetch;
             self.next_fetch += 1;
             let client = self.core.client.clone();
-            self.pipeline
-                .push_back((seq, tokio::spawn(async move { client.item_by_seq(seq).await })));
+            self.pipeline.push_back((
+                seq,
+                tokio::spawn(async move { client.item_by_seq(seq).await }),
+            ));
         }
     }
 
@@ -328,7 +330,11 @@ impl SweepStream {
             _ => None,
         };
         let case = match (e.case, case_id) {
-            (true, Some(cid)) => found(cancellable(cancel, c.case(cid)).await, "case", &mut warnings)?,
+            (true, Some(cid)) => found(
+                cancellable(cancel, c.case(cid)).await,
+                "case",
+                &mut warnings,
+            )?,
             _ => None,
         };
         let people = match (e.people, case_id) {
@@ -385,7 +391,11 @@ impl SweepStream {
             return Ok(());
         }
         // One search: is anything beyond the cursor?
-        let page = cancellable(&self.shared.cancel, self.core.client.items_after_seq(cursor, 1)).await?;
+        let page = cancellable(
+            &self.shared.cancel,
+            self.core.client.items_after_seq(cursor, 1),
+        )
+        .await?;
         let next_known = page
             .entities
             .iter()

@@ -285,7 +285,9 @@ impl UpdatedStream {
         if let Some(w) = state.watermark {
             let floor = w - chrono::Duration::from_std(self.options.overlap).unwrap_or_default();
             state.recent.retain(|(_, u)| {
-                SafeDateTime::parse(u.clone()).utc().is_none_or(|t| t >= floor)
+                SafeDateTime::parse(u.clone())
+                    .utc()
+                    .is_none_or(|t| t >= floor)
             });
         }
         self.items += 1;
@@ -308,10 +310,11 @@ impl UpdatedStream {
             }
             if let Some(item) = self.buffer.pop_front() {
                 let Some(id) = item.id else { continue };
-                let (updated, when) = match item.updated_date.as_ref().or(item.date_created.as_ref()) {
-                    Some(d) => (d.raw().to_string(), d.utc()),
-                    None => (String::new(), None),
-                };
+                let (updated, when) =
+                    match item.updated_date.as_ref().or(item.date_created.as_ref()) {
+                        Some(d) => (d.raw().to_string(), d.utc()),
+                        None => (String::new(), None),
+                    };
                 if self
                     .core
                     .state
