@@ -17,6 +17,7 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod host;
 pub mod models;
 pub mod pacing;
 pub mod poller;

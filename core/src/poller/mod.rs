@@ -285,6 +285,10 @@ impl Poller {
         }
     }
 
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
     /// The options.
     pub fn options(&self) -> &PollerOptions {
         &self.options
@@ -387,7 +391,7 @@ impl Poller {
             match self.sweep(&mut handler).await {
                 Ok(_) => {}
                 Err(Error::Cancelled) => return Ok(()),
-                Err(e) if e.is_transient() || e.code() == crate::ErrorCode::BudgetExhausted => {
+                Err(e) if crate::host::keeps_running_after(e.code()) => {
                     tracing::warn!(code = e.code().name(), error = %e, "sweep failed; retrying at the next sweep");
                 }
                 Err(e) => return Err(e),

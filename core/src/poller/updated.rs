@@ -121,6 +121,10 @@ impl UpdatedPoller {
         })
     }
 
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
     /// Status (watermark, last sweep…) without a request.
     pub fn status(&self) -> PollerStatus {
         self.shared.status()
@@ -179,7 +183,7 @@ impl UpdatedPoller {
             match self.sweep(&mut handler).await {
                 Ok(_) => {}
                 Err(Error::Cancelled) => return Ok(()),
-                Err(e) if e.is_transient() => {
+                Err(e) if crate::host::keeps_running_after(e.code()) => {
                     tracing::warn!(code = e.code().name(), error = %e, "updated-items sweep failed");
                 }
                 Err(e) => return Err(e),
