@@ -7,11 +7,16 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= /var/tmp/safe-tracker-target
 export CARGO_TERM_COLOR ?= never
 CARGO ?= cargo
+PYTHON ?= python3
+VENV ?= $(CARGO_TARGET_DIR)/venv
+TRIPLE := x86_64-unknown-linux-gnu
+SIMULATOR := $(CARGO_TARGET_DIR)/$(TRIPLE)/debug/safe-simulator
+export SAFE_SIMULATOR_BIN := $(SIMULATOR)
 
-.PHONY: test demo lint rust-test fmt
+.PHONY: test demo lint rust-test python-test simulator venv fmt
 
 ## test: every check and test that exists (what CI runs)
-test: lint rust-test
+test: lint rust-test python-test
 
 ## lint: formatting and clippy with warnings as errors
 lint:
@@ -22,7 +27,21 @@ lint:
 rust-test:
 	$(CARGO) test --workspace
 
-## demo: read every item of a bundled simulator in order and print a summary
+simulator:
+	$(CARGO) build -q -p safe-simulator
+
+venv:
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check --upgrade pip maturin pytest mypy
+
+## python-test: build and install the wheel into a venv, then pytest and mypy --strict
+python-test: simulator venv
+	$(VENV)/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings-python
+	cd bindings-python/tests && $(VENV)/bin/python -m pytest -q -p no:cacheprovider .
+	$(VENV)/bin/python -c "import re,sys; t=open('README.md').read(); open('$(CARGO_TARGET_DIR)/readme_example.py','w').write(re.findall(r'\`\`\`python\n(.*?)\`\`\`', t, re.S)[0])"
+	cd bindings-python/tests && $(VENV)/bin/mypy --strict --cache-dir $(CARGO_TARGET_DIR)/mypy-cache . ../python/safe_tracker $(CARGO_TARGET_DIR)/readme_example.py
+
+## demo: sweep every item of a bundled simulator with the poller and print a summary
 demo:
 	$(CARGO) run -q -p safe-tracker --example demo -- 2000
 

@@ -184,8 +184,9 @@ impl ClientConfig {
         ClientConfigBuilder::default()
     }
 
-    /// Reads `SAFE_BASE_URL` (optional), `SAFE_TOKEN`, `SAFE_ORGANIZATION_ID`, `SAFE_OFFICE_ID`
-    /// and `SAFE_CA_FILE` (optional), with every other setting at its default.
+    /// Reads `SAFE_BASE_URL` (optional), `SAFE_TOKEN`, `SAFE_ORGANIZATION_ID`, `SAFE_OFFICE_ID`,
+    /// and optionally `SAFE_CA_FILE` and `SAFE_REQUESTS_PER_SECOND` (`0` disables pacing, for a
+    /// local simulator), with every other setting at its default.
     pub fn from_env() -> Result<ClientConfig> {
         ClientConfigBuilder::from_env()?.build()
     }
@@ -272,7 +273,26 @@ impl ClientConfigBuilder {
         if let Some(v) = env_var("SAFE_CA_FILE") {
             b.ca_file = Some(PathBuf::from(v));
         }
+        if let Some(v) = env_var("SAFE_REQUESTS_PER_SECOND") {
+            let rate: f64 = v.trim().parse().map_err(|_| {
+                Error::InvalidConfig("SAFE_REQUESTS_PER_SECOND must be a number".into())
+            })?;
+            b.pacing.requests_per_second = (rate > 0.0).then_some(rate);
+        }
         Ok(b)
+    }
+
+    /// The timeouts set so far.
+    pub fn current_timeouts(&self) -> Timeouts {
+        self.timeouts
+    }
+    /// The retry policy set so far.
+    pub fn current_retry(&self) -> RetryPolicy {
+        self.retry
+    }
+    /// The pacing set so far.
+    pub fn current_pacing(&self) -> Pacing {
+        self.pacing
     }
 
     /// The API root, e.g. `https://securelb.trackerproducts.com/api/`.

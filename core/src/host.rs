@@ -112,20 +112,20 @@ fn builder_from_host(hc: HostConfig) -> Result<ClientConfigBuilder> {
     if let Some(v) = hc.static_token {
         b = b.static_token(v);
     }
-    let d = Timeouts::default();
+    let d = b.current_timeouts();
     b = b.timeouts(Timeouts {
         connect: hc.connect_timeout_ms.map(ms).unwrap_or(d.connect),
         attempt: hc.attempt_timeout_ms.map(ms).unwrap_or(d.attempt),
         call: hc.call_timeout_ms.map(ms).unwrap_or(d.call),
     });
-    let r = RetryPolicy::default();
+    let r = b.current_retry();
     b = b.retry(RetryPolicy {
         max_attempts: hc.max_attempts.unwrap_or(r.max_attempts),
         base_delay: hc.base_delay_ms.map(ms).unwrap_or(r.base_delay),
         max_delay: hc.max_delay_ms.map(ms).unwrap_or(r.max_delay),
         retry_after_cap: hc.retry_after_cap_ms.map(ms).unwrap_or(r.retry_after_cap),
     });
-    let p = Pacing::default();
+    let p = b.current_pacing();
     b = b.pacing(Pacing {
         requests_per_second: match hc.requests_per_second {
             None => p.requests_per_second,
@@ -134,9 +134,9 @@ fn builder_from_host(hc: HostConfig) -> Result<ClientConfigBuilder> {
         },
         burst: hc.burst.unwrap_or(p.burst),
         budget: Budget {
-            per_minute: hc.budget_per_minute,
-            per_hour: hc.budget_per_hour,
-            per_day: hc.budget_per_day,
+            per_minute: hc.budget_per_minute.or(p.budget.per_minute),
+            per_hour: hc.budget_per_hour.or(p.budget.per_hour),
+            per_day: hc.budget_per_day.or(p.budget.per_day),
         },
     });
     if let Some(v) = hc.host_language {
@@ -304,6 +304,8 @@ pub async fn call(client: &Client, method: &str, args: &Value) -> Result<Value> 
                 "organization_id": c.credentials.organization_id,
                 "office_id": c.credentials.office_id,
                 "user_agent": c.user_agent(),
+                "requests_per_second": c.pacing.requests_per_second,
+                "max_attempts": c.retry.max_attempts,
             }))
         }
         other => Err(Error::validation(

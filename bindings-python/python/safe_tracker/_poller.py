@@ -1,0 +1,383 @@
+"""Pollers and checkpoints.
+
+``for record in poller.sweep():`` acknowledges a record when the loop asks for the next one:
+an exception in the loop body (or a ``break``) leaves that record unacknowledged, and the
+checkpoint never moves past it. ``poller.sweep(handler)`` acknowledges when the handler
+returns; ``poller.run_forever(handler)`` follows the schedule (default every 10 minutes, never
+twice within 60 seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import (
+    Any,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Dict,
+    Generic,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
+)
+
+from . import _native
+from ._client import AsyncClient, Client, _await_native
+from ._errors import CancelledError, SafeError
+from ._models import ItemRecord, Model, UpdatedRecord
+
+LOGGER = logging.getLogger("safe_tracker")
+
+R = TypeVar("R", bound=Model)
+
+
+class Checkpoint:
+    """Where a poller keeps its state."""
+
+    def _spec(self) -> Union[str, Tuple[Callable[[str], Optional[str]], Callable[[str, str], None]]]:
+        raise NotImplementedError
+
+
+class MemoryCheckpoint(Checkpoint):
+    """Keeps the state in memory only."""
+
+    def _spec(self) -> str:
+        return json.dumps({"kind": "memory"})
+
+    def __repr__(self) -> str:
+        return "MemoryCheckpoint()"
+
+
+class FileCheckpoint(Checkpoint):
+    """A JSON file, replaced atomically (temporary file, fsync, rename) on every save."""
+
+    def __init__(self, path: str) -> None:
+        self.path = str(path)
+
+    def _spec(self) -> str:
+        return json.dumps({"kind": "file", "path": self.path})
+
+    def __repr__(self) -> str:
+        return f"FileCheckpoint({self.path!r})"
+
+
+class SqliteCheckpoint(Checkpoint):
+    """A SQLite database (table ``safe_tracker_checkpoints``)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = str(path)
+
+    def _spec(self) -> str:
+        return json.dumps({"kind": "sqlite", "path": self.path})
+
+    def __repr__(self) -> str:
+        return f"SqliteCheckpoint({self.path!r})"
+
+
+class CallbackCheckpoint(Checkpoint):
+    """Your own store: ``load(key) -> str | None`` and ``save(key, state_json)``, e.g. in the
+    same database transaction as the item. An exception in either becomes a
+    :class:`~safe_tracker.CheckpointError`."""
+
+    def __init__(self, load: Callable[[str], Optional[str]], save: Callable[[str, str], None]) -> None:
+        self.load = load
+        self.save = save
+
+    def _spec(self) -> Tuple[Callable[[str], Optional[str]], Callable[[str, str], None]]:
+        return (self.load, self.save)
+
+    def __repr__(self) -> str:
+        return "CallbackCheckpoint()"
+
+
+def _options(**kwargs: Any) -> str:
+    out: Dict[str, Any] = {}
+    for k, v in kwargs.items():
+        if v is None:
+            continue
+        if k == "expand" and isinstance(v, str):
+            v = [p.strip() for p in v.split(",") if p.strip()]
+        elif k == "expand":
+            v = list(v)
+        out[k] = v
+    return json.dumps(out)
+
+
+class _PollerBase(Generic[R]):
+    _record: Type[R]
+    _kind: str
+
+    def __init__(self, client: Union[Client, AsyncClient], checkpoint: Optional[Checkpoint], options: str,
+                 on_event: Optional[Callable[[Dict[str, Any]], None]]) -> None:
+        self._native = _native.NativePoller(client._native, self._kind, (checkpoint or MemoryCheckpoint())._spec(), options)
+        if on_event is not None:
+            callback = on_event
+            self._native.on_event(lambda text: callback(json.loads(text)))
+
+    def status(self) -> Dict[str, Any]:
+        """Cursor, holes, last sweep, next allowed sweep and requests spent (no request)."""
+        return json.loads(self._native.status())  # type: ignore[no-any-return]
+
+    def plan(self) -> Optional[Dict[str, Any]]:
+        """What the next sweep would do and when it may start (no request)."""
+        return json.loads(self._native.plan())  # type: ignore[no-any-return]
+
+    def last_report(self) -> Optional[Dict[str, Any]]:
+        """The report (summary and events) of the last completed sweep."""
+        raw = self._native.last_report()
+        return None if raw is None else json.loads(raw)
+
+    def cancel(self) -> None:
+        """Stops between requests, from any thread; the checkpoint stays at the last
+        acknowledged record."""
+        self._native.cancel()
+
+    def _decode(self, raw: str) -> R:
+        return self._record.from_dict(json.loads(raw))
+
+    def _iterate(self) -> Iterator[R]:
+        self._native.abandon()  # a stale sweep from an abandoned loop never continues
+        finished = False
+        try:
+            while True:
+                raw = self._native.next()
+                if raw is None:
+                    finished = True
+                    return
+                yield self._decode(raw)
+        finally:
+            if not finished:
+                self._native.abandon()
+
+    def _sweep_with(self, handler: Callable[[R], Any]) -> Optional[Dict[str, Any]]:
+        for record in self._iterate():
+            try:
+                handler(record)
+            except Exception as exc:  # the record stays unacknowledged
+                raise self._native.fail(f"{type(exc).__name__}: {exc}") from exc
+        return self.last_report()
+
+    def _run_forever(self, handler: Callable[[R], Any]) -> None:
+        while True:
+            try:
+                self._native.wait_scheduled()
+            except CancelledError:
+                return
+            try:
+                self._sweep_with(handler)
+            except CancelledError:
+                return
+            except SafeError as exc:
+                if not _native.keeps_running_after(exc.code):
+                    raise
+                LOGGER.warning("sweep failed, retrying at the next sweep: %s", exc)
+
+    async def _aiterate(self) -> AsyncIterator[R]:
+        self._native.abandon()
+        finished = False
+        try:
+            while True:
+                raw = await _await_native(self._native.next_async)
+                if raw is None:
+                    finished = True
+                    return
+                yield self._decode(raw)
+        finally:
+            if not finished:
+                self._native.abandon()
+
+    async def _asweep_with(self, handler: Callable[[R], Any]) -> Optional[Dict[str, Any]]:
+        async for record in self._aiterate():
+            try:
+                result = handler(record)
+                if isinstance(result, Awaitable):
+                    await result
+            except Exception as exc:
+                raise self._native.fail(f"{type(exc).__name__}: {exc}") from exc
+        return self.last_report()
+
+    async def _arun_forever(self, handler: Callable[[R], Any]) -> None:
+        while True:
+            try:
+                await _await_native(self._native.wait_scheduled_async)
+            except CancelledError:
+                return
+            try:
+                await self._asweep_with(handler)
+            except CancelledError:
+                return
+            except SafeError as exc:
+                if not _native.keeps_running_after(exc.code):
+                    raise
+                LOGGER.warning("sweep failed, retrying at the next sweep: %s", exc)
+
+
+class _ItemsOptions:
+    @staticmethod
+    def json(
+        start_seq: Optional[int], gap_tolerance: Optional[int], hole_max_age: Optional[float],
+        read_ahead: Optional[int], expand: Optional[Union[str, Sequence[str]]], interval: Optional[float],
+        jitter: Optional[float], unsafe_min_interval: Optional[float], stall_after_sweeps: Optional[int],
+        jump_stalls: Optional[bool],
+    ) -> str:
+        return _options(
+            start_seq=start_seq, gap_tolerance=gap_tolerance, hole_max_age=hole_max_age,
+            read_ahead=read_ahead, expand=expand, interval=interval, jitter=jitter,
+            unsafe_min_interval=unsafe_min_interval, stall_after_sweeps=stall_after_sweeps,
+            jump_stalls=jump_stalls,
+        )
+
+
+class Poller(_PollerBase[ItemRecord]):
+    """The throttled sequential poller (blocking). Durations are in seconds.
+
+    ``expand`` lists what to fetch with each item: ``form_data``, ``case``, ``people``,
+    ``custody`` (or ``"all"``). ``unsafe_min_interval`` lowers the 60-second floor between
+    sweeps and exists for tests against the simulator only.
+    """
+
+    _record = ItemRecord
+    _kind = "items"
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        checkpoint: Optional[Checkpoint] = None,
+        start_seq: Optional[int] = None,
+        gap_tolerance: Optional[int] = None,
+        hole_max_age: Optional[float] = None,
+        read_ahead: Optional[int] = None,
+        expand: Optional[Union[str, Sequence[str]]] = None,
+        interval: Optional[float] = None,
+        jitter: Optional[float] = None,
+        unsafe_min_interval: Optional[float] = None,
+        stall_after_sweeps: Optional[int] = None,
+        jump_stalls: Optional[bool] = None,
+        on_event: Optional[Callable[[Dict[str, Any]], None]] = None,
+    ) -> None:
+        super().__init__(client, checkpoint, _ItemsOptions.json(
+            start_seq, gap_tolerance, hole_max_age, read_ahead, expand, interval, jitter,
+            unsafe_min_interval, stall_after_sweeps, jump_stalls), on_event)
+
+    def sweep(self, handler: Optional[Callable[[ItemRecord], Any]] = None) -> Any:
+        """Without a handler: an iterator of records (each acknowledged when the next is asked
+        for). With a handler: runs the sweep and returns its report."""
+        if handler is None:
+            return self._iterate()
+        return self._sweep_with(handler)
+
+    def run_forever(self, handler: Callable[[ItemRecord], Any]) -> None:
+        """Sweeps on the schedule until :meth:`cancel`; account, checkpoint and consumer errors
+        are raised, transient ones wait for the next sweep."""
+        self._run_forever(handler)
+
+
+class AsyncPoller(_PollerBase[ItemRecord]):
+    """The sequential poller for asyncio: ``async for record in poller.sweep():``."""
+
+    _record = ItemRecord
+    _kind = "items"
+
+    def __init__(
+        self,
+        client: AsyncClient,
+        *,
+        checkpoint: Optional[Checkpoint] = None,
+        start_seq: Optional[int] = None,
+        gap_tolerance: Optional[int] = None,
+        hole_max_age: Optional[float] = None,
+        read_ahead: Optional[int] = None,
+        expand: Optional[Union[str, Sequence[str]]] = None,
+        interval: Optional[float] = None,
+        jitter: Optional[float] = None,
+        unsafe_min_interval: Optional[float] = None,
+        stall_after_sweeps: Optional[int] = None,
+        jump_stalls: Optional[bool] = None,
+        on_event: Optional[Callable[[Dict[str, Any]], None]] = None,
+    ) -> None:
+        super().__init__(client, checkpoint, _ItemsOptions.json(
+            start_seq, gap_tolerance, hole_max_age, read_ahead, expand, interval, jitter,
+            unsafe_min_interval, stall_after_sweeps, jump_stalls), on_event)
+
+    def sweep(self) -> AsyncIterator[ItemRecord]:
+        """An async iterator of records, each acknowledged when the next is asked for."""
+        return self._aiterate()
+
+    async def sweep_with(self, handler: Callable[[ItemRecord], Any]) -> Optional[Dict[str, Any]]:
+        """Runs one sweep with a (possibly async) handler; returns the report."""
+        return await self._asweep_with(handler)
+
+    async def run_forever(self, handler: Callable[[ItemRecord], Any]) -> None:
+        """Sweeps on the schedule until :meth:`cancel`."""
+        await self._arun_forever(handler)
+
+
+def _updated_options(since: Optional[str], overlap: Optional[float], page_size: Optional[int],
+                     interval: Optional[float], jitter: Optional[float], unsafe_min_interval: Optional[float]) -> str:
+    return _options(since=since, overlap=overlap, page_size=page_size, interval=interval, jitter=jitter,
+                    unsafe_min_interval=unsafe_min_interval)
+
+
+class UpdatedPoller(_PollerBase[UpdatedRecord]):
+    """Follows items changed since a watermark (blocking), de-duplicated by
+    (id, modification time), with an overlap window."""
+
+    _record = UpdatedRecord
+    _kind = "updated"
+
+    def __init__(self, client: Client, *, checkpoint: Optional[Checkpoint] = None, since: Optional[str] = None,
+                 overlap: Optional[float] = None, page_size: Optional[int] = None, interval: Optional[float] = None,
+                 jitter: Optional[float] = None, unsafe_min_interval: Optional[float] = None,
+                 on_event: Optional[Callable[[Dict[str, Any]], None]] = None) -> None:
+        super().__init__(client, checkpoint,
+                         _updated_options(since, overlap, page_size, interval, jitter, unsafe_min_interval), on_event)
+
+    def sweep(self, handler: Optional[Callable[[UpdatedRecord], Any]] = None) -> Any:
+        """Like :meth:`Poller.sweep`."""
+        if handler is None:
+            return self._iterate()
+        return self._sweep_with(handler)
+
+    def run_forever(self, handler: Callable[[UpdatedRecord], Any]) -> None:
+        """Like :meth:`Poller.run_forever`."""
+        self._run_forever(handler)
+
+
+class AsyncUpdatedPoller(_PollerBase[UpdatedRecord]):
+    """The updated-items stream for asyncio."""
+
+    _record = UpdatedRecord
+    _kind = "updated"
+
+    def __init__(self, client: AsyncClient, *, checkpoint: Optional[Checkpoint] = None, since: Optional[str] = None,
+                 overlap: Optional[float] = None, page_size: Optional[int] = None, interval: Optional[float] = None,
+                 jitter: Optional[float] = None, unsafe_min_interval: Optional[float] = None,
+                 on_event: Optional[Callable[[Dict[str, Any]], None]] = None) -> None:
+        super().__init__(client, checkpoint,
+                         _updated_options(since, overlap, page_size, interval, jitter, unsafe_min_interval), on_event)
+
+    def sweep(self) -> AsyncIterator[UpdatedRecord]:
+        """An async iterator of changed items."""
+        return self._aiterate()
+
+    async def sweep_with(self, handler: Callable[[UpdatedRecord], Any]) -> Optional[Dict[str, Any]]:
+        """One sweep with a (possibly async) handler."""
+        return await self._asweep_with(handler)
+
+    async def run_forever(self, handler: Callable[[UpdatedRecord], Any]) -> None:
+        """Sweeps on the schedule until :meth:`cancel`."""
+        await self._arun_forever(handler)
+
+
+__all__: List[str] = [
+    "Checkpoint", "MemoryCheckpoint", "FileCheckpoint", "SqliteCheckpoint", "CallbackCheckpoint",
+    "Poller", "AsyncPoller", "UpdatedPoller", "AsyncUpdatedPoller",
+]

@@ -1,0 +1,398 @@
+//! `safe_tracker._native`: the private native module behind the `safe_tracker` Python package.
+//!
+//! It maps the core's JSON host interface ([`safe_tracker::host`]) to Python: blocking calls
+//! that release the GIL, callback-completed calls for asyncio, errors raised as the classes of
+//! `safe_tracker._errors`, tracing events forwarded to `logging`. It owns one tokio runtime,
+//! rebuilt in a child after `os.fork()`; clients and pollers made before a fork refuse to run in
+//! the child with a clear error.
+
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use safe_tracker::host::{self, HostPoller};
+use safe_tracker::poller::{CallbackCheckpoint, CheckpointStore};
+use safe_tracker::{Client, Error};
+use tokio::runtime::Runtime;
+
+mod logging;
+
+fn pid() -> u32 {
+    std::process::id()
+}
+
+/// The runtime of this process (rebuilt after a fork).
+fn runtime() -> PyResult<Arc<Runtime>> {
+    static RT: OnceLock<Mutex<Option<(u32, Arc<Runtime>)>>> = OnceLock::new();
+    let cell = RT.get_or_init(|| Mutex::new(None));
+    let mut guard = cell
+        .lock()
+        .map_err(|_| PyRuntimeError::new_err("safe_tracker runtime lock poisoned"))?;
+    if let Some((p, rt)) = guard.as_ref()
+        && *p == pid()
+    {
+        return Ok(rt.clone());
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("safe-tracker")
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            PyRuntimeError::new_err(format!("cannot start the safe_tracker runtime: {e}"))
+        })?;
+    let rt = Arc::new(rt);
+    // A runtime inherited through fork() has no threads: leak it rather than drop it.
+    if let Some((_, old)) = guard.replace((pid(), rt.clone())) {
+        std::mem::forget(old);
+    }
+    Ok(rt)
+}
+
+fn check_fork(created: u32, what: &str) -> PyResult<()> {
+    if created != pid() {
+        return Err(PyRuntimeError::new_err(format!(
+            "this {what} was created before os.fork(); create a new one in the child process"
+        )));
+    }
+    Ok(())
+}
+
+fn check_not_in_runtime() -> PyResult<()> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(PyRuntimeError::new_err(
+            "a blocking safe_tracker call was made from inside a safe_tracker callback; \
+             use the async API there",
+        ));
+    }
+    Ok(())
+}
+
+/// The Python exception for `e`, built by `safe_tracker._errors._from_native`.
+fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
+    let info = host::error_info(e);
+    let built = py.import("safe_tracker._errors").and_then(|m| {
+        m.getattr("_from_native")?.call1((
+            info.code,
+            info.message.clone(),
+            info.status,
+            info.path.clone(),
+            info.retry_after,
+            info.field.clone(),
+        ))
+    });
+    match built {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(err) => err,
+    }
+}
+
+fn run_blocking<T: Send + 'static>(
+    py: Python<'_>,
+    fut: impl std::future::Future<Output = safe_tracker::Result<T>> + Send + 'static,
+) -> PyResult<T> {
+    check_not_in_runtime()?;
+    let rt = runtime()?;
+    let result = py.detach(move || rt.block_on(fut));
+    result.map_err(|e| to_py_err(py, &e))
+}
+
+/// Runs `fut` on the runtime and calls `callback(ok, payload)` with the result: a string (or
+/// `None`) on success, the exception object on failure.
+fn run_callback(
+    fut: impl std::future::Future<Output = safe_tracker::Result<Option<String>>> + Send + 'static,
+    callback: Py<PyAny>,
+) -> PyResult<TaskHandle> {
+    let rt = runtime()?;
+    let handle = rt.spawn(async move {
+        let result = fut.await;
+        Python::attach(|py| {
+            let call = match result {
+                Ok(v) => callback.call1(py, (true, v)),
+                Err(e) => {
+                    let exc = to_py_err(py, &e).into_value(py);
+                    callback.call1(py, (false, exc))
+                }
+            };
+            if let Err(err) = call {
+                err.print(py);
+            }
+        });
+    });
+    Ok(TaskHandle {
+        abort: handle.abort_handle(),
+    })
+}
+
+/// A running asynchronous call; `abort()` cancels it (asyncio task cancellation).
+#[pyclass(frozen, module = "safe_tracker._native")]
+struct TaskHandle {
+    abort: tokio::task::AbortHandle,
+}
+
+#[pymethods]
+impl TaskHandle {
+    fn abort(&self) {
+        self.abort.abort();
+    }
+}
+
+/// A SAFE client: every endpoint through `call(method, args_json)`.
+#[pyclass(frozen, module = "safe_tracker._native")]
+struct NativeClient {
+    client: Client,
+    created: u32,
+}
+
+#[pymethods]
+impl NativeClient {
+    #[new]
+    fn new(py: Python<'_>, config_json: &str) -> PyResult<NativeClient> {
+        let client = host::client_from_json(config_json).map_err(|e| to_py_err(py, &e))?;
+        Ok(NativeClient {
+            client,
+            created: pid(),
+        })
+    }
+
+    /// Calls `method` with JSON arguments; returns the JSON answer. Releases the GIL.
+    fn call(&self, py: Python<'_>, method: String, args_json: &str) -> PyResult<String> {
+        check_fork(self.created, "client")?;
+        let args = parse_args(py, args_json)?;
+        let client = self.client.clone();
+        let value = run_blocking(py, async move { host::call(&client, &method, &args).await })?;
+        Ok(value.to_string())
+    }
+
+    /// Starts `method` on the runtime; `callback(ok, payload)` receives the answer.
+    fn call_async(
+        &self,
+        py: Python<'_>,
+        method: String,
+        args_json: &str,
+        callback: Py<PyAny>,
+    ) -> PyResult<TaskHandle> {
+        check_fork(self.created, "client")?;
+        let args = parse_args(py, args_json)?;
+        let client = self.client.clone();
+        run_callback(
+            async move {
+                host::call(&client, &method, &args)
+                    .await
+                    .map(|v| Some(v.to_string()))
+            },
+            callback,
+        )
+    }
+
+    /// Requests sent so far (every attempt).
+    fn requests_sent(&self) -> u64 {
+        self.client.requests_sent()
+    }
+
+    fn __repr__(&self) -> String {
+        let c = self.client.config();
+        format!(
+            "NativeClient(base_url={:?}, organization_id={}, office_id={})",
+            c.base_url.as_str(),
+            c.credentials.organization_id,
+            c.credentials.office_id
+        )
+    }
+}
+
+fn parse_args(py: Python<'_>, args_json: &str) -> PyResult<serde_json::Value> {
+    serde_json::from_str(args_json).map_err(|e| {
+        to_py_err(
+            py,
+            &Error::validation("args", format!("arguments are not valid JSON: {e}")),
+        )
+    })
+}
+
+/// A checkpoint store calling Python `load(key) -> str | None` and `save(key, json)`.
+fn callback_store(load: Py<PyAny>, save: Py<PyAny>) -> Arc<dyn CheckpointStore> {
+    Arc::new(CallbackCheckpoint::new(
+        move |key| {
+            Python::attach(|py| {
+                let v = load.call1(py, (key,)).map_err(|e| e.to_string())?;
+                v.extract::<Option<String>>(py).map_err(|e| e.to_string())
+            })
+        },
+        move |key, json| {
+            Python::attach(|py| {
+                save.call1(py, (key, json))
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })
+        },
+    ))
+}
+
+/// A poller (`items` or `updated`) with JSON records.
+#[pyclass(frozen, module = "safe_tracker._native")]
+struct NativePoller {
+    poller: Arc<HostPoller>,
+    created: u32,
+}
+
+#[pymethods]
+impl NativePoller {
+    /// `checkpoint` is a JSON spec (`memory`, `file`, `sqlite`) or a `(load, save)` pair.
+    #[new]
+    fn new(
+        py: Python<'_>,
+        client: &NativeClient,
+        kind: &str,
+        checkpoint: &Bound<'_, PyAny>,
+        options_json: &str,
+    ) -> PyResult<NativePoller> {
+        check_fork(client.created, "client")?;
+        let store = if let Ok(spec) = checkpoint.extract::<String>() {
+            host::checkpoint_from_json(&spec).map_err(|e| to_py_err(py, &e))?
+        } else {
+            let (load, save): (Py<PyAny>, Py<PyAny>) = checkpoint.extract()?;
+            callback_store(load, save)
+        };
+        let c = client.client.clone();
+        let poller = match kind {
+            "items" => HostPoller::open_items(c, store, options_json),
+            "updated" => HostPoller::open_updated(c, store, options_json),
+            other => {
+                return Err(PyRuntimeError::new_err(format!(
+                    "unknown poller kind {other}"
+                )));
+            }
+        }
+        .map_err(|e| to_py_err(py, &e))?;
+        Ok(NativePoller {
+            poller: Arc::new(poller),
+            created: pid(),
+        })
+    }
+
+    /// Acknowledges the previous record and returns the next one as JSON, or `None` at the
+    /// end of the sweep. Releases the GIL.
+    fn next(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        check_fork(self.created, "poller")?;
+        let p = self.poller.clone();
+        run_blocking(
+            py,
+            async move { Ok(p.next().await?.map(|v| v.to_string())) },
+        )
+    }
+
+    /// `next` for asyncio: `callback(ok, payload)`.
+    fn next_async(&self, callback: Py<PyAny>) -> PyResult<TaskHandle> {
+        check_fork(self.created, "poller")?;
+        let p = self.poller.clone();
+        run_callback(
+            async move { Ok(p.next().await?.map(|v| v.to_string())) },
+            callback,
+        )
+    }
+
+    /// Ends the sweep: the consumer failed on the last record. Returns the `SafeError` to
+    /// chain.
+    fn fail(&self, py: Python<'_>, message: String) -> PyResult<Py<PyAny>> {
+        check_fork(self.created, "poller")?;
+        let p = self.poller.clone();
+        check_not_in_runtime()?;
+        let rt = runtime()?;
+        let e = py.detach(move || rt.block_on(async move { p.fail(&message).await }));
+        Ok(to_py_err(py, &e).into_value(py).into_any())
+    }
+
+    /// Ends the sweep without acknowledging the last record.
+    fn abandon(&self, py: Python<'_>) -> PyResult<()> {
+        let p = self.poller.clone();
+        run_blocking(py, async move {
+            p.abandon().await;
+            Ok(())
+        })
+    }
+
+    /// Waits until the schedule allows the next sweep. Releases the GIL.
+    fn wait_scheduled(&self, py: Python<'_>) -> PyResult<()> {
+        check_fork(self.created, "poller")?;
+        let p = self.poller.clone();
+        run_blocking(py, async move { p.wait_scheduled().await })
+    }
+
+    /// `wait_scheduled` for asyncio.
+    fn wait_scheduled_async(&self, callback: Py<PyAny>) -> PyResult<TaskHandle> {
+        let p = self.poller.clone();
+        run_callback(
+            async move {
+                p.wait_scheduled().await?;
+                Ok(None)
+            },
+            callback,
+        )
+    }
+
+    fn status(&self) -> String {
+        self.poller.status().to_string()
+    }
+
+    fn plan(&self) -> String {
+        self.poller.plan().to_string()
+    }
+
+    fn last_report(&self) -> Option<String> {
+        self.poller.last_report().map(|v| v.to_string())
+    }
+
+    /// Stops between requests (any thread).
+    fn cancel(&self) {
+        self.poller.cancel();
+    }
+
+    /// Calls `callback(event_json)` for every event.
+    fn on_event(&self, callback: Py<PyAny>) {
+        self.poller.on_event(move |v| {
+            Python::attach(|py| {
+                if let Err(e) = callback.call1(py, (v.to_string(),)) {
+                    e.print(py);
+                }
+            })
+        });
+    }
+}
+
+/// True when `run_forever` keeps going after an error with this code.
+#[pyfunction]
+fn keeps_running_after(code: u32) -> bool {
+    safe_tracker::ErrorCode::from_u32(code).is_some_and(host::keeps_running_after)
+}
+
+/// The stable error code table: `[(code, name), ...]`.
+#[pyfunction]
+fn error_codes() -> Vec<(u32, &'static str)> {
+    safe_tracker::ErrorCode::ALL
+        .iter()
+        .map(|c| (c.as_u32(), c.name()))
+        .collect()
+}
+
+/// Sets the lowest `logging` level forwarded from the core (Python's numbers).
+#[pyfunction]
+fn set_log_level(level: i32) {
+    LOG_LEVEL.store(level, Ordering::Relaxed);
+}
+
+pub(crate) static LOG_LEVEL: AtomicI32 = AtomicI32::new(30);
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    logging::install();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<NativeClient>()?;
+    m.add_class::<NativePoller>()?;
+    m.add_class::<TaskHandle>()?;
+    m.add_function(wrap_pyfunction!(keeps_running_after, m)?)?;
+    m.add_function(wrap_pyfunction!(error_codes, m)?)?;
+    m.add_function(wrap_pyfunction!(set_log_level, m)?)?;
+    Ok(())
+}

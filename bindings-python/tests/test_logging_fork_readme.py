@@ -1,0 +1,69 @@
+"""Logging under ``safe_tracker``, fork safety, and the README's Python example as written."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import safe_tracker as st
+from conftest import ROOT, Sim
+
+
+def test_core_logs_reach_logging_without_the_token(sim: Sim, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(5, logger="safe_tracker")
+    c = sim.client(1)
+    c.item_by_seq(1)
+    sim.fault(kind="status", status=503, count=1)
+    c.item_by_seq(2)
+    records = [r for r in caplog.records if r.name == "safe_tracker"]
+    text = "\n".join(r.getMessage() for r in records)
+    assert "items/seqOrgID/{n}" in text and "retrying" in text
+    assert any(r.levelno == logging.DEBUG for r in records)
+    assert "sim-token" not in text and "Bearer" not in text
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX only")
+def test_fork(sim: Sim) -> None:
+    parent = sim.client(1)
+    assert parent.item_by_seq(1) is not None
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            try:
+                parent.item_by_seq(1)
+                code = 3
+            except RuntimeError as exc:
+                if "fork" not in str(exc):
+                    code = 4
+            child = sim.client(1)
+            if child.item_by_seq(2) is None:
+                code = 5
+        except BaseException:
+            code = 6
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert parent.item_by_seq(3) is not None
+
+
+def readme_python() -> str:
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks, "README has a Python example"
+    return str(blocks[0])
+
+
+def test_readme_example_runs_as_written(sim: Sim, tmp_path: Path) -> None:
+    script = tmp_path / "readme_example.py"
+    script.write_text(readme_python())
+    env = dict(os.environ, SAFE_BASE_URL=sim.base_url, SAFE_TOKEN="sim-token-org2", SAFE_ORGANIZATION_ID="2", SAFE_OFFICE_ID="201", SAFE_REQUESTS_PER_SECOND="0")
+    out = subprocess.run([sys.executable, str(script)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "60 items" in out.stdout
