@@ -22,9 +22,12 @@ fn pid() -> u32 {
     std::process::id()
 }
 
+/// The runtime and the process it was built in.
+type RuntimeSlot = Mutex<Option<(u32, Arc<Runtime>)>>;
+
 /// The runtime of this process (rebuilt after a fork).
 fn runtime() -> PyResult<Arc<Runtime>> {
-    static RT: OnceLock<Mutex<Option<(u32, Arc<Runtime>)>>> = OnceLock::new();
+    static RT: OnceLock<RuntimeSlot> = OnceLock::new();
     let cell = RT.get_or_init(|| Mutex::new(None));
     let mut guard = cell
         .lock()
