@@ -13,10 +13,10 @@ TRIPLE := x86_64-unknown-linux-gnu
 SIMULATOR := $(CARGO_TARGET_DIR)/$(TRIPLE)/debug/safe-simulator
 export SAFE_SIMULATOR_BIN := $(SIMULATOR)
 
-.PHONY: test demo lint rust-test python-test simulator venv fmt
+.PHONY: test demo lint rust-test python-test node-test simulator venv fmt
 
 ## test: every check and test that exists (what CI runs)
-test: lint rust-test python-test
+test: lint rust-test python-test node-test
 
 ## lint: formatting and clippy with warnings as errors
 lint:
@@ -40,6 +40,13 @@ python-test: simulator venv
 	cd bindings-python/tests && $(VENV)/bin/python -m pytest -q -p no:cacheprovider .
 	$(VENV)/bin/python -c "import re,sys; t=open('README.md').read(); open('$(CARGO_TARGET_DIR)/readme_example.py','w').write(re.findall(r'\`\`\`python\n(.*?)\`\`\`', t, re.S)[0])"
 	cd bindings-python/tests && $(VENV)/bin/mypy --strict --cache-dir $(CARGO_TARGET_DIR)/mypy-cache . ../python/safe_tracker $(CARGO_TARGET_DIR)/readme_example.py
+
+## node-test: install the npm tooling (registry only), build the addon, node --test, tsc
+node-test: simulator
+	cd bindings-node && npm ci --no-audit --no-fund --loglevel=error
+	cd bindings-node && npm run -s build
+	cd bindings-node && npm test
+	cd bindings-node && npm run -s typecheck
 
 ## demo: sweep every item of a bundled simulator with the poller and print a summary
 demo:

@@ -521,6 +521,21 @@ pub fn checkpoint_from_json(spec_json: &str) -> Result<Arc<dyn CheckpointStore>>
     }
 }
 
+/// A memory store seeded with a state the host loaded itself (`None` for a first run): for
+/// hosts whose own store is asynchronous, which save [`HostPoller::state`] after each call.
+pub fn seeded_memory_store(
+    client: &Client,
+    stream: &str,
+    state_json: Option<&str>,
+) -> Result<Arc<dyn CheckpointStore>> {
+    let store = MemoryCheckpoint::new();
+    if let Some(text) = state_json.filter(|t| !t.trim().is_empty()) {
+        let state = crate::poller::PollerState::from_json(text)?;
+        store.save(&crate::poller::poller_key(client, stream), &state)?;
+    }
+    Ok(Arc::new(store))
+}
+
 /// A poller of either stream with JSON records, for the bindings: `next` starts a sweep when
 /// none runs, acknowledges the previous record and returns the next; `fail` ends the sweep with
 /// the last record unacknowledged.
@@ -650,6 +665,23 @@ impl HostPoller {
     /// The report of the last completed sweep.
     pub fn last_report(&self) -> Option<Value> {
         self.last_report.lock().ok().and_then(|r| r.clone())
+    }
+
+    /// The identity of this poller (the checkpoint key).
+    pub fn key(&self) -> String {
+        match &self.kind {
+            HostPollerKind::Items(p) => p.key(),
+            HostPollerKind::Updated(p) => p.key(),
+        }
+    }
+
+    /// The full state as last saved (JSON text), for hosts that persist it themselves.
+    pub fn state(&self) -> String {
+        let shared = match &self.kind {
+            HostPollerKind::Items(p) => p.shared(),
+            HostPollerKind::Updated(p) => p.shared(),
+        };
+        shared.state().to_json()
     }
 
     /// Status as JSON.

@@ -58,6 +58,7 @@ pub(crate) struct Core {
 
 /// Read without waiting for a running sweep.
 pub(crate) struct Shared {
+    pub key: String,
     pub snapshot: Mutex<PollerState>,
     pub clock: Arc<dyn Clock>,
     pub listener: Mutex<Option<EventListener>>,
@@ -108,6 +109,7 @@ impl Core {
 
 impl Shared {
     pub fn new(
+        key: String,
         state: &PollerState,
         clock: Arc<dyn Clock>,
         floor: Duration,
@@ -115,6 +117,7 @@ impl Shared {
         jitter: Duration,
     ) -> Shared {
         Shared {
+            key,
             snapshot: Mutex::new(state.clone()),
             clock,
             listener: Mutex::new(None),
@@ -265,6 +268,7 @@ impl Poller {
         options.validate()?;
         let core = Core::open(client, store, "items", options.start_seq)?;
         let shared = Shared::new(
+            core.key.clone(),
             &core.state,
             clock,
             options.floor(),
@@ -287,6 +291,11 @@ impl Poller {
 
     pub(crate) fn shared(&self) -> &Shared {
         &self.shared
+    }
+
+    /// The checkpoint key of this poller.
+    pub fn key(&self) -> String {
+        self.shared.key.clone()
     }
 
     /// The options.

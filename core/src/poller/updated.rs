@@ -113,7 +113,14 @@ impl UpdatedPoller {
         if core.state.watermark.is_none() {
             core.state.watermark = Some(options.since.unwrap_or_else(|| clock.now()));
         }
-        let shared = Shared::new(&core.state, clock, floor, options.interval, options.jitter);
+        let shared = Shared::new(
+            core.key.clone(),
+            &core.state,
+            clock,
+            floor,
+            options.interval,
+            options.jitter,
+        );
         Ok(UpdatedPoller {
             core: Arc::new(tokio::sync::Mutex::new(core)),
             shared: Arc::new(shared),
@@ -123,6 +130,11 @@ impl UpdatedPoller {
 
     pub(crate) fn shared(&self) -> &Shared {
         &self.shared
+    }
+
+    /// The checkpoint key of this poller.
+    pub fn key(&self) -> String {
+        self.shared.key.clone()
     }
 
     /// Status (watermark, last sweep…) without a request.

@@ -1,0 +1,84 @@
+'use strict';
+// SafeError and one subclass per stable error code of the core. The addon rejects with an
+// Error whose message is `SAFE_ERROR:{json}`; fromNative turns it into the matching class.
+
+const native = require('../native.js');
+
+class SafeError extends Error {
+  constructor(message, details = {}) {
+    super(message);
+    this.name = new.target.name;
+    this.code = new.target.code;
+    this.status = details.status ?? null;
+    this.path = details.path ?? null;
+    this.retryAfter = details.retryAfter ?? null;
+    this.field = details.field ?? null;
+  }
+}
+SafeError.code = 0;
+
+const definitions = [
+  ['InvalidConfigError', 1],
+  ['ValidationError', 2],
+  ['TransportError', 10],
+  ['TimeoutError', 11],
+  ['ResponseTooLargeError', 12],
+  ['DecodeError', 13],
+  ['AuthError', 20],
+  ['AccountDisabledError', 21],
+  ['LicenseUnavailableError', 22],
+  ['RateLimitedError', 23],
+  ['BudgetExhaustedError', 24],
+  ['NotFoundError', 30],
+  ['ConflictError', 31],
+  ['ServerError', 40],
+  ['CheckpointError', 50],
+  ['CancelledError', 51],
+  ['ConsumerError', 52],
+];
+
+const classes = {};
+const byCode = new Map();
+for (const [name, code] of definitions) {
+  const cls = { [name]: class extends SafeError {} }[name];
+  cls.code = code;
+  classes[name] = cls;
+  byCode.set(code, cls);
+}
+
+// The table must be the core's: fail loudly at load time if they ever drift.
+for (const [code, name] of native.errorCodes()) {
+  const cls = byCode.get(code);
+  if (!cls || cls.name !== `${name}Error`) {
+    throw new Error(`safe-tracker: error table drift at code ${code} (${name})`);
+  }
+}
+
+const PREFIX = 'SAFE_ERROR:';
+
+/** Turns an addon rejection into a SafeError subclass (other errors pass through). */
+function fromNative(err) {
+  if (err instanceof SafeError) return err;
+  const message = err && typeof err.message === 'string' ? err.message : '';
+  const at = message.indexOf(PREFIX);
+  if (at < 0) return err;
+  let info;
+  try {
+    info = JSON.parse(message.slice(at + PREFIX.length));
+  } catch {
+    return err;
+  }
+  return fromInfo(info);
+}
+
+function fromInfo(info) {
+  const cls = byCode.get(info.code) ?? SafeError;
+  return new cls(info.message, {
+    status: info.status,
+    path: info.path,
+    retryAfter: info.retry_after,
+    field: info.field,
+  });
+}
+
+module.exports = { SafeError, ...classes, errorsByCode: byCode, fromNative, fromInfo };

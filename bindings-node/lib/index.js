@@ -1,0 +1,326 @@
+'use strict';
+// safe-tracker for Node.js: Client, Poller, UpdatedPoller, checkpoints and errors over the
+// native addon. Every behaviour lives in the Rust core; this file maps names, types, errors,
+// AbortSignal and async iteration.
+
+const native = require('../native.js');
+const errors = require('./errors.js');
+
+const { fromNative, fromInfo, CancelledError, CheckpointError, SafeError } = errors;
+
+const MS_KEYS = {
+  connectTimeoutMs: 'connect_timeout_ms',
+  attemptTimeoutMs: 'attempt_timeout_ms',
+  callTimeoutMs: 'call_timeout_ms',
+  backoffBaseMs: 'base_delay_ms',
+  backoffMaxMs: 'max_delay_ms',
+  retryAfterCapMs: 'retry_after_cap_ms',
+};
+
+function snake(key) {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+function configJson(options, fromEnv) {
+  const config = { host_language: 'node' };
+  if (fromEnv) config.from_env = true;
+  for (const [key, value] of Object.entries(options ?? {})) {
+    if (value === undefined || value === null) continue;
+    config[MS_KEYS[key] ?? snake(key)] = value;
+  }
+  return JSON.stringify(config);
+}
+
+function decodeFormData(entry) {
+  const raw = typeof entry.data === 'string' ? entry.data : '';
+  let data = {};
+  if (raw.trim() !== '' && raw.trim() !== 'null') {
+    const parsed = JSON.parse(raw);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) data = parsed;
+  }
+  return { ...entry, data, rawData: raw };
+}
+
+function withForms(model) {
+  if (model && Array.isArray(model.formData)) {
+    return { ...model, formData: model.formData.map(decodeFormData) };
+  }
+  return model;
+}
+
+let nextCallId = 1;
+
+async function invoke(nativeClient, method, args, signal) {
+  if (signal?.aborted) throw new CancelledError('cancelled');
+  const callId = nextCallId++ % 0x7fffffff;
+  const onAbort = () => native.abort(callId);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return JSON.parse(await nativeClient.call(method, JSON.stringify(args), callId));
+  } catch (err) {
+    throw fromNative(err);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** A SAFE client. Every endpoint returns a Promise; `{ signal }` cancels a call. */
+class Client {
+  constructor(options = {}) {
+    try {
+      this._native = new native.NativeClient(configJson(options, false));
+    } catch (err) {
+      throw fromNative(err);
+    }
+  }
+
+  /** Reads SAFE_BASE_URL, SAFE_TOKEN, SAFE_ORGANIZATION_ID, SAFE_OFFICE_ID (options override). */
+  static fromEnv(options = {}) {
+    const client = Object.create(Client.prototype);
+    try {
+      client._native = new native.NativeClient(configJson(options, true));
+    } catch (err) {
+      throw fromNative(err);
+    }
+    return client;
+  }
+
+  get requestsSent() {
+    return this._native.requestsSent();
+  }
+
+  async config() {
+    return invoke(this._native, 'config', {});
+  }
+
+  itemBySeq(seq, opts = {}) { return invoke(this._native, 'item_by_seq', { seq }, opts.signal).then((v) => (v ? withForms(v) : null)); }
+  item(id, opts = {}) { return invoke(this._native, 'item', { id }, opts.signal).then(withForms); }
+  async itemFormData(id, opts = {}) { return (await invoke(this._native, 'item_form_data', { id }, opts.signal)).map(decodeFormData); }
+  chainOfCustody(id, opts = {}) { return invoke(this._native, 'chain_of_custody', { id }, opts.signal); }
+  itemsAfterSeq(seq, opts = {}) { return invoke(this._native, 'items_after_seq', { seq, page_size: opts.pageSize ?? 100 }, opts.signal); }
+  updatedItems(since, opts = {}) {
+    const iso = since instanceof Date ? since.toISOString() : since;
+    return invoke(this._native, 'updated_items', { since: iso, page: opts.page ?? 1, page_size: opts.pageSize ?? 100 }, opts.signal);
+  }
+  case(id, opts = {}) { return invoke(this._native, 'case', { id }, opts.signal).then(withForms); }
+  caseByNumber(number, opts = {}) { return invoke(this._native, 'case_by_number', { number }, opts.signal).then(withForms); }
+  casePeople(id, opts = {}) { return invoke(this._native, 'case_people', { id }, opts.signal); }
+  createCase(c, opts = {}) { return invoke(this._native, 'create_case', { case: encodeForms(c) }, opts.signal).then(withForms); }
+  updateCase(id, c, opts = {}) { return invoke(this._native, 'update_case', { id, case: encodeForms(c) }, opts.signal).then(withForms); }
+  person(id, opts = {}) { return invoke(this._native, 'person', { id }, opts.signal); }
+  createPerson(p, opts = {}) { return invoke(this._native, 'create_person', { person: p }, opts.signal); }
+  updatePerson(id, p, opts = {}) { return invoke(this._native, 'update_person', { id, person: p }, opts.signal); }
+  peopleTypeahead(search, opts = {}) { return invoke(this._native, 'people_typeahead', { search }, opts.signal); }
+  emailInUse(email, opts = {}) { return invoke(this._native, 'email_in_use', { email }, opts.signal); }
+  user(id, opts = {}) { return invoke(this._native, 'user', { id }, opts.signal); }
+  createUser(u, opts = {}) { return invoke(this._native, 'create_user', { user: u }, opts.signal); }
+  updateUser(id, u, opts = {}) { return invoke(this._native, 'update_user', { id, user: u }, opts.signal); }
+  usersTypeahead(search, opts = {}) { return invoke(this._native, 'users_typeahead', { search }, opts.signal); }
+  lookup(name, opts = {}) { return invoke(this._native, 'lookup', { name }, opts.signal); }
+  forms(formType = 'All', opts = {}) { return invoke(this._native, 'forms', { form_type: formType }, opts.signal); }
+}
+
+/** Form data decoded by this package is written back as its raw string (or re-encoded). */
+function encodeForms(model) {
+  if (!model || !Array.isArray(model.formData)) return model;
+  return {
+    ...model,
+    formData: model.formData.map((e) => {
+      if (typeof e.data === 'string') return e;
+      const { rawData, ...rest } = e;
+      const same = typeof rawData === 'string' && rawData.trim() !== '' && JSON.stringify(JSON.parse(rawData)) === JSON.stringify(e.data ?? {});
+      return { ...rest, data: same ? rawData : JSON.stringify(e.data ?? {}) };
+    }),
+  };
+}
+
+class MemoryCheckpoint { spec() { return { kind: 'memory' }; } }
+class FileCheckpoint { constructor(path) { this.path = String(path); } spec() { return { kind: 'file', path: this.path }; } }
+class SqliteCheckpoint { constructor(path) { this.path = String(path); } spec() { return { kind: 'sqlite', path: this.path }; } }
+/** Your own store: async `load(key)` → saved JSON or null, async `save(key, json)`. */
+class CallbackCheckpoint {
+  constructor({ load, save }) { this.load = load; this.save = save; }
+  spec() { return { kind: 'host' }; }
+}
+
+function itemRecord(r) {
+  return {
+    organizationId: r.organization_id,
+    sequentialOrgId: r.sequential_org_id,
+    item: withForms(r.item),
+    formData: r.form_data ? r.form_data.map(decodeFormData) : undefined,
+    case: r.case ? withForms(r.case) : undefined,
+    people: r.people,
+    custody: r.custody,
+    late: r.late,
+    warnings: r.warnings ?? [],
+  };
+}
+
+function updatedRecord(r) {
+  return { organizationId: r.organization_id, itemId: r.item_id, updated: r.updated, item: withForms(r.item) };
+}
+
+function pollerOptionsJson(o) {
+  const map = {
+    startSeq: 'start_seq', gapTolerance: 'gap_tolerance', holeMaxAge: 'hole_max_age', readAhead: 'read_ahead',
+    expand: 'expand', interval: 'interval', jitter: 'jitter', unsafeMinInterval: 'unsafe_min_interval',
+    stallAfterSweeps: 'stall_after_sweeps', jumpStalls: 'jump_stalls', since: 'since', overlap: 'overlap', pageSize: 'page_size',
+  };
+  const out = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (k === 'checkpoint' || v === undefined || v === null) continue;
+    if (!(k in map)) throw new errors.InvalidConfigError(`unknown poller option \`${k}\``);
+    out[map[k]] = v instanceof Date ? v.toISOString() : v;
+  }
+  return JSON.stringify(out);
+}
+
+class PollerBase {
+  constructor(client, kind, options, decode) {
+    this._client = client;
+    this._kind = kind;
+    this._checkpoint = options.checkpoint ?? new MemoryCheckpoint();
+    this._options = pollerOptionsJson(options);
+    this._decode = decode;
+    this._native = null;
+    if (!(this._checkpoint instanceof CallbackCheckpoint)) this._open(null);
+  }
+
+  _open(state) {
+    const spec = { ...this._checkpoint.spec() };
+    if (spec.kind === 'host') spec.state = state;
+    try {
+      this._native = new native.NativePoller(this._client._native, this._kind, JSON.stringify(spec), this._options);
+    } catch (err) {
+      throw fromNative(err);
+    }
+  }
+
+  /** Opens the poller (needed once before status() with a CallbackCheckpoint). */
+  async open() {
+    if (this._native) return this;
+    const key = this._client._native.pollerKey(this._kind);
+    let saved;
+    try {
+      saved = await this._checkpoint.load(key);
+    } catch (err) {
+      throw new CheckpointError(`load callback failed: ${err?.message ?? err}`);
+    }
+    this._open(saved ?? null);
+    return this;
+  }
+
+  async _persist() {
+    if (!(this._checkpoint instanceof CallbackCheckpoint) || !this._native) return;
+    try {
+      await this._checkpoint.save(this._native.key(), this._native.state());
+    } catch (err) {
+      throw new CheckpointError(`save callback failed: ${err?.message ?? err}`);
+    }
+  }
+
+  _require() {
+    if (!this._native) throw new CheckpointError('call `await poller.open()` first: the checkpoint is loaded by a callback');
+    return this._native;
+  }
+
+  status() { return JSON.parse(this._require().status()); }
+  plan() { return JSON.parse(this._require().plan()); }
+  lastReport() { const r = this._require().lastReport(); return r === null ? null : JSON.parse(r); }
+  cancel() { if (this._native) this._native.cancel(); this._cancelled = true; }
+
+  /** Without a handler: an async iterable of records (each acknowledged when the next is
+   * asked for). With a handler (possibly async): runs one sweep and resolves to its report. */
+  sweep(handler) {
+    if (handler) return this._sweepWith(handler);
+    return this._iterate();
+  }
+
+  async *_iterate() {
+    await this.open();
+    const n = this._native;
+    await n.abandon();
+    let finished = false;
+    try {
+      for (;;) {
+        let raw;
+        try {
+          raw = await n.next();
+        } catch (err) {
+          await this._persist();
+          throw fromNative(err);
+        }
+        await this._persist();
+        if (raw === null) {
+          finished = true;
+          return;
+        }
+        yield this._decode(JSON.parse(raw));
+      }
+    } finally {
+      if (!finished) {
+        await n.abandon();
+        await this._persist();
+      }
+    }
+  }
+
+  async _sweepWith(handler) {
+    for await (const record of this._iterate()) {
+      try {
+        await handler(record);
+      } catch (err) {
+        const info = JSON.parse(await this._native.fail(`${err?.name ?? 'Error'}: ${err?.message ?? err}`));
+        await this._persist();
+        const e = fromInfo(info);
+        e.cause = err;
+        throw e;
+      }
+    }
+    return this.lastReport();
+  }
+
+  /** Sweeps on the schedule until cancel(); account, checkpoint and consumer errors reject,
+   * transient ones wait for the next sweep. */
+  async runForever(handler) {
+    await this.open();
+    for (;;) {
+      try {
+        await this._native.waitScheduled();
+      } catch (err) {
+        const e = fromNative(err);
+        if (e instanceof CancelledError) return;
+        throw e;
+      }
+      try {
+        await this._sweepWith(handler);
+      } catch (err) {
+        if (err instanceof CancelledError) return;
+        if (err instanceof SafeError && native.keepsRunningAfter(err.code)) continue;
+        throw err;
+      }
+    }
+  }
+}
+
+/** The throttled sequential poller. Durations in seconds. */
+class Poller extends PollerBase {
+  constructor(client, options = {}) { super(client, 'items', options, itemRecord); }
+}
+
+/** Follows items changed since a watermark. */
+class UpdatedPoller extends PollerBase {
+  constructor(client, options = {}) { super(client, 'updated', options, updatedRecord); }
+}
+
+module.exports = {
+  Client,
+  Poller,
+  UpdatedPoller,
+  MemoryCheckpoint,
+  FileCheckpoint,
+  SqliteCheckpoint,
+  CallbackCheckpoint,
+  ...errors,
+};
