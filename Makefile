@@ -13,10 +13,10 @@ TRIPLE := x86_64-unknown-linux-gnu
 SIMULATOR := $(CARGO_TARGET_DIR)/$(TRIPLE)/debug/safe-simulator
 export SAFE_SIMULATOR_BIN := $(SIMULATOR)
 
-.PHONY: test demo lint rust-test python-test node-test simulator venv fmt
+.PHONY: test demo lint rust-test python-test node-test c-test csharp-test header simulator venv fmt
 
 ## test: every check and test that exists (what CI runs)
-test: lint rust-test python-test node-test
+test: lint rust-test python-test node-test c-test csharp-test
 
 ## lint: formatting and clippy with warnings as errors
 lint:
@@ -47,6 +47,16 @@ node-test: simulator
 	cd bindings-node && npm run -s build
 	cd bindings-node && npm test
 	cd bindings-node && npm run -s typecheck
+
+## header: regenerate include/safe_tracker.h with the pinned cbindgen
+header:
+	$(CARGO) run -q -p safe-tracker-header
+
+## c-test: header drift check, C tests (static and dynamic, via pkg-config) and valgrind
+c-test: simulator
+	$(CARGO) run -q -p safe-tracker-header -- --check
+	$(CARGO) build -q -p safe-tracker-c
+	bash bindings-c/tests/run.sh
 
 ## demo: sweep every item of a bundled simulator with the poller and print a summary
 demo:

@@ -1,0 +1,1143 @@
+//! `libsafe_tracker`: the C ABI of the safe-tracker SDK. See `include/safe_tracker.h` for the
+//! conventions (statuses, out-parameters written only on success, thread-local last error,
+//! opaque handles with NULL-tolerant `_free`, library strings freed with `safe_string_free`,
+//! panics caught at every entry point).
+#![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)]
+
+use std::cell::RefCell;
+use std::ffi::{CStr, CString, c_char, c_void};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, OnceLock};
+
+use safe_tracker::host::{self, HostPoller};
+use safe_tracker::models::Item;
+use safe_tracker::{Client, Error};
+use serde_json::{Value, json};
+
+/// Result of every fallible call. Numbers are the core's stable error codes; 90+ are this ABI's.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum safe_status {
+    /// Success.
+    SAFE_OK = 0,
+    /// The configuration is invalid.
+    SAFE_INVALID_CONFIG = 1,
+    /// A model failed validation, or the server rejected it.
+    SAFE_VALIDATION = 2,
+    /// The connection failed or broke.
+    SAFE_TRANSPORT = 10,
+    /// An attempt or the whole call timed out.
+    SAFE_TIMEOUT = 11,
+    /// The response body exceeded the cap.
+    SAFE_RESPONSE_TOO_LARGE = 12,
+    /// The response could not be decoded.
+    SAFE_DECODE = 13,
+    /// The token is missing, unknown or expired (401).
+    SAFE_AUTH = 20,
+    /// The account is disabled or the request forbidden (403).
+    SAFE_ACCOUNT_DISABLED = 21,
+    /// SAFE answered that no licenses are available.
+    SAFE_LICENSE_UNAVAILABLE = 22,
+    /// Rate limited for longer than the SDK may wait.
+    SAFE_RATE_LIMITED = 23,
+    /// The request budget would be exceeded.
+    SAFE_BUDGET_EXHAUSTED = 24,
+    /// Not found (404).
+    SAFE_NOT_FOUND = 30,
+    /// Duplicate entity.
+    SAFE_CONFLICT = 31,
+    /// Server error after retries.
+    SAFE_SERVER = 40,
+    /// Checkpoint store failure or lock held by another poller.
+    SAFE_CHECKPOINT = 50,
+    /// Cancelled.
+    SAFE_CANCELLED = 51,
+    /// The record callback refused a record.
+    SAFE_CONSUMER = 52,
+    /// A NULL pointer, invalid UTF-8, or a call from inside a callback.
+    SAFE_INVALID_ARGUMENT = 90,
+    /// A panic inside the library was caught.
+    SAFE_PANIC = 91,
+}
+
+impl safe_status {
+    fn from_code(code: u32) -> safe_status {
+        use safe_status::*;
+        match code {
+            1 => SAFE_INVALID_CONFIG,
+            2 => SAFE_VALIDATION,
+            10 => SAFE_TRANSPORT,
+            11 => SAFE_TIMEOUT,
+            12 => SAFE_RESPONSE_TOO_LARGE,
+            13 => SAFE_DECODE,
+            20 => SAFE_AUTH,
+            21 => SAFE_ACCOUNT_DISABLED,
+            22 => SAFE_LICENSE_UNAVAILABLE,
+            23 => SAFE_RATE_LIMITED,
+            24 => SAFE_BUDGET_EXHAUSTED,
+            30 => SAFE_NOT_FOUND,
+            31 => SAFE_CONFLICT,
+            40 => SAFE_SERVER,
+            50 => SAFE_CHECKPOINT,
+            51 => SAFE_CANCELLED,
+            52 => SAFE_CONSUMER,
+            _ => SAFE_PANIC,
+        }
+    }
+}
+
+struct LastError {
+    code: safe_status,
+    message: CString,
+    status: i32,
+    retry_after: f64,
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<Option<LastError>> = const { RefCell::new(None) };
+}
+
+/// An error of this ABI: a status and a message.
+struct Failure {
+    status: safe_status,
+    message: String,
+    http_status: i32,
+    retry_after: f64,
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        let info = host::error_info(&e);
+        Failure {
+            status: safe_status::from_code(info.code),
+            message: info.message,
+            http_status: info.status.map(i32::from).unwrap_or(0),
+            retry_after: info.retry_after.unwrap_or(-1.0),
+        }
+    }
+}
+
+fn invalid(message: impl Into<String>) -> Failure {
+    Failure {
+        status: safe_status::SAFE_INVALID_ARGUMENT,
+        message: message.into(),
+        http_status: 0,
+        retry_after: -1.0,
+    }
+}
+
+fn set_last_error(f: Failure) -> safe_status {
+    let message = CString::new(f.message.replace('\0', " ")).unwrap_or_default();
+    LAST_ERROR.with(|l| {
+        *l.borrow_mut() = Some(LastError {
+            code: f.status,
+            message,
+            status: f.http_status,
+            retry_after: f.retry_after,
+        })
+    });
+    f.status
+}
+
+/// Runs `f`, turning failures into the last error and panics into `SAFE_PANIC`.
+fn guard(f: impl FnOnce() -> Result<(), Failure>) -> safe_status {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => safe_status::SAFE_OK,
+        Ok(Err(failure)) => set_last_error(failure),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            set_last_error(Failure {
+                status: safe_status::SAFE_PANIC,
+                message: format!("internal error (panic): {what}"),
+                http_status: 0,
+                retry_after: -1.0,
+            })
+        }
+    }
+}
+
+unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, Failure> {
+    if ptr.is_null() {
+        return Err(invalid(format!("`{name}` is NULL")));
+    }
+    unsafe { CStr::from_ptr(ptr) }
+        .to_str()
+        .map_err(|_| invalid(format!("`{name}` is not valid UTF-8")))
+}
+
+unsafe fn opt_str_arg<'a>(ptr: *const c_char, name: &str) -> Result<Option<&'a str>, Failure> {
+    if ptr.is_null() {
+        Ok(None)
+    } else {
+        unsafe { str_arg(ptr, name) }.map(Some)
+    }
+}
+
+unsafe fn ref_arg<'a, T>(ptr: *const T, name: &str) -> Result<&'a T, Failure> {
+    unsafe { ptr.as_ref() }.ok_or_else(|| invalid(format!("`{name}` is NULL")))
+}
+
+fn out_check<T>(out: *mut T, name: &str) -> Result<(), Failure> {
+    if out.is_null() {
+        return Err(invalid(format!("`{name}` (out-parameter) is NULL")));
+    }
+    Ok(())
+}
+
+fn to_c_string(s: String) -> Result<*mut c_char, Failure> {
+    CString::new(s)
+        .map(CString::into_raw)
+        .map_err(|_| invalid("the answer holds a NUL byte"))
+}
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("safe-tracker")
+            .enable_all()
+            .build()
+            .expect("the safe-tracker runtime starts")
+    })
+}
+
+fn block_on<T>(
+    fut: impl std::future::Future<Output = safe_tracker::Result<T>>,
+) -> Result<T, Failure> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(invalid(
+            "safe_tracker was called from inside one of its own callbacks",
+        ));
+    }
+    runtime().block_on(fut).map_err(Failure::from)
+}
+
+// ----- strings and errors -----
+
+/// Frees a string returned by this library. Accepts NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_string_free(s: *mut c_char) {
+    let _ = catch_unwind(|| {
+        if !s.is_null() {
+            drop(unsafe { CString::from_raw(s) });
+        }
+    });
+}
+
+/// The status of the last failure on this thread (SAFE_OK when none).
+#[unsafe(no_mangle)]
+pub extern "C" fn safe_last_error_code() -> safe_status {
+    LAST_ERROR.with(|l| {
+        l.borrow()
+            .as_ref()
+            .map(|e| e.code)
+            .unwrap_or(safe_status::SAFE_OK)
+    })
+}
+
+/// The message of the last failure on this thread, or NULL. Borrowed: valid until the next
+/// call on this thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn safe_last_error_message() -> *const c_char {
+    LAST_ERROR.with(|l| {
+        l.borrow()
+            .as_ref()
+            .map(|e| e.message.as_ptr())
+            .unwrap_or(std::ptr::null())
+    })
+}
+
+/// The HTTP status of the last failure on this thread (0 when there was no answer).
+#[unsafe(no_mangle)]
+pub extern "C" fn safe_last_error_http_status() -> i32 {
+    LAST_ERROR.with(|l| l.borrow().as_ref().map(|e| e.status).unwrap_or(0))
+}
+
+/// Seconds the server asked to wait, for SAFE_RATE_LIMITED (negative when unknown).
+#[unsafe(no_mangle)]
+pub extern "C" fn safe_last_error_retry_after() -> f64 {
+    LAST_ERROR.with(|l| l.borrow().as_ref().map(|e| e.retry_after).unwrap_or(-1.0))
+}
+
+/// Forgets the last failure on this thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn safe_clear_last_error() {
+    LAST_ERROR.with(|l| *l.borrow_mut() = None);
+}
+
+/// The library version, e.g. "0.1.0" (static string).
+#[unsafe(no_mangle)]
+pub extern "C" fn safe_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+// ----- client -----
+
+/// An opaque SAFE client.
+pub struct safe_client {
+    client: Client,
+}
+
+/// Client settings. Zero or NULL fields keep the core's defaults.
+#[repr(C)]
+pub struct safe_client_config {
+    /// API root (NULL: https://securelb.trackerproducts.com/api/).
+    pub base_url: *const c_char,
+    /// Static token (required).
+    pub token: *const c_char,
+    /// Organisation id (required).
+    pub organization_id: u64,
+    /// Office id (required).
+    pub office_id: u64,
+    /// Requests per second: negative keeps the default (2), 0 disables pacing (loopback only).
+    pub requests_per_second: f64,
+    /// Attempts per call (0: default 4).
+    pub max_attempts: u32,
+    /// Per-attempt timeout in milliseconds (0: default 30000).
+    pub attempt_timeout_ms: u64,
+    /// PEM file of extra CA certificates (NULL: none).
+    pub ca_file: *const c_char,
+    /// Any other setting as a JSON object of the host keys (NULL: none), e.g.
+    /// {"routes":{"item_form_data":"formdata/{id}"},"proxy":"http://proxy:3128"}.
+    pub options_json: *const c_char,
+}
+
+unsafe fn config_json(c: &safe_client_config) -> Result<String, Failure> {
+    let mut map = match unsafe { opt_str_arg(c.options_json, "options_json") }? {
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(m)) => m,
+            _ => return Err(invalid("`options_json` is not a JSON object")),
+        },
+        None => serde_json::Map::new(),
+    };
+    map.insert("host_language".into(), json!("c"));
+    if let Some(v) = unsafe { opt_str_arg(c.base_url, "base_url") }? {
+        map.insert("base_url".into(), json!(v));
+    }
+    map.insert("token".into(), json!(unsafe { str_arg(c.token, "token") }?));
+    map.insert("organization_id".into(), json!(c.organization_id));
+    map.insert("office_id".into(), json!(c.office_id));
+    if c.requests_per_second >= 0.0 {
+        map.insert("requests_per_second".into(), json!(c.requests_per_second));
+    }
+    if c.max_attempts > 0 {
+        map.insert("max_attempts".into(), json!(c.max_attempts));
+    }
+    if c.attempt_timeout_ms > 0 {
+        map.insert("attempt_timeout_ms".into(), json!(c.attempt_timeout_ms));
+    }
+    if let Some(v) = unsafe { opt_str_arg(c.ca_file, "ca_file") }? {
+        map.insert("ca_file".into(), json!(v));
+    }
+    Ok(Value::Object(map).to_string())
+}
+
+fn new_client(json_text: &str, out: *mut *mut safe_client) -> Result<(), Failure> {
+    let client = host::client_from_json(json_text).map_err(Failure::from)?;
+    unsafe { *out = Box::into_raw(Box::new(safe_client { client })) };
+    Ok(())
+}
+
+/// Creates a client from `config`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_client_new(
+    config: *const safe_client_config,
+    out: *mut *mut safe_client,
+) -> safe_status {
+    guard(|| {
+        let config = unsafe { ref_arg(config, "config") }?;
+        out_check(out, "out")?;
+        let text = unsafe { config_json(config) }?;
+        new_client(&text, out)
+    })
+}
+
+/// Creates a client from SAFE_BASE_URL, SAFE_TOKEN, SAFE_ORGANIZATION_ID, SAFE_OFFICE_ID,
+/// SAFE_CA_FILE and SAFE_REQUESTS_PER_SECOND.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_client_from_env(out: *mut *mut safe_client) -> safe_status {
+    guard(|| {
+        out_check(out, "out")?;
+        new_client(r#"{"from_env":true,"host_language":"c"}"#, out)
+    })
+}
+
+/// Frees a client. Accepts NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_client_free(client: *mut safe_client) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        if !client.is_null() {
+            drop(unsafe { Box::from_raw(client) });
+        }
+    }));
+}
+
+fn call_json(client: &safe_client, method: &str, args: Value) -> Result<Value, Failure> {
+    let c = client.client.clone();
+    let method = method.to_string();
+    block_on(async move { host::call(&c, &method, &args).await })
+}
+
+fn write_json(v: Value, out: *mut *mut c_char) -> Result<(), Failure> {
+    let s = to_c_string(v.to_string())?;
+    unsafe { *out = s };
+    Ok(())
+}
+
+/// Calls any endpoint by name (see the README's method table) with JSON arguments; writes the
+/// JSON answer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_client_call(
+    client: *const safe_client,
+    method: *const c_char,
+    args_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    guard(|| {
+        let client = unsafe { ref_arg(client, "client") }?;
+        let method = unsafe { str_arg(method, "method") }?;
+        let args = match unsafe { opt_str_arg(args_json, "args_json") }? {
+            Some(t) => serde_json::from_str(t).map_err(|_| invalid("`args_json` is not JSON"))?,
+            None => json!({}),
+        };
+        out_check(out_json, "out_json")?;
+        write_json(call_json(client, method, args)?, out_json)
+    })
+}
+
+// ----- items -----
+
+/// An opaque item with accessors for its key fields.
+pub struct safe_item {
+    json: CString,
+    description: Option<CString>,
+    primary_case_number: Option<CString>,
+    item: Item,
+}
+
+fn make_item(v: Value) -> Result<*mut safe_item, Failure> {
+    let item: Item = serde_json::from_value(v.clone()).map_err(|e| {
+        Failure::from(Error::Decode {
+            message: e.to_string(),
+            context: Box::default(),
+        })
+    })?;
+    let cs = |s: &Option<String>| {
+        s.as_ref()
+            .and_then(|s| CString::new(s.replace('\0', " ")).ok())
+    };
+    Ok(Box::into_raw(Box::new(safe_item {
+        json: CString::new(v.to_string()).map_err(|_| invalid("NUL in item"))?,
+        description: cs(&item.description),
+        primary_case_number: cs(&item.primary_case_number),
+        item,
+    })))
+}
+
+/// The item with sequential org id `seq`. On success `*out` is the item, or NULL for the
+/// "blank" answer (no item holds the number yet).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_item_by_seq(
+    client: *const safe_client,
+    seq: u64,
+    out: *mut *mut safe_item,
+) -> safe_status {
+    guard(|| {
+        let client = unsafe { ref_arg(client, "client") }?;
+        out_check(out, "out")?;
+        let v = call_json(client, "item_by_seq", json!({ "seq": seq }))?;
+        let item = if v.is_null() {
+            std::ptr::null_mut()
+        } else {
+            make_item(v)?
+        };
+        unsafe { *out = item };
+        Ok(())
+    })
+}
+
+/// The item with database id `id`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_item_get(
+    client: *const safe_client,
+    id: i64,
+    out: *mut *mut safe_item,
+) -> safe_status {
+    guard(|| {
+        let client = unsafe { ref_arg(client, "client") }?;
+        out_check(out, "out")?;
+        let v = call_json(client, "item", json!({ "id": id }))?;
+        let item = make_item(v)?;
+        unsafe { *out = item };
+        Ok(())
+    })
+}
+
+/// Frees an item. Accepts NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_item_free(item: *mut safe_item) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        if !item.is_null() {
+            drop(unsafe { Box::from_raw(item) });
+        }
+    }));
+}
+
+/// The item as JSON (borrowed from the item).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_item_json(item: *const safe_item) -> *const c_char {
+    unsafe { item.as_ref() }
+        .map(|i| i.json.as_ptr())
+        .unwrap_or(std::ptr::null())
+}
+
+/// The sequential org id (0 when absent or `item` is NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_item_sequential_org_id(item: *const safe_item) -> i64 {
+    unsafe { item.as_ref() }
+        .and_then(|i| i.item.sequential_org_id)
+        .unwrap_or(0)
+}
+
+/// The database id (0 when absent or `item` is NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_item_id(item: *const safe_item) -> i64 {
+    unsafe { item.as_ref() }
+        .and_then(|i| i.item.id)
+        .unwrap_or(0)
+}
+
+/// The primary case id (0 when absent or `item` is NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_item_primary_case_id(item: *const safe_item) -> i64 {
+    unsafe { item.as_ref() }
+        .and_then(|i| i.item.primary_case_id)
+        .unwrap_or(0)
+}
+
+/// The description (borrowed; NULL when absent).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_item_description(item: *const safe_item) -> *const c_char {
+    unsafe { item.as_ref() }
+        .and_then(|i| i.description.as_ref())
+        .map(|c| c.as_ptr())
+        .unwrap_or(std::ptr::null())
+}
+
+/// The primary case number (borrowed; NULL when absent).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_item_primary_case_number(item: *const safe_item) -> *const c_char {
+    unsafe { item.as_ref() }
+        .and_then(|i| i.primary_case_number.as_ref())
+        .map(|c| c.as_ptr())
+        .unwrap_or(std::ptr::null())
+}
+
+fn by_id_impl(
+    client: *const safe_client,
+    id: i64,
+    out_json: *mut *mut c_char,
+    method: &str,
+) -> safe_status {
+    guard(|| {
+        let client = unsafe { ref_arg(client, "client") }?;
+        out_check(out_json, "out_json")?;
+        write_json(call_json(client, method, json!({ "id": id }))?, out_json)
+    })
+}
+
+fn by_text_impl(
+    client: *const safe_client,
+    text: *const c_char,
+    out_json: *mut *mut c_char,
+    method: &str,
+    arg: &str,
+) -> safe_status {
+    guard(|| {
+        let client = unsafe { ref_arg(client, "client") }?;
+        let text = unsafe { str_arg(text, arg) }?;
+        out_check(out_json, "out_json")?;
+        write_json(call_json(client, method, json!({ arg: text }))?, out_json)
+    })
+}
+
+fn model_impl(
+    client: *const safe_client,
+    id: Option<i64>,
+    model_json: *const c_char,
+    out_json: *mut *mut c_char,
+    method: &str,
+    arg: &str,
+) -> safe_status {
+    guard(|| {
+        let client = unsafe { ref_arg(client, "client") }?;
+        let text = unsafe { str_arg(model_json, "model_json") }?;
+        let model: Value =
+            serde_json::from_str(text).map_err(|_| invalid("`model_json` is not JSON"))?;
+        out_check(out_json, "out_json")?;
+        let mut args = json!({ arg: model });
+        if let Some(id) = id {
+            args["id"] = json!(id);
+        }
+        write_json(call_json(client, method, args)?, out_json)
+    })
+}
+
+/// The item's custom form data (JSON array; `data` is the raw string).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_item_form_data(
+    client: *const safe_client,
+    id: i64,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    by_id_impl(client, id, out_json, "item_form_data")
+}
+
+/// The item's chain of custody (JSON array).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_chain_of_custody(
+    client: *const safe_client,
+    id: i64,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    by_id_impl(client, id, out_json, "chain_of_custody")
+}
+
+/// A case (JSON).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_case_get(
+    client: *const safe_client,
+    id: i64,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    by_id_impl(client, id, out_json, "case")
+}
+
+/// The people of a case (JSON array).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_case_people(
+    client: *const safe_client,
+    id: i64,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    by_id_impl(client, id, out_json, "case_people")
+}
+
+/// A person (JSON).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_person_get(
+    client: *const safe_client,
+    id: i64,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    by_id_impl(client, id, out_json, "person")
+}
+
+/// A user (JSON).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_user_get(
+    client: *const safe_client,
+    id: i64,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    by_id_impl(client, id, out_json, "user")
+}
+
+/// A case by its number (JSON).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_case_by_number(
+    client: *const safe_client,
+    number: *const c_char,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    by_text_impl(client, number, out_json, "case_by_number", "number")
+}
+
+/// People matching a text (JSON array of {id, text}).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_people_typeahead(
+    client: *const safe_client,
+    search: *const c_char,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    by_text_impl(client, search, out_json, "people_typeahead", "search")
+}
+
+/// Users matching a text (JSON array of {id, text}).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_users_typeahead(
+    client: *const safe_client,
+    search: *const c_char,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    by_text_impl(client, search, out_json, "users_typeahead", "search")
+}
+
+/// A lookup list: races, genders, address_types, states, person_types, offense_types, categories.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_lookup(
+    client: *const safe_client,
+    name: *const c_char,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    by_text_impl(client, name, out_json, "lookup", "name")
+}
+
+/// Form definitions: All, Cases, Items or People.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_forms(
+    client: *const safe_client,
+    form_type: *const c_char,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    by_text_impl(client, form_type, out_json, "forms", "form_type")
+}
+
+/// Creates a case from JSON (validated first; never retried once it may have reached SAFE).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_case_create(
+    client: *const safe_client,
+    model_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    model_impl(client, None, model_json, out_json, "create_case", "case")
+}
+
+/// Creates a person from `{"person":{...},"address":{...}}`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_person_create(
+    client: *const safe_client,
+    model_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    model_impl(
+        client,
+        None,
+        model_json,
+        out_json,
+        "create_person",
+        "person",
+    )
+}
+
+/// Creates a user from JSON.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_user_create(
+    client: *const safe_client,
+    model_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    model_impl(client, None, model_json, out_json, "create_user", "user")
+}
+
+/// Replaces a case with the JSON document.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_case_update(
+    client: *const safe_client,
+    id: i64,
+    model_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    model_impl(
+        client,
+        Some(id),
+        model_json,
+        out_json,
+        "update_case",
+        "case",
+    )
+}
+
+/// Replaces a person with the JSON document.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_person_update(
+    client: *const safe_client,
+    id: i64,
+    model_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    model_impl(
+        client,
+        Some(id),
+        model_json,
+        out_json,
+        "update_person",
+        "person",
+    )
+}
+
+/// Replaces a user with the JSON document.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_user_update(
+    client: *const safe_client,
+    id: i64,
+    model_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    model_impl(
+        client,
+        Some(id),
+        model_json,
+        out_json,
+        "update_user",
+        "user",
+    )
+}
+
+/// Items whose sequential org id is greater than `seq` (JSON search page).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_items_after_seq(
+    client: *const safe_client,
+    seq: u64,
+    page_size: u32,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    guard(|| {
+        let client = unsafe { ref_arg(client, "client") }?;
+        out_check(out_json, "out_json")?;
+        let size = if page_size == 0 { 100 } else { page_size };
+        write_json(
+            call_json(
+                client,
+                "items_after_seq",
+                json!({ "seq": seq, "page_size": size }),
+            )?,
+            out_json,
+        )
+    })
+}
+
+/// One page (from 1) of items changed after `since` (ISO-8601), as a JSON search page.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_updated_items(
+    client: *const safe_client,
+    since: *const c_char,
+    page: u32,
+    page_size: u32,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    guard(|| {
+        let client = unsafe { ref_arg(client, "client") }?;
+        let since = unsafe { str_arg(since, "since") }?;
+        out_check(out_json, "out_json")?;
+        let args = json!({ "since": since, "page": page.max(1), "page_size": if page_size == 0 { 100 } else { page_size } });
+        write_json(call_json(client, "updated_items", args)?, out_json)
+    })
+}
+
+/// Whether a person already uses `email`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_email_in_use(
+    client: *const safe_client,
+    email: *const c_char,
+    out: *mut bool,
+) -> safe_status {
+    guard(|| {
+        let client = unsafe { ref_arg(client, "client") }?;
+        let email = unsafe { str_arg(email, "email") }?;
+        out_check(out, "out")?;
+        let v = call_json(client, "email_in_use", json!({ "email": email }))?;
+        unsafe { *out = v.as_bool().unwrap_or(false) };
+        Ok(())
+    })
+}
+
+// ----- poller -----
+
+/// An opaque poller (new items, or updated items).
+pub struct safe_poller {
+    poller: Arc<HostPoller>,
+}
+
+/// Stops a poller from any thread.
+pub struct safe_cancel {
+    poller: Arc<HostPoller>,
+}
+
+/// Called for each record: `item` (borrowed for the call) and the whole record as JSON
+/// (`{"organization_id","sequential_org_id","item","form_data",...}`). Return 0 to acknowledge
+/// it and continue; any other value stops the sweep with SAFE_CONSUMER and leaves the record
+/// unacknowledged.
+pub type safe_record_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        item: *const safe_item,
+        record_json: *const c_char,
+    ) -> i32,
+>;
+
+/// Loads the saved checkpoint for `key`: write a string allocated with malloc() to `*out`
+/// (or NULL when none) and return 0; non-zero fails with SAFE_CHECKPOINT.
+pub type safe_checkpoint_load_fn = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, key: *const c_char, out: *mut *mut c_char) -> i32,
+>;
+
+/// Saves `state_json` for `key`; return 0 on success, non-zero fails with SAFE_CHECKPOINT.
+pub type safe_checkpoint_save_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        key: *const c_char,
+        state_json: *const c_char,
+    ) -> i32,
+>;
+
+unsafe extern "C" {
+    fn free(p: *mut c_void);
+}
+
+struct UserData(*mut c_void);
+// SAFETY: the caller promises (header) that user_data may be used from the calling thread;
+// callbacks run on the thread that called safe_poller_sweep (inside block_on).
+unsafe impl Send for UserData {}
+unsafe impl Sync for UserData {}
+
+fn open_poller(
+    client: &safe_client,
+    kind: &str,
+    store: Arc<dyn safe_tracker::poller::CheckpointStore>,
+    options_json: Option<&str>,
+    out: *mut *mut safe_poller,
+) -> Result<(), Failure> {
+    let options = options_json.unwrap_or("{}");
+    let c = client.client.clone();
+    let poller = match kind {
+        "items" => HostPoller::open_items(c, store, options),
+        "updated" => HostPoller::open_updated(c, store, options),
+        _ => return Err(invalid("`kind` must be \"items\" or \"updated\"")),
+    }
+    .map_err(Failure::from)?;
+    unsafe {
+        *out = Box::into_raw(Box::new(safe_poller {
+            poller: Arc::new(poller),
+        }))
+    };
+    Ok(())
+}
+
+/// Opens a poller. `kind` is "items" (new items by sequence number) or "updated".
+/// `checkpoint_json` is {"kind":"memory"}, {"kind":"file","path":"..."} or
+/// {"kind":"sqlite","path":"..."}; `options_json` holds the poller options (seconds), e.g.
+/// {"gap_tolerance":3,"expand":["form_data","case"]}, or NULL for the defaults.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_poller_new(
+    client: *const safe_client,
+    kind: *const c_char,
+    checkpoint_json: *const c_char,
+    options_json: *const c_char,
+    out: *mut *mut safe_poller,
+) -> safe_status {
+    guard(|| {
+        let client = unsafe { ref_arg(client, "client") }?;
+        let kind = unsafe { str_arg(kind, "kind") }?;
+        let spec = unsafe { str_arg(checkpoint_json, "checkpoint_json") }?;
+        let options = unsafe { opt_str_arg(options_json, "options_json") }?;
+        out_check(out, "out")?;
+        let store = host::checkpoint_from_json(spec).map_err(Failure::from)?;
+        open_poller(client, kind, store, options, out)
+    })
+}
+
+/// Opens a poller whose checkpoint lives in the host application (its own database), through
+/// `load` and `save` called with `user_data`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_poller_new_with_callbacks(
+    client: *const safe_client,
+    kind: *const c_char,
+    load: safe_checkpoint_load_fn,
+    save: safe_checkpoint_save_fn,
+    user_data: *mut c_void,
+    options_json: *const c_char,
+    out: *mut *mut safe_poller,
+) -> safe_status {
+    guard(|| {
+        let client = unsafe { ref_arg(client, "client") }?;
+        let kind = unsafe { str_arg(kind, "kind") }?;
+        let options = unsafe { opt_str_arg(options_json, "options_json") }?;
+        let load = load.ok_or_else(|| invalid("`load` is NULL"))?;
+        let save = save.ok_or_else(|| invalid("`save` is NULL"))?;
+        out_check(out, "out")?;
+        let ud = Arc::new(UserData(user_data));
+        let ud2 = ud.clone();
+        let store = safe_tracker::poller::CallbackCheckpoint::new(
+            move |key| {
+                let key = CString::new(key).map_err(|_| "NUL in key".to_string())?;
+                let mut text: *mut c_char = std::ptr::null_mut();
+                let rc = unsafe { load(ud.0, key.as_ptr(), &mut text) };
+                if rc != 0 {
+                    return Err(format!("load callback returned {rc}"));
+                }
+                if text.is_null() {
+                    return Ok(None);
+                }
+                let s = unsafe { CStr::from_ptr(text) }
+                    .to_string_lossy()
+                    .into_owned();
+                unsafe { free(text.cast()) };
+                Ok(Some(s))
+            },
+            move |key, state| {
+                let key = CString::new(key).map_err(|_| "NUL in key".to_string())?;
+                let state = CString::new(state).map_err(|_| "NUL in state".to_string())?;
+                match unsafe { save(ud2.0, key.as_ptr(), state.as_ptr()) } {
+                    0 => Ok(()),
+                    rc => Err(format!("save callback returned {rc}")),
+                }
+            },
+        );
+        open_poller(client, kind, Arc::new(store), options, out)
+    })
+}
+
+/// Frees a poller (releasing its lock). Accepts NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_poller_free(poller: *mut safe_poller) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        if !poller.is_null() {
+            drop(unsafe { Box::from_raw(poller) });
+        }
+    }));
+}
+
+/// Runs one sweep on the calling thread, calling `callback` for each record in order.
+/// On success `*out_report_json` (when not NULL) receives the sweep report.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_poller_sweep(
+    poller: *const safe_poller,
+    callback: safe_record_fn,
+    user_data: *mut c_void,
+    out_report_json: *mut *mut c_char,
+) -> safe_status {
+    guard(|| {
+        let poller = unsafe { ref_arg(poller, "poller") }?;
+        let callback = callback.ok_or_else(|| invalid("`callback` is NULL"))?;
+        sweep(&poller.poller, callback, user_data)?;
+        if !out_report_json.is_null() {
+            let report = poller.poller.last_report().unwrap_or(Value::Null);
+            write_json(report, out_report_json)?;
+        }
+        Ok(())
+    })
+}
+
+fn sweep(
+    poller: &Arc<HostPoller>,
+    callback: unsafe extern "C" fn(*mut c_void, *const safe_item, *const c_char) -> i32,
+    user_data: *mut c_void,
+) -> Result<(), Failure> {
+    let p = poller.clone();
+    block_on(async move {
+        p.abandon().await;
+        while let Some(record) = p.next().await? {
+            let item_value = record.get("item").cloned().unwrap_or(Value::Null);
+            let item = make_item(item_value).map_err(|f| Error::Consumer(f.message))?;
+            let json = CString::new(record.to_string())
+                .map_err(|_| Error::Consumer("NUL in record".into()))?;
+            let rc = unsafe { callback(user_data, item, json.as_ptr()) };
+            unsafe { safe_item_free(item) };
+            if rc != 0 {
+                return Err(p.fail(&format!("record callback returned {rc}")).await);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Sweeps on the schedule until cancelled (returns SAFE_OK then). Account, checkpoint and
+/// consumer errors are returned; transient ones wait for the next sweep.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_poller_run_forever(
+    poller: *const safe_poller,
+    callback: safe_record_fn,
+    user_data: *mut c_void,
+) -> safe_status {
+    guard(|| {
+        let poller = unsafe { ref_arg(poller, "poller") }?;
+        let callback = callback.ok_or_else(|| invalid("`callback` is NULL"))?;
+        loop {
+            let p = poller.poller.clone();
+            match block_on(async move { p.wait_scheduled().await }) {
+                Ok(()) => {}
+                Err(f) if f.status == safe_status::SAFE_CANCELLED => return Ok(()),
+                Err(f) => return Err(f),
+            }
+            match sweep(&poller.poller, callback, user_data) {
+                Ok(()) => {}
+                Err(f) if f.status == safe_status::SAFE_CANCELLED => return Ok(()),
+                Err(f)
+                    if safe_tracker::ErrorCode::from_u32(f.status as u32)
+                        .is_some_and(host::keeps_running_after) => {}
+                Err(f) => return Err(f),
+            }
+        }
+    })
+}
+
+/// Writes the poller's status as JSON (cursor, holes, last sweep, next allowed sweep…).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_poller_status(
+    poller: *const safe_poller,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    guard(|| {
+        let poller = unsafe { ref_arg(poller, "poller") }?;
+        out_check(out_json, "out_json")?;
+        write_json(poller.poller.status(), out_json)
+    })
+}
+
+/// Writes the plan of the next sweep as JSON, without any request.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_poller_plan(
+    poller: *const safe_poller,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    guard(|| {
+        let poller = unsafe { ref_arg(poller, "poller") }?;
+        out_check(out_json, "out_json")?;
+        write_json(poller.poller.plan(), out_json)
+    })
+}
+
+/// A handle that cancels `poller` from any thread; free it with safe_cancel_free().
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_poller_cancel_handle(
+    poller: *const safe_poller,
+    out: *mut *mut safe_cancel,
+) -> safe_status {
+    guard(|| {
+        let poller = unsafe { ref_arg(poller, "poller") }?;
+        out_check(out, "out")?;
+        unsafe {
+            *out = Box::into_raw(Box::new(safe_cancel {
+                poller: poller.poller.clone(),
+            }))
+        };
+        Ok(())
+    })
+}
+
+/// Stops the poller between requests; its checkpoint stays at the last acknowledged record.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_cancel_trigger(cancel: *const safe_cancel) -> safe_status {
+    guard(|| {
+        let cancel = unsafe { ref_arg(cancel, "cancel") }?;
+        cancel.poller.cancel();
+        Ok(())
+    })
+}
+
+/// Frees a cancellation handle. Accepts NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_cancel_free(cancel: *mut safe_cancel) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        if !cancel.is_null() {
+            drop(unsafe { Box::from_raw(cancel) });
+        }
+    }));
+}
