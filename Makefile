@@ -58,6 +58,11 @@ c-test: simulator
 	$(CARGO) build -q -p safe-tracker-c
 	bash bindings-c/tests/run.sh
 
+## csharp-test: the C# wrapper and sample with Mono (apt-get installs mono when missing)
+csharp-test: simulator
+	$(CARGO) build -q -p safe-tracker-c
+	bash bindings-c/csharp/run.sh
+
 ## demo: sweep every item of a bundled simulator with the poller and print a summary
 demo:
 	$(CARGO) run -q -p safe-tracker --example demo -- 2000
