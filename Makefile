@@ -63,9 +63,10 @@ csharp-test: simulator
 	$(CARGO) build -q -p safe-tracker-c
 	bash bindings-c/csharp/run.sh
 
-## demo: sweep every item of a bundled simulator with the poller and print a summary
+## demo: the main job: `safe-tracker sync` of a bundled simulator into a fresh SQLite file
 demo:
-	$(CARGO) run -q -p safe-tracker --example demo -- 2000
+	$(CARGO) build -q -p safe-tracker-cli
+	bash scripts/demo.sh $(CARGO_TARGET_DIR)/$(TRIPLE)/debug/safe-tracker
 
 fmt:
 	$(CARGO) fmt --all

@@ -1,0 +1,678 @@
+//! `safe-tracker`: check credentials, read SAFE entities, and sync new items into SQLite or
+//! JSON lines with the throttled sequential poller.
+//!
+//! Exit codes: 0 success; 2 configuration or usage; 3 auth, licence or disabled account;
+//! 4 transient failure (network, timeout, server, rate limit, bad answer); 5 interrupted;
+//! 6 storage or checkpoint; 1 anything else.
+
+mod settings;
+mod store;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use safe_tracker::models::Lookup;
+use safe_tracker::poller::{
+    CheckpointStore, Expand, FileCheckpoint, ItemRecord, Poller, PollerOptions, UpdatedOptions,
+    UpdatedPoller, UpdatedRecord,
+};
+use safe_tracker::{Client, Error, ErrorCode};
+use serde_json::Value;
+
+use settings::Connection;
+use store::{Staged, SyncStore};
+
+/// Exit codes (documented in the README and --help).
+mod exit {
+    pub const CONFIG: i32 = 2;
+    pub const ACCOUNT: i32 = 3;
+    pub const TRANSIENT: i32 = 4;
+    pub const INTERRUPTED: i32 = 5;
+    pub const STORAGE: i32 = 6;
+    pub const OTHER: i32 = 1;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "safe-tracker",
+    version,
+    about = "Check SAFE credentials, read SAFE entities, and sync new evidence items into SQLite or JSON lines.",
+    after_help = "Exit codes: 0 success, 2 configuration, 3 auth/licence/disabled account, 4 transient failure, 5 interrupted, 6 storage/checkpoint, 1 other."
+)]
+struct Cli {
+    #[command(flatten)]
+    conn: Connection,
+    /// No progress display or log lines (errors still print).
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// One request that proves the token, licence, organisation and office.
+    Check,
+    /// Print the item with this sequential org id.
+    Item {
+        /// The sequential org id.
+        seq: u64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a case.
+    Case {
+        /// The case id.
+        id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print an item's chain of custody.
+    Custody {
+        /// The item's database id.
+        item_id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the people of a case.
+    People {
+        /// The case id.
+        case_id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a lookup list: races, genders, address_types, states, person_types, offense_types, categories.
+    Lookups {
+        /// The list's name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sync new items (and with --updated, changed items) into SQLite or JSON lines.
+    Sync(SyncArgs),
+    /// Show the checkpoint (cursor, holes, last sweep) without any request.
+    Status(StoreArgs),
+    /// Show what the next sweep would do and when it may start, without any request.
+    Plan(StoreArgs),
+    /// Start the bundled SAFE simulator with seeded data, to try everything offline.
+    Simulate {
+        /// Items per organisation.
+        #[arg(long, default_value_t = 3000)]
+        items: u64,
+        /// Organisations.
+        #[arg(long, default_value_t = 1)]
+        orgs: u64,
+        /// Address to bind.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        bind: std::net::SocketAddr,
+    },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct StoreArgs {
+    /// The SQLite file (default safe-tracker.db).
+    #[arg(long, default_value = "safe-tracker.db")]
+    db: PathBuf,
+    /// Use the JSON-lines checkpoint file instead of the SQLite store.
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct SyncArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Write JSON lines to this file (`-` for stdout) instead of SQLite.
+    #[arg(long)]
+    jsonl: Option<String>,
+    /// Keep running on the schedule (every --interval seconds, never twice within 60 s).
+    #[arg(long)]
+    watch: bool,
+    /// Seconds between sweeps with --watch.
+    #[arg(long, default_value_t = 600)]
+    interval: u64,
+    /// Fetch with each item: form_data, case, people, custody (comma separated) or all.
+    #[arg(long, default_value = "")]
+    expand: String,
+    /// Numbers probed past a blank answer before stopping (0 = the vendor's behaviour).
+    #[arg(long, default_value_t = 0)]
+    gap_tolerance: u32,
+    /// First sequential org id when no checkpoint exists.
+    #[arg(long, default_value_t = 1)]
+    start_seq: u64,
+    /// Requests kept in flight ahead of storage.
+    #[arg(long, default_value_t = 0)]
+    read_ahead: u32,
+    /// Also follow the updated-items stream into the same store.
+    #[arg(long)]
+    updated: bool,
+    /// Lowers the 60-second floor between sweeps (seconds). For tests against the simulator
+    /// only: SAFE may disable an account polled more than once a minute.
+    #[arg(long, hide = true)]
+    unsafe_min_interval: Option<u64>,
+}
+
+fn exit_code(e: &Error) -> i32 {
+    match e.code() {
+        ErrorCode::InvalidConfig | ErrorCode::Validation => exit::CONFIG,
+        ErrorCode::Auth | ErrorCode::AccountDisabled | ErrorCode::LicenseUnavailable => {
+            exit::ACCOUNT
+        }
+        ErrorCode::Transport
+        | ErrorCode::Timeout
+        | ErrorCode::Server
+        | ErrorCode::RateLimited
+        | ErrorCode::Decode
+        | ErrorCode::ResponseTooLarge
+        | ErrorCode::BudgetExhausted => exit::TRANSIENT,
+        ErrorCode::Cancelled => exit::INTERRUPTED,
+        ErrorCode::Checkpoint | ErrorCode::Consumer => exit::STORAGE,
+        _ => exit::OTHER,
+    }
+}
+
+/// A plain-words explanation of a failed `check`, with the fix.
+fn explain(e: &Error) -> String {
+    match e.code() {
+        ErrorCode::Auth => "The token was refused (HTTP 401). Generate a static token for an Org Admin user under Settings > Users > Edit > Generate, and log that user out of the web UI if it is the one you are logged in as.".into(),
+        ErrorCode::LicenseUnavailable => "SAFE says no licenses are available. Reserve a licence for the API user under Settings > License Allocation ('Reserved for Individual Users').".into(),
+        ErrorCode::AccountDisabled => {
+            let msg = e.to_string();
+            if msg.to_ascii_lowercase().contains("office") || msg.to_ascii_lowercase().contains("organization") {
+                "The organisation or office id does not belong to this token. Check the ids under Settings > Offices.".into()
+            } else {
+                "The account is disabled or forbidden (HTTP 403). Polling more than once a minute can disable an account: contact Tracker Products support.".into()
+            }
+        }
+        ErrorCode::InvalidConfig => "The configuration is incomplete or invalid.".into(),
+        ErrorCode::Transport | ErrorCode::Timeout => "SAFE could not be reached. Check the base URL, the network and any proxy (HTTPS_PROXY, --ca-file).".into(),
+        _ => "The request failed.".into(),
+    }
+}
+
+/// Writes a line to stdout; a closed pipe (`| head`) ends the program quietly.
+fn emit(args: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{args}").and_then(|_| out.flush()).is_err() {
+        std::process::exit(0);
+    }
+}
+
+macro_rules! say {
+    ($($t:tt)*) => { emit(format_args!($($t)*)) };
+}
+
+fn print_json(v: &Value) {
+    say!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// A readable table: an object as `key  value` lines, a list of objects as columns.
+fn print_table(v: &Value, columns: &[&str]) {
+    match v {
+        Value::Array(rows) => {
+            let widths: Vec<usize> = columns
+                .iter()
+                .map(|c| {
+                    rows.iter()
+                        .map(|r| scalar(&r[*c]).len().min(40))
+                        .max()
+                        .unwrap_or(0)
+                        .max(c.len())
+                })
+                .collect();
+            let line = |cells: Vec<String>| {
+                cells
+                    .iter()
+                    .zip(&widths)
+                    .map(|(c, w)| format!("{:<w$}", c.chars().take(40).collect::<String>(), w = *w))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+            };
+            say!("{}", line(columns.iter().map(|c| c.to_string()).collect()));
+            for r in rows {
+                say!("{}", line(columns.iter().map(|c| scalar(&r[*c])).collect()));
+            }
+        }
+        Value::Object(map) => {
+            let width = map.keys().map(String::len).max().unwrap_or(0);
+            for (k, val) in map {
+                if val.is_null() || val.is_array() && val.as_array().is_some_and(Vec::is_empty) {
+                    continue;
+                }
+                say!("{k:<width$}  {}", scalar(val));
+            }
+        }
+        other => say!("{}", scalar(other)),
+    }
+}
+
+fn show(v: Value, json: bool, columns: &[&str]) {
+    if json {
+        print_json(&v);
+    } else {
+        print_table(&v, columns);
+    }
+}
+
+fn client(cli: &Cli) -> Result<Client, Error> {
+    Client::new(cli.conn.client_config(true)?)
+}
+
+fn poller_options(args: &SyncArgs) -> Result<PollerOptions, Error> {
+    Ok(PollerOptions {
+        start_seq: args.start_seq,
+        gap_tolerance: args.gap_tolerance,
+        read_ahead: args.read_ahead,
+        expand: Expand::parse(&args.expand)?,
+        interval: Duration::from_secs(args.interval),
+        unsafe_min_interval: args.unsafe_min_interval.map(Duration::from_secs),
+        ..PollerOptions::default()
+    })
+}
+
+fn jsonl_checkpoint(store: &StoreArgs, jsonl: &str) -> PathBuf {
+    store.checkpoint.clone().unwrap_or_else(|| {
+        if jsonl == "-" {
+            PathBuf::from("safe-tracker.checkpoint.json")
+        } else {
+            PathBuf::from(format!("{jsonl}.checkpoint.json"))
+        }
+    })
+}
+
+/// Progress: a live display on a terminal, plain log lines otherwise, nothing with --quiet.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    plain: bool,
+    started: Instant,
+    items: u64,
+}
+
+impl Progress {
+    fn new(quiet: bool) -> Progress {
+        let terminal = std::io::stderr().is_terminal();
+        let bar = (!quiet && terminal).then(|| {
+            let b = indicatif::ProgressBar::new_spinner();
+            b.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed_precise}]")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            b.enable_steady_tick(Duration::from_millis(120));
+            b
+        });
+        Progress {
+            bar,
+            plain: !quiet && !terminal,
+            started: Instant::now(),
+            items: 0,
+        }
+    }
+
+    fn item(&mut self, seq: u64) {
+        self.items += 1;
+        let rate = self.items as f64 / self.started.elapsed().as_secs_f64().max(0.001);
+        if let Some(b) = &self.bar {
+            b.set_message(format!(
+                "{} items · seq {seq} · {rate:.0} items/s",
+                self.items
+            ));
+        } else if self.plain && self.items.is_multiple_of(500) {
+            eprintln!("synced {} items, seq {seq}, {rate:.0} items/s", self.items);
+        }
+    }
+
+    fn line(&self, text: &str) {
+        match &self.bar {
+            Some(b) => b.println(text),
+            None if self.plain => eprintln!("{text}"),
+            None => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+async fn sync(cli: &Cli, args: &SyncArgs) -> Result<(), Error> {
+    let client = client(cli)?;
+    let options = poller_options(args)?;
+    let started = Instant::now();
+    let mut progress = Progress::new(cli.quiet);
+    let (store, sink): (Arc<dyn CheckpointStore>, Sink) = match &args.jsonl {
+        Some(target) => {
+            let writer: Box<dyn Write + Send> = if target == "-" {
+                Box::new(std::io::stdout())
+            } else {
+                Box::new(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(target)
+                        .map_err(|e| Error::Checkpoint(format!("cannot open {target}: {e}")))?,
+                )
+            };
+            (
+                Arc::new(FileCheckpoint::new(jsonl_checkpoint(&args.store, target))),
+                Sink::Lines(writer),
+            )
+        }
+        None => {
+            let s = Arc::new(SyncStore::open(&args.store.db)?);
+            (s.clone(), Sink::Db(s))
+        }
+    };
+    let poller = Poller::open(client.clone(), store, options)?;
+    let updated = if args.updated {
+        let (ustore, db): (Arc<dyn CheckpointStore>, Option<Arc<SyncStore>>) = match &args.jsonl {
+            Some(t) => (
+                Arc::new(FileCheckpoint::new(format!(
+                    "{}.updated.json",
+                    jsonl_checkpoint(&args.store, t).display()
+                ))),
+                None,
+            ),
+            None => {
+                let s = Arc::new(SyncStore::open(&args.store.db)?);
+                (s.clone(), Some(s))
+            }
+        };
+        let u = UpdatedPoller::open(
+            client.clone(),
+            ustore,
+            UpdatedOptions {
+                unsafe_min_interval: args.unsafe_min_interval.map(Duration::from_secs),
+                interval: Duration::from_secs(args.interval),
+                ..UpdatedOptions::default()
+            },
+        )?;
+        Some((u, db))
+    } else {
+        None
+    };
+    let cancel = poller.clone();
+    let cancel_updated = updated.as_ref().map(|(u, _)| u.clone());
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.cancel();
+            if let Some(u) = cancel_updated {
+                u.cancel();
+            }
+        }
+    });
+    let sink = std::sync::Mutex::new(sink);
+    loop {
+        let plan = poller.plan();
+        if plan.wait > Duration::ZERO {
+            progress.line(&format!(
+                "waiting {}s: SAFE asks for at most one sweep a minute",
+                plan.wait.as_secs()
+            ));
+        }
+        let report = poller
+            .sweep(|r: ItemRecord| {
+                let seq = r.sequential_org_id;
+                let result = sink
+                    .lock()
+                    .map_err(|_| "sink poisoned".to_string())
+                    .and_then(|mut s| s.item(r));
+                progress.item(seq);
+                async move { result }
+            })
+            .await;
+        let report = match report {
+            Ok(r) => r,
+            Err(e) if args.watch && safe_tracker::host::keeps_running_after(e.code()) => {
+                progress.line(&format!("sweep failed, retrying at the next sweep: {e}"));
+                continue_after(&poller).await?;
+                continue;
+            }
+            Err(e) => {
+                progress.finish();
+                return Err(e);
+            }
+        };
+        if let Some((u, _)) = &updated {
+            let db = updated.as_ref().and_then(|(_, db)| db.clone());
+            u.sweep(|r: UpdatedRecord| {
+                let result = match &db {
+                    Some(store) => {
+                        store.stage(Staged::Updated(Box::new(r)));
+                        Ok(())
+                    }
+                    None => sink
+                        .lock()
+                        .map_err(|_| "sink poisoned".to_string())
+                        .and_then(|mut s| s.line(&serde_json::json!({ "updated": r }))),
+                };
+                async move { result }
+            })
+            .await?;
+        }
+        let s = &report.summary;
+        let summary = format!(
+            "synced {} items (cursor {} -> {}), {} requests, {:.1?} elapsed{}",
+            s.items,
+            s.cursor_start,
+            s.cursor_end,
+            client.requests_sent(),
+            started.elapsed(),
+            if report.summary.holes_recorded > 0 {
+                format!(", {} holes", report.summary.holes_recorded)
+            } else {
+                String::new()
+            }
+        );
+        if !args.watch {
+            progress.finish();
+            if !cli.quiet {
+                eprintln!("{summary}");
+            }
+            return Ok(());
+        }
+        progress.line(&summary);
+        continue_after(&poller).await?;
+    }
+}
+
+/// Waits for the next scheduled sweep (interval, floor), or returns `Cancelled`.
+async fn continue_after(poller: &Poller) -> Result<(), Error> {
+    let plan = poller.plan();
+    let wait = (plan.scheduled_start - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    let token = poller.cancellation_token();
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => Ok(()),
+        _ = token.cancelled() => Err(Error::Cancelled),
+    }
+}
+
+/// Where records go.
+enum Sink {
+    Db(Arc<SyncStore>),
+    Lines(Box<dyn Write + Send>),
+}
+
+impl Sink {
+    fn item(&mut self, r: ItemRecord) -> Result<(), String> {
+        match self {
+            Sink::Db(s) => {
+                s.stage(Staged::Item(Box::new(r)));
+                Ok(())
+            }
+            Sink::Lines(_) => {
+                let v = serde_json::to_value(&r).map_err(|e| e.to_string())?;
+                self.line(&v)
+            }
+        }
+    }
+
+    fn line(&mut self, v: &Value) -> Result<(), String> {
+        match self {
+            Sink::Lines(w) => writeln!(w, "{v}")
+                .and_then(|_| w.flush())
+                .map_err(|e| e.to_string()),
+            Sink::Db(_) => Err("internal: a JSON line was sent to the database sink".into()),
+        }
+    }
+}
+
+fn status_or_plan(cli: &Cli, args: &StoreArgs, plan: bool) -> Result<(), Error> {
+    let client = Client::new(cli.conn.client_config(false)?)?;
+    let store: Arc<dyn CheckpointStore> = match &args.checkpoint {
+        Some(p) => Arc::new(FileCheckpoint::new(p)),
+        None => Arc::new(SyncStore::open(&args.db)?),
+    };
+    let poller = Poller::open(client, store, PollerOptions::default())?;
+    let v = if plan {
+        serde_json::to_value(poller.plan())
+    } else {
+        serde_json::to_value(poller.status())
+    }
+    .unwrap_or(Value::Null);
+    print_json(&v);
+    Ok(())
+}
+
+async fn run(cli: &Cli) -> Result<(), Error> {
+    match &cli.command {
+        Command::Check => {
+            let c = client(cli)?;
+            match c.item_by_seq(1).await {
+                Ok(item) => {
+                    let cfg = c.config();
+                    say!(
+                        "OK: token, licence, organisation {} and office {} accepted by {}{}",
+                        cfg.credentials.organization_id,
+                        cfg.credentials.office_id,
+                        cfg.base_url,
+                        if item.is_some() {
+                            ""
+                        } else {
+                            " (no item 1 yet)"
+                        }
+                    );
+                    Ok(())
+                }
+                Err(e) => {
+                    eprintln!("{}", explain(&e));
+                    Err(e)
+                }
+            }
+        }
+        Command::Item { seq, json } => {
+            let item = client(cli)?.item_by_seq(*seq).await?;
+            match item {
+                Some(i) => show(serde_json::to_value(i).unwrap_or_default(), *json, &[]),
+                None => {
+                    eprintln!("no item has sequential org id {seq} (yet)");
+                    return Err(Error::NotFound {
+                        context: Box::default(),
+                    });
+                }
+            }
+            Ok(())
+        }
+        Command::Case { id, json } => {
+            let v = client(cli)?.case(*id).await?;
+            show(serde_json::to_value(v).unwrap_or_default(), *json, &[]);
+            Ok(())
+        }
+        Command::Custody { item_id, json } => {
+            let v = client(cli)?.chain_of_custody(*item_id).await?;
+            show(
+                serde_json::to_value(v).unwrap_or_default(),
+                *json,
+                &["date", "action", "fromUser", "toUser", "location"],
+            );
+            Ok(())
+        }
+        Command::People { case_id, json } => {
+            let v = client(cli)?.case_people(*case_id).await?;
+            show(
+                serde_json::to_value(v).unwrap_or_default(),
+                *json,
+                &["id", "lastName", "firstName", "personTypeId", "email"],
+            );
+            Ok(())
+        }
+        Command::Lookups { name, json } => {
+            let which = Lookup::from_name(name)
+                .ok_or_else(|| Error::validation("name", format!("unknown lookup `{name}` (races, genders, address_types, states, person_types, offense_types, categories)")))?;
+            let v = client(cli)?.lookup(which).await?;
+            show(
+                serde_json::to_value(v).unwrap_or_default(),
+                *json,
+                &["id", "name"],
+            );
+            Ok(())
+        }
+        Command::Sync(args) => sync(cli, args).await,
+        Command::Status(args) => status_or_plan(cli, args, false),
+        Command::Plan(args) => status_or_plan(cli, args, true),
+        Command::Simulate { items, orgs, bind } => {
+            let sim = safe_simulator::Simulator::start(safe_simulator::SimConfig {
+                seed: safe_simulator::Seed {
+                    seed: 42,
+                    orgs: *orgs,
+                    items: *items,
+                },
+                bind: *bind,
+                ..safe_simulator::SimConfig::default()
+            })
+            .await
+            .map_err(|e| Error::InvalidConfig(format!("cannot start the simulator: {e}")))?;
+            say!("{}", sim.base_url());
+            let creds = safe_simulator::credentials_json(&sim.app().world.lock().expect("world"));
+            say!("{creds}");
+            if !cli.quiet {
+                eprintln!(
+                    "simulator ready: SAFE_BASE_URL={} SAFE_TOKEN={} SAFE_ORGANIZATION_ID=1 SAFE_OFFICE_ID={} (Ctrl-C stops it)",
+                    sim.base_url(),
+                    safe_simulator::token_for(1),
+                    safe_simulator::office_for(1)
+                );
+            }
+            let _ = std::io::stdout().flush();
+            let _ = tokio::signal::ctrl_c().await;
+            Ok(())
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if !cli.quiet && !std::io::stderr().is_terminal() {
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("SAFE_LOG")
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            )
+            .try_init();
+    }
+    if let Err(e) = run(&cli).await {
+        eprintln!("error: {e}");
+        std::process::exit(exit_code(&e));
+    }
+}
