@@ -267,3 +267,6 @@ export class CancelledError extends SafeError {}
 export class ConsumerError extends SafeError {}
 export const errorsByCode: Map<number, typeof SafeError>;
 export function fromNative(err: unknown): unknown;
+
+/** Decodes a form-data entry's `data` string into an object, keeping the raw string in `rawData`. */
+export function decodeFormData(entry: { data?: string | null; [k: string]: unknown }): FormDataEntry;

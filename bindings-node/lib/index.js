@@ -240,6 +240,9 @@ class PollerBase {
   async *_iterate() {
     await this.open();
     const n = this._native;
+    // A sweep left by an abandoned loop never continues, and that loop's late clean-up
+    // cannot end this one.
+    const generation = (this._generation = (this._generation ?? 0) + 1);
     await n.abandon();
     let finished = false;
     try {
@@ -259,7 +262,7 @@ class PollerBase {
         yield this._decode(JSON.parse(raw));
       }
     } finally {
-      if (!finished) {
+      if (!finished && this._generation === generation) {
         await n.abandon();
         await this._persist();
       }
@@ -315,6 +318,7 @@ class UpdatedPoller extends PollerBase {
 }
 
 module.exports = {
+  decodeFormData,
   Client,
   Poller,
   UpdatedPoller,

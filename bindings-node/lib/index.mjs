@@ -2,7 +2,7 @@
 import cjs from './index.js';
 
 export const {
-  Client, Poller, UpdatedPoller, MemoryCheckpoint, FileCheckpoint, SqliteCheckpoint, CallbackCheckpoint,
+  decodeFormData, Client, Poller, UpdatedPoller, MemoryCheckpoint, FileCheckpoint, SqliteCheckpoint, CallbackCheckpoint,
   SafeError, InvalidConfigError, ValidationError, TransportError, TimeoutError, ResponseTooLargeError,
   DecodeError, AuthError, AccountDisabledError, LicenseUnavailableError, RateLimitedError,
   BudgetExhaustedError, NotFoundError, ConflictError, ServerError, CheckpointError, CancelledError,

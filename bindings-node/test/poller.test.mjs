@@ -114,11 +114,25 @@ test('a cancelled poller does not keep the process alive', () => {
   assert.match(out.stdout, /stopped/);
 });
 
-test('conformance: form data and models pass through unchanged', async () => {
-  for (const c of vectors.form_data) {
-    if (c.error) continue;
-    assert.ok(c.fields !== undefined);
+test('conformance: validation vectors fail before any request, naming the field', async () => {
+  const c = new st.Client(sim.clientOptions(1));
+  await sim.resetStats();
+  for (const v of vectors.validation) {
+    const call = v.model === 'case' ? c.createCase(v.body) : v.model === 'new_person' ? c.createPerson(v.body) : c.createUser(v.body);
+    await assert.rejects(call, (err) => err instanceof st.ValidationError && err.field === v.field, JSON.stringify(v));
   }
-  const entry = vectors.models.form_data_entry[0];
-  assert.equal(entry.formName, 'Drug Form Sys Template');
+  assert.equal(await sim.count('/api/cases'), 0);
+  assert.equal(await sim.count('/api/people'), 0);
+});
+
+test('conformance: form data decodes like the vectors, raw string kept', () => {
+  for (const v of vectors.form_data) {
+    if (v.error) continue;
+    const entry = st.decodeFormData({ formId: 1, data: v.data });
+    assert.deepEqual(entry.data, v.fields);
+    assert.equal(entry.rawData, v.data);
+  }
+  const vendor = st.decodeFormData(vectors.models.form_data_entry[0]);
+  assert.equal(vendor.id, '5750570d1b5c6008e8e4fcec');
+  assert.equal(vendor.data.field5100, true);
 });

@@ -17,6 +17,8 @@ def strip_nulls(v: Any) -> Any:
 
 MODELS: Dict[str, Type[st.Model]] = {
     "item": st.Item, "case": st.Case, "new_person": st.NewPerson, "user": st.User, "form_data_entry": st.FormDataEntry,
+    "person": st.Person, "custody_entry": st.CustodyEntry, "lookup_entry": st.LookupEntry, "form": st.Form,
+    "typeahead_entry": st.TypeaheadEntry,
 }
 
 

@@ -282,3 +282,60 @@ async fn reads_print_json_and_tables() {
     let out = run(command(&sim, dir.path(), "sim-token-org1", &["item", "99"])).await;
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn toml_config_token_file_and_watch_interrupted() {
+    let sim = simulator(15).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), "sim-token-org1\n").unwrap();
+    std::fs::write(
+        dir.path().join("safe.toml"),
+        format!(
+            "base_url = \"{}\"\norganization_id = 1\noffice_id = 101\ntoken_file = \"{}\"\nrequests_per_second = 0\n",
+            sim.base_url(),
+            dir.path().join("token").display()
+        ),
+    )
+    .unwrap();
+    let mut c = Command::new(BIN);
+    c.current_dir(dir.path())
+        .env_clear()
+        .args([
+            "--config",
+            "safe.toml",
+            "sync",
+            "--watch",
+            "--interval",
+            "60",
+            "--unsafe-min-interval",
+            "0",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let child = c.spawn().unwrap();
+    let db = dir.path().join("safe-tracker.db");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while (!db.exists() || rows(&db).0 < 15) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        rows(&db),
+        (15, 15),
+        "synced through the TOML settings and the token file"
+    );
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "interrupted: {}",
+        text(&out.stderr)
+    );
+    assert!(!text(&out.stderr).contains("sim-token-org1"));
+}

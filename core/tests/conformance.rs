@@ -134,6 +134,11 @@ fn models_round_trip() {
                 "new_person" => round_trip::<NewPerson>(input),
                 "user" => round_trip::<User>(input),
                 "form_data_entry" => round_trip::<FormDataEntry>(input),
+                "person" => round_trip::<safe_tracker::models::Person>(input),
+                "custody_entry" => round_trip::<safe_tracker::models::CustodyEntry>(input),
+                "lookup_entry" => round_trip::<safe_tracker::models::LookupEntry>(input),
+                "form" => round_trip::<safe_tracker::models::Form>(input),
+                "typeahead_entry" => round_trip::<TypeaheadEntry>(input),
                 other => panic!("no model for {other}"),
             };
             assert_eq!(strip_nulls(&out), strip_nulls(input), "{name} round trip");

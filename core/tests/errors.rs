@@ -413,3 +413,22 @@ async fn pacing_holds() {
         sim.max_in_window(1000)
     );
 }
+
+#[tokio::test]
+async fn rate_policing_disables_the_token() {
+    let sim = simulator(3).await;
+    sim.set_options(|o| o.police_per_minute = Some(5));
+    let c = client(&sim, 1);
+    for _ in 0..5 {
+        c.item_by_seq(1).await.unwrap();
+    }
+    let err = c.item_by_seq(1).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::AccountDisabled);
+    sim.set_options(|o| o.police_per_minute = None);
+    let err = c.item_by_seq(1).await.unwrap_err();
+    assert_eq!(
+        err.code(),
+        ErrorCode::AccountDisabled,
+        "the account stays disabled"
+    );
+}

@@ -142,8 +142,19 @@ class _PollerBase(Generic[R]):
     def _decode(self, raw: str) -> R:
         return self._record.from_dict(json.loads(raw))
 
+    def _begin(self) -> int:
+        """Starts an iteration: a sweep left by an abandoned loop never continues, and that
+        loop's late clean-up cannot end this one (it checks the generation)."""
+        self._generation = getattr(self, "_generation", 0) + 1
+        self._native.abandon()
+        return self._generation
+
+    def _end(self, generation: int) -> None:
+        if getattr(self, "_generation", 0) == generation:
+            self._native.abandon()
+
     def _iterate(self) -> Iterator[R]:
-        self._native.abandon()  # a stale sweep from an abandoned loop never continues
+        generation = self._begin()
         finished = False
         try:
             while True:
@@ -154,7 +165,7 @@ class _PollerBase(Generic[R]):
                 yield self._decode(raw)
         finally:
             if not finished:
-                self._native.abandon()
+                self._end(generation)
 
     def _sweep_with(self, handler: Callable[[R], Any]) -> Optional[Dict[str, Any]]:
         for record in self._iterate():
@@ -180,7 +191,7 @@ class _PollerBase(Generic[R]):
                 LOGGER.warning("sweep failed, retrying at the next sweep: %s", exc)
 
     async def _aiterate(self) -> AsyncIterator[R]:
-        self._native.abandon()
+        generation = self._begin()
         finished = False
         try:
             while True:
@@ -191,7 +202,7 @@ class _PollerBase(Generic[R]):
                 yield self._decode(raw)
         finally:
             if not finished:
-                self._native.abandon()
+                self._end(generation)
 
     async def _asweep_with(self, handler: Callable[[R], Any]) -> Optional[Dict[str, Any]]:
         async for record in self._aiterate():

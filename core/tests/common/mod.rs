@@ -6,8 +6,40 @@ use std::time::Duration;
 use safe_simulator::{Seed, SimConfig, Simulator, office_for, token_for};
 use safe_tracker::{Client, ClientConfig, ClientConfigBuilder, Pacing, RetryPolicy};
 
+/// Fails the test that writes a simulator token into the tracing output.
+struct TokenGuard;
+
+impl std::io::Write for TokenGuard {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if String::from_utf8_lossy(buf).contains("sim-token") {
+            panic!(
+                "a token reached the tracing output: {}",
+                String::from_utf8_lossy(buf)
+            );
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every test that starts a simulator runs with tracing at TRACE level, every span and event
+/// formatted, and a writer that fails the test if a token shows up.
+fn guard_tracing() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
+            .with_writer(|| TokenGuard)
+            .try_init();
+    });
+}
+
 /// Starts a simulator with `items` items in each of two organisations.
 pub async fn simulator(items: u64) -> Simulator {
+    guard_tracing();
     Simulator::start(SimConfig {
         seed: Seed {
             seed: 7,
