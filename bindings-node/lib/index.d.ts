@@ -227,6 +227,8 @@ declare class PollerBase<R> {
   plan(): Record<string, unknown> | null;
   lastReport(): SweepReport | null;
   cancel(): void;
+  /** Cancels any sweep and releases the one-poller lock now. */
+  close(): Promise<void>;
   sweep(): AsyncIterableIterator<R>;
   sweep(handler: (record: R) => unknown | Promise<unknown>): Promise<SweepReport | null>;
   runForever(handler: (record: R) => unknown | Promise<unknown>): Promise<void>;

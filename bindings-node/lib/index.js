@@ -230,6 +230,10 @@ class PollerBase {
   lastReport() { const r = this._require().lastReport(); return r === null ? null : JSON.parse(r); }
   cancel() { if (this._native) this._native.cancel(); this._cancelled = true; }
 
+  /** Cancels any sweep and releases the one-poller lock now (another poller may then open
+   * the same checkpoint). */
+  async close() { if (this._native) await this._native.close(); }
+
   /** Without a handler: an async iterable of records (each acknowledged when the next is
    * asked for). With a handler (possibly async): runs one sweep and resolves to its report. */
   sweep(handler) {

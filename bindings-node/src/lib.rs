@@ -237,6 +237,13 @@ impl NativePoller {
         self.poller.key()
     }
 
+    /// Ends any sweep and releases the one-poller lock now.
+    #[napi]
+    pub async fn close(&self) -> Result<()> {
+        self.poller.close().await;
+        Ok(())
+    }
+
     /// Stops between requests.
     #[napi]
     pub fn cancel(&self) {

@@ -347,6 +347,15 @@ impl NativePoller {
         self.poller.last_report().map(|v| v.to_string())
     }
 
+    /// Ends any sweep and releases the one-poller lock now.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let p = self.poller.clone();
+        run_blocking(py, async move {
+            p.close().await;
+            Ok(())
+        })
+    }
+
     /// Stops between requests (any thread).
     fn cancel(&self) {
         self.poller.cancel();

@@ -700,6 +700,16 @@ impl HostPoller {
         }
     }
 
+    /// Ends any sweep (unacknowledged) and releases the one-poller lock now.
+    pub async fn close(&self) {
+        self.cancel();
+        self.stream.lock().await.take();
+        match &self.kind {
+            HostPollerKind::Items(p) => p.close().await,
+            HostPollerKind::Updated(p) => p.close().await,
+        }
+    }
+
     /// Cancels (from any thread).
     pub fn cancel(&self) {
         match &self.kind {

@@ -36,6 +36,7 @@ from ._models import ItemRecord, Model, UpdatedRecord
 LOGGER = logging.getLogger("safe_tracker")
 
 R = TypeVar("R", bound=Model)
+P = TypeVar("P", bound="_PollerBase[Any]")
 
 
 class Checkpoint:
@@ -138,6 +139,17 @@ class _PollerBase(Generic[R]):
         """Stops between requests, from any thread; the checkpoint stays at the last
         acknowledged record."""
         self._native.cancel()
+
+    def close(self) -> None:
+        """Cancels any sweep and releases the one-poller lock now, so another poller may open
+        the same checkpoint."""
+        self._native.close()
+
+    def __enter__(self: "P") -> "P":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _decode(self, raw: str) -> R:
         return self._record.from_dict(json.loads(raw))

@@ -53,7 +53,8 @@ pub(crate) struct Core {
     pub store: Arc<dyn CheckpointStore>,
     pub key: String,
     pub state: PollerState,
-    pub _lock: CheckpointLock,
+    /// The one-poller lock; `None` once the poller is closed.
+    pub lock: Option<CheckpointLock>,
 }
 
 /// Read without waiting for a running sweep.
@@ -93,8 +94,16 @@ impl Core {
             store,
             key,
             state,
-            _lock: lock,
+            lock: Some(lock),
         })
+    }
+
+    /// Fails once the poller is closed.
+    pub fn check_open(&self) -> Result<()> {
+        if self.lock.is_none() {
+            return Err(Error::Checkpoint("the poller is closed".into()));
+        }
+        Ok(())
     }
 
     /// Saves the state and publishes it to the snapshot.
@@ -351,6 +360,13 @@ impl Poller {
                 + u32::from(e.custody),
             stall_check_due: s.unmoved_sweeps + 1 >= self.options.stall_after_sweeps,
         }
+    }
+
+    /// Cancels any sweep and releases the one-poller lock now (rather than when the last clone
+    /// is dropped), so another poller may open the same checkpoint.
+    pub async fn close(&self) {
+        self.cancel();
+        self.core.lock().await.lock = None;
     }
 
     /// Starts a sweep (waiting for the floor when needed) and returns its records as a stream:

@@ -71,6 +71,7 @@ impl SweepStream {
         shared: Arc<Shared>,
         options: Arc<PollerOptions>,
     ) -> Result<SweepStream> {
+        core.check_open()?;
         let earliest = shared.earliest_start(core.state.last_sweep_started, shared.clock.now());
         shared.wait_until(earliest).await?;
         let now = shared.clock.now();

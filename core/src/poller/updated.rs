@@ -147,6 +147,12 @@ impl UpdatedPoller {
         self.shared.cancel.cancel();
     }
 
+    /// Cancels any sweep and releases the one-poller lock now.
+    pub async fn close(&self) {
+        self.cancel();
+        self.core.lock().await.lock = None;
+    }
+
     /// Calls `listener` for every event.
     pub fn on_event(&self, listener: impl Fn(&PollerEvent) + Send + Sync + 'static) {
         if let Ok(mut l) = self.shared.listener.lock() {
@@ -237,6 +243,7 @@ impl UpdatedStream {
         shared: Arc<Shared>,
         options: Arc<UpdatedOptions>,
     ) -> Result<UpdatedStream> {
+        core.check_open()?;
         let earliest = shared.earliest_start(core.state.last_sweep_started, shared.clock.now());
         shared.wait_until(earliest).await?;
         let now = shared.clock.now();
