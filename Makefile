@@ -13,7 +13,7 @@ TRIPLE := x86_64-unknown-linux-gnu
 SIMULATOR := $(CARGO_TARGET_DIR)/$(TRIPLE)/debug/safe-simulator
 export SAFE_SIMULATOR_BIN := $(SIMULATOR)
 
-.PHONY: test demo lint rust-test python-test node-test c-test csharp-test header simulator venv fmt
+.PHONY: fuzz test demo lint rust-test python-test node-test c-test csharp-test header simulator venv fmt
 
 ## test: every check and test that exists (what CI runs)
 test: lint rust-test python-test node-test c-test csharp-test
@@ -62,6 +62,15 @@ c-test: simulator
 csharp-test: simulator
 	$(CARGO) build -q -p safe-tracker-c
 	bash bindings-c/csharp/run.sh
+
+## fuzz: a short coverage-guided run of every fuzz target (cargo-fuzz; FUZZ_SECONDS each)
+FUZZ_SECONDS ?= 20
+FUZZ_TARGET_DIR ?= /var/tmp/safe-tracker-fuzz-target
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	cd fuzz && for t in decode_models form_data retry_after; do \
+	  RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) $(CARGO) fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS); done
+	cd fuzz/c-abi && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) $(CARGO) fuzz run c_abi_strings corpus/c_abi_strings -- -max_total_time=$(FUZZ_SECONDS)
 
 ## demo: the main job: `safe-tracker sync` of a bundled simulator into a fresh SQLite file
 demo:
