@@ -70,7 +70,7 @@ fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
 	cd fuzz && for t in decode_models form_data retry_after; do \
 	  RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) $(CARGO) fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS); done
-	cd fuzz/c-abi && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) $(CARGO) fuzz run c_abi_strings corpus/c_abi_strings -- -max_total_time=$(FUZZ_SECONDS)
+	RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) $(CARGO) fuzz run --fuzz-dir fuzz/c-abi c_abi_strings fuzz/c-abi/corpus/c_abi_strings -- -max_total_time=$(FUZZ_SECONDS)
 
 ## demo: the main job: `safe-tracker sync` of a bundled simulator into a fresh SQLite file
 demo:

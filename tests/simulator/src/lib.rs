@@ -112,6 +112,36 @@ pub struct Caller {
     pub office_id: u64,
 }
 
+/// A server certificate and key (DER) for HTTPS.
+#[derive(Clone)]
+pub struct TlsIdentity {
+    /// The certificate (DER).
+    pub cert_der: Vec<u8>,
+    /// The PKCS#8 private key (DER).
+    pub key_der: Vec<u8>,
+    /// The certificate as PEM, to hand to clients as their CA file.
+    pub cert_pem: String,
+}
+
+impl std::fmt::Debug for TlsIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsIdentity(..)")
+    }
+}
+
+impl TlsIdentity {
+    /// A self-signed certificate for `localhost`, generated now (tests make a fresh one).
+    pub fn generate() -> TlsIdentity {
+        let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
+            .expect("certificate generation");
+        TlsIdentity {
+            cert_der: ck.cert.der().to_vec(),
+            key_der: ck.signing_key.serialize_der(),
+            cert_pem: ck.cert.pem(),
+        }
+    }
+}
+
 /// Simulator settings.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
@@ -123,6 +153,8 @@ pub struct SimConfig {
     pub faults: Vec<FaultRule>,
     /// Address to bind (default 127.0.0.1:0).
     pub bind: SocketAddr,
+    /// Serve HTTPS with this identity (plain HTTP when `None`).
+    pub tls: Option<TlsIdentity>,
 }
 
 impl Default for SimConfig {
@@ -136,6 +168,7 @@ impl Default for SimConfig {
             options: Options::default(),
             faults: Vec::new(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls: None,
         }
     }
 }
@@ -144,6 +177,7 @@ impl Default for SimConfig {
 #[derive(Debug)]
 pub struct Simulator {
     addr: SocketAddr,
+    https: bool,
     app: Arc<App>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -327,8 +361,28 @@ impl Simulator {
         let listener = TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
         let router = router(app.clone());
-        let task = tokio::spawn(serve(listener, router));
-        Ok(Simulator { addr, app, task })
+        let acceptor = match &config.tls {
+            None => None,
+            Some(id) => {
+                let key = rustls::pki_types::PrivateKeyDer::Pkcs8(id.key_der.clone().into());
+                let cert = rustls::pki_types::CertificateDer::from(id.cert_der.clone());
+                let tls = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+                    rustls::crypto::ring::default_provider(),
+                ))
+                .with_safe_default_protocol_versions()
+                .and_then(|b| b.with_no_client_auth().with_single_cert(vec![cert], key))
+                .map_err(std::io::Error::other)?;
+                Some(tokio_rustls::TlsAcceptor::from(Arc::new(tls)))
+            }
+        };
+        let https = acceptor.is_some();
+        let task = tokio::spawn(serve(listener, router, acceptor));
+        Ok(Simulator {
+            addr,
+            https,
+            app,
+            task,
+        })
     }
 
     /// The listening address.
@@ -336,9 +390,14 @@ impl Simulator {
         self.addr
     }
 
-    /// The API base URL, `http://127.0.0.1:<port>/api/`.
+    /// The API base URL: `http://127.0.0.1:<port>/api/`, or `https://localhost:<port>/api/`
+    /// when serving HTTPS (the certificate names `localhost`).
     pub fn base_url(&self) -> String {
-        format!("http://{}/api/", self.addr)
+        if self.https {
+            format!("https://localhost:{}/api/", self.addr.port())
+        } else {
+            format!("http://{}/api/", self.addr)
+        }
     }
 
     /// The shared state, for tests that change the world directly.
@@ -418,13 +477,14 @@ pub fn credentials_json(w: &World) -> serde_json::Value {
 
 /// The accept loop. Hand-rolled over hyper (rather than `axum::serve`) so that a `drop` fault
 /// can close a connection without writing any answer.
-async fn serve(listener: TcpListener, router: Router) {
+async fn serve(listener: TcpListener, router: Router, tls: Option<tokio_rustls::TlsAcceptor>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let service =
                 hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
@@ -443,10 +503,22 @@ async fn serve(listener: TcpListener, router: Router) {
                         Ok::<_, std::io::Error>(resp)
                     }
                 });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let builder = hyper::server::conn::http1::Builder::new();
+            match tls {
+                None => {
+                    let _ = builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                }
+                Some(acceptor) => {
+                    // A client that refuses the certificate ends the handshake: nothing to serve.
+                    if let Ok(stream) = acceptor.accept(stream).await {
+                        let _ = builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    }
+                }
+            }
         });
     }
 }

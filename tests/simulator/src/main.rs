@@ -35,6 +35,10 @@ struct Args {
     /// Status of the "no licenses are available" answer.
     #[arg(long, default_value_t = 403)]
     licence_status: u16,
+    /// Serve HTTPS with a certificate generated now for `localhost`, written (PEM) to this path
+    /// for clients to trust.
+    #[arg(long)]
+    tls_cert_out: Option<std::path::PathBuf>,
     /// A fault rule as JSON (repeatable), e.g. '{"kind":"status","status":503,"count":2}'.
     #[arg(long = "fault")]
     faults: Vec<String>,
@@ -68,7 +72,17 @@ async fn main() {
         },
         faults,
         bind: args.bind,
+        tls: None,
     };
+    let mut config = config;
+    if let Some(path) = &args.tls_cert_out {
+        let id = safe_simulator::TlsIdentity::generate();
+        if let Err(e) = std::fs::write(path, &id.cert_pem) {
+            eprintln!("safe-simulator: cannot write {}: {e}", path.display());
+            std::process::exit(1);
+        }
+        config.tls = Some(id);
+    }
     let sim = match Simulator::start(config).await {
         Ok(s) => s,
         Err(e) => {
