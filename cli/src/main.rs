@@ -362,13 +362,7 @@ async fn sync(cli: &Cli, args: &SyncArgs) -> Result<(), Error> {
             let writer: Box<dyn Write + Send> = if target == "-" {
                 Box::new(std::io::stdout())
             } else {
-                Box::new(
-                    std::fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(target)
-                        .map_err(|e| Error::Checkpoint(format!("cannot open {target}: {e}")))?,
-                )
+                Box::new(open_jsonl(target)?)
             };
             (
                 Arc::new(FileCheckpoint::new(jsonl_checkpoint(&args.store, target))),
@@ -504,6 +498,29 @@ async fn continue_after(poller: &Poller) -> Result<(), Error> {
         _ = tokio::time::sleep(wait) => Ok(()),
         _ = token.cancelled() => Err(Error::Cancelled),
     }
+}
+
+/// Opens a JSON-lines file for appending. A line torn by a crash (no final newline) is closed
+/// first, so the record delivered again after the crash starts a line of its own.
+fn open_jsonl(target: &str) -> Result<std::fs::File, Error> {
+    use std::io::{Read, Seek, SeekFrom};
+    let err = |e: std::io::Error| Error::Checkpoint(format!("cannot open {target}: {e}"));
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(target)
+        .map_err(err)?;
+    let len = f.metadata().map_err(err)?.len();
+    if len > 0 {
+        let mut last = [0u8; 1];
+        f.seek(SeekFrom::Start(len - 1)).map_err(err)?;
+        f.read_exact(&mut last).map_err(err)?;
+        if last[0] != b'\n' {
+            f.write_all(b"\n").map_err(err)?;
+        }
+    }
+    Ok(f)
 }
 
 /// Where records go.
