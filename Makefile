@@ -13,10 +13,10 @@ TRIPLE := x86_64-unknown-linux-gnu
 SIMULATOR := $(CARGO_TARGET_DIR)/$(TRIPLE)/debug/safe-simulator
 export SAFE_SIMULATOR_BIN := $(SIMULATOR)
 
-.PHONY: fuzz test demo lint rust-test python-test node-test c-test csharp-test header simulator venv fmt
+.PHONY: fuzz soak test demo lint rust-test python-test node-test c-test csharp-test header simulator venv fmt
 
 ## test: every check and test that exists (what CI runs)
-test: lint rust-test python-test node-test c-test csharp-test
+test: lint rust-test python-test node-test c-test csharp-test fuzz-short
 
 ## lint: formatting and clippy with warnings as errors
 lint:
@@ -71,6 +71,15 @@ fuzz:
 	cd fuzz && for t in decode_models form_data retry_after; do \
 	  RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) $(CARGO) fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS); done
 	RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) $(CARGO) fuzz run --fuzz-dir fuzz/c-abi c_abi_strings fuzz/c-abi/corpus/c_abi_strings -- -max_total_time=$(FUZZ_SECONDS)
+
+## fuzz-short: every fuzz target for a few seconds (part of `make test`)
+fuzz-short:
+	$(MAKE) fuzz FUZZ_SECONDS=10
+
+## soak: the long versions: 20 SIGKILLs over a 3,000-item sync with faults, and longer fuzzing
+soak:
+	SAFE_SOAK=1 $(CARGO) test -p safe-tracker-cli --test cli -- sigkill --nocapture
+	$(MAKE) fuzz FUZZ_SECONDS=300
 
 ## demo: the main job: `safe-tracker sync` of a bundled simulator into a fresh SQLite file
 demo:

@@ -21,6 +21,9 @@ gcc $CFLAGS $(pkg-config --cflags safe_tracker) "$ROOT/bindings-c/tests/test_saf
 # shellcheck disable=SC2046
 gcc $CFLAGS $(pkg-config --cflags safe_tracker) "$ROOT/bindings-c/tests/test_safe.c" -o "$OUT/test_static" \
   "$LIBDIR/libsafe_tracker.a" $(pkg-config --libs-only-other --static safe_tracker) -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+# shellcheck disable=SC2046
+gcc $CFLAGS -fsanitize=address,undefined -fno-omit-frame-pointer $(pkg-config --cflags safe_tracker) \
+  "$ROOT/bindings-c/tests/test_safe.c" -o "$OUT/test_asan" $(pkg-config --libs safe_tracker) -lpthread -Wl,-rpath,"$LIBDIR"
 echo '#include "safe_tracker.h"
 int main() { safe_clear_last_error(); return 0; }' > "$OUT/header_cpp.cpp"
 g++ -std=c++11 -Wall -Wextra -Werror -I"$ROOT/include" -fsyntax-only "$OUT/header_cpp.cpp"
@@ -44,5 +47,7 @@ with_simulator() {
 
 echo "== dynamic"; with_simulator "$OUT/test_dynamic"
 echo "== static"; with_simulator "$OUT/test_static"
+echo "== AddressSanitizer + UBSan"; ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 \
+  with_simulator "$OUT/test_asan"
 echo "== valgrind"; with_simulator valgrind --quiet --error-exitcode=3 --leak-check=full \
   --errors-for-leak-kinds=definite --show-leak-kinds=definite "$OUT/test_dynamic"

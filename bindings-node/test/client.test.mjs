@@ -29,6 +29,8 @@ test('items, expansions and search', async () => {
   const changed = await c.updatedItems(new Date('2025-01-01T00:00:00Z'));
   assert.ok(changed.entities.some((i) => i.sequentialOrgId === 3));
   assert.ok(c.requestsSent >= 10);
+  const { inspect } = await import('node:util');
+  assert.ok(!inspect(c, { depth: 5, showHidden: true }).includes('sim-token'), 'no token in inspect()');
   const conc = await Promise.all(Array.from({ length: 20 }, (_, i) => c.itemBySeq(i + 1)));
   assert.deepEqual(conc.map((i) => i.sequentialOrgId), Array.from({ length: 20 }, (_, i) => i + 1));
 });
