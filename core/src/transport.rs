@@ -489,7 +489,9 @@ fn mentions_no_licence(text: &str) -> bool {
 /// message (a JSON string, an error object, or plain text) counts, so an item whose
 /// description happens to hold the words is not mistaken for it.
 fn is_licence_answer(body: &[u8], success_status: bool) -> bool {
-    if body.len() > 64 * 1024 {
+    // Cheap pre-check: every recognised wording holds "licen" (any case); most answers are
+    // items and never get parsed twice.
+    if body.len() > 64 * 1024 || !body.windows(5).any(|w| w.eq_ignore_ascii_case(b"licen")) {
         return false;
     }
     if success_status {
