@@ -13,7 +13,7 @@ TRIPLE := x86_64-unknown-linux-gnu
 SIMULATOR := $(CARGO_TARGET_DIR)/$(TRIPLE)/debug/safe-simulator
 export SAFE_SIMULATOR_BIN := $(SIMULATOR)
 
-.PHONY: fuzz soak test demo lint rust-test python-test node-test c-test csharp-test header simulator venv fmt
+.PHONY: bench fuzz soak test demo lint rust-test python-test node-test c-test csharp-test header simulator venv fmt
 
 ## test: every check and test that exists (what CI runs)
 test: lint rust-test python-test node-test c-test csharp-test fuzz-short
@@ -80,6 +80,19 @@ fuzz-short:
 soak:
 	SAFE_SOAK=1 $(CARGO) test -p safe-tracker-cli --test cli -- sigkill --nocapture
 	$(MAKE) fuzz FUZZ_SECONDS=300
+
+## bench: every workload side by side (release builds), writes BENCHMARKS.md; not a test
+bench: venv
+	$(CARGO) build -q --release -p safe-simulator -p safe-tracker-c
+	$(CARGO) build -q --release -p safe-tracker --example bench
+	$(VENV)/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings-python
+	$(VENV)/bin/pip install -q --disable-pip-version-check requests httpx
+	cd bindings-node && npm ci --no-audit --no-fund --loglevel=error && npm run -s build
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
+	mkdir -p $(CARGO_TARGET_DIR)/$(TRIPLE)/bench
+	gcc -std=c99 -O2 -Wall -Wextra -Werror -Iinclude bench/c_sweep.c -o $(CARGO_TARGET_DIR)/$(TRIPLE)/bench/c_sweep \
+	  -L$(CARGO_TARGET_DIR)/$(TRIPLE)/release -lsafe_tracker -Wl,-rpath,$(CARGO_TARGET_DIR)/$(TRIPLE)/release
+	BENCH_PYTHON=$(VENV)/bin/python $(VENV)/bin/python bench/run.py
 
 ## demo: the main job: `safe-tracker sync` of a bundled simulator into a fresh SQLite file
 demo:

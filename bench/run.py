@@ -1,0 +1,227 @@
+"""`make bench`: runs every workload against a release simulator on loopback (rate policing
+off, client pacing off unless measured), at least BENCH_RUNS times each, and writes
+BENCHMARKS.md with the machine, versions, medians and spreads, and the targets' ratios.
+Nothing here is a test: speed is measured, never asserted."""
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "x86_64-unknown-linux-gnu"
+RELEASE = TARGET / "release"
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+ITEMS = int(os.environ.get("BENCH_ITEMS", "20000"))
+EXPANDED = int(os.environ.get("BENCH_EXPANDED_ITEMS", "5000"))
+PACED = int(os.environ.get("BENCH_PACED_REQUESTS", "3000"))
+TENANTS = int(os.environ.get("BENCH_TENANTS", "1000"))
+LONG = int(os.environ.get("BENCH_LONG_ITEMS", "200000"))
+PY = os.environ.get("BENCH_PYTHON", sys.executable)
+BENCH = str(RELEASE / "examples" / "bench")
+C_BENCH = str(TARGET / "bench" / "c_sweep")
+
+
+def start_simulator(*args: str):
+    proc = subprocess.Popen([str(RELEASE / "safe-simulator"), *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    base = proc.stdout.readline().strip()
+    proc.stdout.readline()
+    return proc, base
+
+
+def run_workload(name, cmd, runs=RUNS):
+    rows = []
+    for _ in range(runs):
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out = p.stdout.read()
+        err = p.stderr.read()
+        _, status, usage = os.wait4(p.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"{name}: {cmd} failed: {err[-2000:]}")
+        line = json.loads(out.strip().splitlines()[-1])
+        cpu = usage.ru_utime + usage.ru_stime
+        rows.append({
+            "items_per_s": line["items"] / line["seconds"],
+            "cpu_per_1000": cpu / max(line["items"], 1) * 1000,
+            "rss_mib": usage.ru_maxrss / 1024,
+            "items": line["items"],
+            "extra": line,
+        })
+    print(f"{name}: {statistics.median(r['items_per_s'] for r in rows):.0f} items/s", file=sys.stderr)
+    return rows
+
+
+def wrk(base, connections, threads, seconds=10):
+    script = Path(tempfile.mkdtemp()) / "seq.lua"
+    script.write_text(
+        'counter = 0\n'
+        'wrk.headers["Accept"] = "application/json"\n'
+        'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
+        'wrk.headers["Authorization"] = "Bearer sim-token-org1"\n'
+        'wrk.headers["OrganizationId"] = "1"\n'
+        'wrk.headers["OfficeId"] = "101"\n'
+        'wrk.headers["StaticToken"] = "true"\n'
+        f'request = function() counter = counter + 1; return wrk.format("GET", "/api/items/seqOrgID/" .. ((counter % {ITEMS}) + 1)) end\n'
+    )
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(script), base], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if line.startswith("Requests/sec:"):
+            return float(line.split()[1])
+    raise SystemExit(f"wrk gave no rate: {out}")
+
+
+def med(rows, key):
+    values = [r[key] for r in rows]
+    return statistics.median(values), min(values), max(values)
+
+
+def fmt(rows):
+    m, lo, hi = med(rows, "items_per_s")
+    c, _, _ = med(rows, "cpu_per_1000")
+    r, _, _ = med(rows, "rss_mib")
+    return f"{m:,.0f} | {lo:,.0f}–{hi:,.0f} | {c:.3f} | {r:.0f}"
+
+
+def version(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True).stdout.strip().splitlines()[0]
+    except Exception:
+        return "?"
+
+
+def main():
+    results = {}
+    sim, base = start_simulator("--orgs", "1", "--items", str(ITEMS), "--seed", "1")
+    try:
+        workloads = {
+            "Rust core (read-ahead 0)": [BENCH, "sweep", base, str(ITEMS), "0"],
+            "Rust core (read-ahead 1)": [BENCH, "sweep", base, str(ITEMS), "1"],
+            "Python Client poller (read-ahead 0)": [PY, "bench/py_sweep.py", "client", base, str(ITEMS), "0"],
+            "Python Client poller (read-ahead 1)": [PY, "bench/py_sweep.py", "client", base, str(ITEMS), "1"],
+            "Python AsyncClient poller (read-ahead 0)": [PY, "bench/py_sweep.py", "async", base, str(ITEMS), "0"],
+            "Python AsyncClient poller (read-ahead 1)": [PY, "bench/py_sweep.py", "async", base, str(ITEMS), "1"],
+            "Node poller (read-ahead 0)": ["node", "bench/node_sweep.mjs", "poller", base, str(ITEMS), "0"],
+            "Node poller (read-ahead 1)": ["node", "bench/node_sweep.mjs", "poller", base, str(ITEMS), "1"],
+            "C ABI from C (read-ahead 0)": [C_BENCH, "sweep", base, str(ITEMS), "0"],
+            "C ABI from C (read-ahead 1)": [C_BENCH, "sweep", base, str(ITEMS), "1"],
+            "baseline: Python requests.Session loop": [PY, "bench/py_sweep.py", "requests", base, str(ITEMS)],
+            "baseline: Python httpx.Client loop": [PY, "bench/py_sweep.py", "httpx", base, str(ITEMS)],
+            "baseline: Node fetch loop": ["node", "bench/node_sweep.mjs", "fetch", base, str(ITEMS)],
+        }
+        for name, cmd in workloads.items():
+            results[name] = run_workload(name, cmd)
+        ceilings = {
+            "sequential ceiling (wrk, 1 connection)": [wrk(base, 1, 1) for _ in range(RUNS)],
+            "parallel ceiling (wrk, 64 connections)": [wrk(base, 64, 2) for _ in range(RUNS)],
+        }
+        expanded = {
+            "Rust core": [BENCH, "sweep", base, str(EXPANDED), "0", "expand"],
+            "Python Client poller": [PY, "bench/py_sweep.py", "client", base, str(EXPANDED), "0", "expand"],
+            "Python AsyncClient poller": [PY, "bench/py_sweep.py", "async", base, str(EXPANDED), "0", "expand"],
+            "Node poller": ["node", "bench/node_sweep.mjs", "poller", base, str(EXPANDED), "0", "expand"],
+            "C ABI from C": [C_BENCH, "sweep", base, str(EXPANDED), "0", "expand"],
+            "baseline: Python requests.Session loop": [PY, "bench/py_sweep.py", "requests", base, str(EXPANDED), "0", "expand"],
+            "baseline: Python httpx.Client loop": [PY, "bench/py_sweep.py", "httpx", base, str(EXPANDED), "0", "expand"],
+            "baseline: Node fetch loop": ["node", "bench/node_sweep.mjs", "fetch", base, str(EXPANDED), "0", "expand"],
+        }
+        # The expanded sweeps stop at EXPANDED items: a simulator holding exactly that many.
+    finally:
+        sim.kill()
+    esim, ebase = start_simulator("--orgs", "1", "--items", str(EXPANDED), "--seed", "2")
+    try:
+        exp_results = {n: run_workload("expanded " + n, [c if c != base else ebase for c in cmd]) for n, cmd in expanded.items()}
+        # Pacing accuracy: one client at 50 requests/s.
+        urllib.request.urlopen(urllib.request.Request(ebase[:-4] + "__admin/stats/reset", data=b"{}", method="POST")).read()
+        paced = run_workload("pacing", [BENCH, "pacing", ebase, str(PACED), "50"], runs=1)[0]
+        stats = json.loads(urllib.request.urlopen(ebase[:-4] + "__admin/stats?window_ms=1000").read())
+    finally:
+        esim.kill()
+    tsim, tbase = start_simulator("--orgs", str(TENANTS), "--items", "50", "--seed", "3")
+    try:
+        tenants = run_workload("tenants", [BENCH, "tenants", tbase, str(TENANTS)])
+    finally:
+        tsim.kill()
+    lsim, lbase = start_simulator("--orgs", "1", "--items", str(LONG), "--seed", "4")
+    try:
+        long_run = run_workload("long", [BENCH, "long", lbase, str(LONG)], runs=1)[0]
+    finally:
+        lsim.kill()
+    write_report(results, ceilings, exp_results, paced, stats, tenants, long_run)
+
+
+def cpu_model():
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "?"
+
+
+def write_report(results, ceilings, exp, paced, stats, tenants, long_run):
+    m = lambda name: med(results[name], "items_per_s")[0]
+    seq = statistics.median(ceilings["sequential ceiling (wrk, 1 connection)"])
+    par = statistics.median(ceilings["parallel ceiling (wrk, 64 connections)"])
+    req = m("baseline: Python requests.Session loop")
+    fetch = m("baseline: Node fetch loop")
+    rss = long_run["extra"]["rss_kib"]
+    growth = (rss[-1] - rss[0]) / max(rss[0], 1) * 100
+    peak = stats["max_in_window"]
+    util = paced["extra"]["achieved_rate"] / 50 * 100
+    targets = [
+        ("Python (read-ahead 0) ≥ 3× requests loop", m("Python Client poller (read-ahead 0)") / req, 3.0),
+        ("Node (read-ahead 0) ≥ 1.5× fetch loop", m("Node poller (read-ahead 0)") / fetch, 1.5),
+        ("Rust core (read-ahead 0) ≥ 80% of the sequential ceiling", m("Rust core (read-ahead 0)") / seq, 0.8),
+        ("Python (read-ahead 1) ≥ 5× requests loop", m("Python Client poller (read-ahead 1)") / req, 5.0),
+        ("Rust core (read-ahead 1) above the sequential ceiling", m("Rust core (read-ahead 1)") / seq, 1.0),
+        ("pacing: no 1-second window above 50 requests", 50 / max(peak, 1), 1.0),
+        ("pacing: utilisation ≥ 95%", util / 100, 0.95),
+        ("long sweep: RSS growth under 10%", 10 / max(growth, 0.001), 1.0),
+    ]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (bench/run.py). Every workload runs against a release build of the",
+        "simulator on loopback, rate policing off, client pacing off (except the pacing workload);",
+        f"{RUNS} runs each unless noted; medians with the spread (min–max). Measured, never asserted in tests.",
+        "",
+        "## Machine and versions",
+        "",
+        f"- {platform.platform()}, {os.cpu_count()} cores, {cpu_model()}",
+        f"- {version(['rustc', '--version'])}; Python {platform.python_version()}; Node {version(['node', '--version'])}; {version(['wrk', '--version'])}",
+        "",
+        f"## Backlog sweep: {ITEMS:,} items, one request each",
+        "",
+        "| workload | items/s (median) | spread | CPU s / 1,000 items | peak RSS MiB |",
+        "|---|---|---|---|---|",
+    ]
+    for name, rows in results.items():
+        lines.append(f"| {name} | {fmt(rows)} |")
+    for name, values in ceilings.items():
+        lines.append(f"| {name} | {statistics.median(values):,.0f} | {min(values):,.0f}–{max(values):,.0f} | – | – |")
+    lines += ["", f"## Expanded sweep: {EXPANDED:,} items, with form data, case, people and custody (5 requests each)", "",
+              "| workload | items/s (median) | spread | CPU s / 1,000 items | peak RSS MiB |", "|---|---|---|---|---|"]
+    for name, rows in exp.items():
+        lines.append(f"| {name} | {fmt(rows)} |")
+    lines += ["", "## Pacing accuracy (one run)", "",
+              f"{PACED:,} requests at a configured 50 requests/s: highest count in any 1-second window **{peak}**; "
+              f"achieved {paced['extra']['achieved_rate']:.2f}/s, utilisation **{util:.1f}%**.", "",
+              f"## Many tenants: {TENANTS:,} pollers in one process, 50 items each", "",
+              f"Wall time median {statistics.median(r['extra']['seconds'] for r in tenants):.2f} s "
+              f"(spread {min(r['extra']['seconds'] for r in tenants):.2f}–{max(r['extra']['seconds'] for r in tenants):.2f}); "
+              f"peak RSS median {med(tenants, 'rss_mib')[0]:.0f} MiB.", "",
+              f"## Long sweep memory: {LONG:,} items (one run)", "",
+              f"RSS at start {rss[0]/1024:.1f} MiB, middle {rss[1]/1024:.1f} MiB, end {rss[-1]/1024:.1f} MiB "
+              f"(growth {growth:.1f}%); {long_run['items_per_s']:,.0f} items/s.", "",
+              "## Targets (ratios within this run)", "", "| target | ratio | met |", "|---|---|---|"]
+    for name, ratio, need in targets:
+        lines.append(f"| {name} | {ratio:.2f} (needs ≥ {need}) | {'yes' if ratio >= need else '**no**'} |")
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
