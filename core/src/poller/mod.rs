@@ -106,6 +106,18 @@ impl Core {
         Ok(())
     }
 
+    /// Starts a sweep: waits out the floor after the last start, then stamps and saves the new
+    /// start before any request, so a crash cannot break the floor. Returns the start time.
+    pub async fn begin_sweep(&mut self, shared: &Shared) -> Result<DateTime<Utc>> {
+        self.check_open()?;
+        let earliest = shared.earliest_start(self.state.last_sweep_started, shared.clock.now());
+        shared.wait_until(earliest).await?;
+        let now = shared.clock.now();
+        self.state.last_sweep_started = Some(now);
+        self.save(shared)?;
+        Ok(now)
+    }
+
     /// Saves the state and publishes it to the snapshot.
     pub fn save(&mut self, shared: &Shared) -> Result<()> {
         self.store.save(&self.key, &self.state)?;

@@ -71,13 +71,7 @@ impl SweepStream {
         shared: Arc<Shared>,
         options: Arc<PollerOptions>,
     ) -> Result<SweepStream> {
-        core.check_open()?;
-        let earliest = shared.earliest_start(core.state.last_sweep_started, shared.clock.now());
-        shared.wait_until(earliest).await?;
-        let now = shared.clock.now();
-        core.state.last_sweep_started = Some(now);
-        // Saved before the first request, so a crash cannot break the floor.
-        core.save(&shared)?;
+        let now = core.begin_sweep(&shared).await?;
         let max_age =
             chrono::Duration::from_std(options.hole_max_age).unwrap_or(chrono::Duration::MAX);
         let mut events = vec![PollerEvent::SweepStarted {

@@ -243,12 +243,7 @@ impl UpdatedStream {
         shared: Arc<Shared>,
         options: Arc<UpdatedOptions>,
     ) -> Result<UpdatedStream> {
-        core.check_open()?;
-        let earliest = shared.earliest_start(core.state.last_sweep_started, shared.clock.now());
-        shared.wait_until(earliest).await?;
-        let now = shared.clock.now();
-        core.state.last_sweep_started = Some(now);
-        core.save(&shared)?;
+        let now = core.begin_sweep(&shared).await?;
         let overlap = chrono::Duration::from_std(options.overlap).unwrap_or_default();
         let watermark = core.state.watermark.unwrap_or(now);
         let since = SafeDateTime::from_utc(watermark - overlap);
