@@ -654,17 +654,19 @@ impl HostPoller {
 
     /// Waits until `run_forever` would start the next sweep; `Cancelled` when cancelled.
     pub async fn wait_scheduled(&self) -> Result<()> {
-        let shared = match &self.kind {
-            HostPollerKind::Items(p) => p.shared(),
-            HostPollerKind::Updated(p) => p.shared(),
-        };
-        let start = shared.scheduled_start(&shared.state(), shared.random_jitter());
-        shared.wait_until(start).await
+        self.shared().wait_next_sweep().await
     }
 
     /// The report of the last completed sweep.
     pub fn last_report(&self) -> Option<Value> {
         self.last_report.lock().ok().and_then(|r| r.clone())
+    }
+
+    fn shared(&self) -> &crate::poller::Shared {
+        match &self.kind {
+            HostPollerKind::Items(p) => p.shared(),
+            HostPollerKind::Updated(p) => p.shared(),
+        }
     }
 
     /// The identity of this poller (the checkpoint key).
@@ -677,11 +679,7 @@ impl HostPoller {
 
     /// The full state as last saved (JSON text), for hosts that persist it themselves.
     pub fn state(&self) -> String {
-        let shared = match &self.kind {
-            HostPollerKind::Items(p) => p.shared(),
-            HostPollerKind::Updated(p) => p.shared(),
-        };
-        shared.state().to_json()
+        self.shared().state().to_json()
     }
 
     /// Status as JSON.

@@ -215,6 +215,27 @@ impl Shared {
         }
     }
 
+    /// Waits until `run_forever` starts the next sweep (interval plus jitter after the last
+    /// start, never before the floor); `Cancelled` when cancelled.
+    pub async fn wait_next_sweep(&self) -> Result<()> {
+        let start = self.scheduled_start(&self.state(), self.random_jitter());
+        self.wait_until(start).await
+    }
+
+    /// What `run_forever` does after a sweep: `Ok(true)` goes on (transient failures wait for
+    /// the next sweep), `Ok(false)` stops (cancelled), `Err` stops with the error.
+    pub fn keep_running(result: Result<()>) -> Result<bool> {
+        match result {
+            Ok(()) => Ok(true),
+            Err(Error::Cancelled) => Ok(false),
+            Err(e) if crate::host::keeps_running_after(e.code()) => {
+                tracing::warn!(code = e.code().name(), error = %e, "sweep failed; retrying at the next sweep");
+                Ok(true)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     pub fn random_jitter(&self) -> Duration {
         if self.jitter.is_zero() {
             Duration::ZERO
@@ -417,21 +438,13 @@ impl Poller {
         E: std::fmt::Display,
     {
         loop {
-            let start = self
-                .shared
-                .scheduled_start(&self.shared.state(), self.shared.random_jitter());
-            match self.shared.wait_until(start).await {
+            match self.shared.wait_next_sweep().await {
                 Ok(()) => {}
                 Err(Error::Cancelled) => return Ok(()),
                 Err(e) => return Err(e),
             }
-            match self.sweep(&mut handler).await {
-                Ok(_) => {}
-                Err(Error::Cancelled) => return Ok(()),
-                Err(e) if crate::host::keeps_running_after(e.code()) => {
-                    tracing::warn!(code = e.code().name(), error = %e, "sweep failed; retrying at the next sweep");
-                }
-                Err(e) => return Err(e),
+            if !Shared::keep_running(self.sweep(&mut handler).await.map(|_| ()))? {
+                return Ok(());
             }
         }
     }

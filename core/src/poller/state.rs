@@ -34,6 +34,20 @@ pub enum SweepOutcome {
     Interrupted,
 }
 
+impl SweepOutcome {
+    /// How a sweep that stopped with `e` ended: `Interrupted` when cancelled, else `Failed`.
+    pub fn from_error(e: &crate::Error) -> SweepOutcome {
+        if matches!(e, crate::Error::Cancelled) {
+            SweepOutcome::Interrupted
+        } else {
+            SweepOutcome::Failed {
+                code: e.code().as_u32(),
+                message: e.to_string(),
+            }
+        }
+    }
+}
+
 /// The summary of one sweep.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SweepSummary {

@@ -457,14 +457,7 @@ impl SweepStream {
     async fn fail(&mut self, e: Error) -> Error {
         self.pending = None;
         self.drain_pipeline();
-        let outcome = if matches!(e, Error::Cancelled) {
-            SweepOutcome::Interrupted
-        } else {
-            SweepOutcome::Failed {
-                code: e.code().as_u32(),
-                message: e.to_string(),
-            }
-        };
+        let outcome = SweepOutcome::from_error(&e);
         if let Err(save_error) = self.close(outcome) {
             tracing::error!(error = %save_error, "could not save the checkpoint after a failed sweep");
         }

@@ -190,21 +190,13 @@ impl UpdatedPoller {
         E: std::fmt::Display,
     {
         loop {
-            let start = self
-                .shared
-                .scheduled_start(&self.shared.state(), self.shared.random_jitter());
-            match self.shared.wait_until(start).await {
+            match self.shared.wait_next_sweep().await {
                 Ok(()) => {}
                 Err(Error::Cancelled) => return Ok(()),
                 Err(e) => return Err(e),
             }
-            match self.sweep(&mut handler).await {
-                Ok(_) => {}
-                Err(Error::Cancelled) => return Ok(()),
-                Err(e) if crate::host::keeps_running_after(e.code()) => {
-                    tracing::warn!(code = e.code().name(), error = %e, "updated-items sweep failed");
-                }
-                Err(e) => return Err(e),
+            if !Shared::keep_running(self.sweep(&mut handler).await.map(|_| ()))? {
+                return Ok(());
             }
         }
     }
@@ -398,14 +390,7 @@ impl UpdatedStream {
     /// Ends the sweep with `e` (the last record stays unacknowledged) and returns it.
     pub fn fail(&mut self, e: Error) -> Error {
         self.pending = None;
-        let outcome = if matches!(e, Error::Cancelled) {
-            SweepOutcome::Interrupted
-        } else {
-            SweepOutcome::Failed {
-                code: e.code().as_u32(),
-                message: e.to_string(),
-            }
-        };
+        let outcome = SweepOutcome::from_error(&e);
         if let Err(s) = self.close(outcome) {
             tracing::error!(error = %s, "could not save the updated-items checkpoint");
         }
