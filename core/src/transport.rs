@@ -491,7 +491,7 @@ fn mentions_no_licence(text: &str) -> bool {
 fn is_licence_answer(body: &[u8], success_status: bool) -> bool {
     // Cheap pre-check: every recognised wording holds "licen" (any case); most answers are
     // items and never get parsed twice.
-    if body.len() > 64 * 1024 || !body.windows(5).any(|w| w.eq_ignore_ascii_case(b"licen")) {
+    if body.len() > 64 * 1024 || !mentions_licen(body) {
         return false;
     }
     if success_status {
@@ -499,6 +499,14 @@ fn is_licence_answer(body: &[u8], success_status: bool) -> bool {
     } else {
         mentions_no_licence(&String::from_utf8_lossy(body))
     }
+}
+
+/// Whether `body` holds "licen" in any case; memchr finds the candidate first letters.
+fn mentions_licen(body: &[u8]) -> bool {
+    memchr::memchr2_iter(b'l', b'L', body).any(|i| {
+        body.get(i..i + 5)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"licen"))
+    })
 }
 
 fn looks_like_duplicate(message: &str) -> bool {
@@ -525,6 +533,9 @@ mod tests {
             b"<html>no licenses are available</html>",
             false
         ));
+        assert!(is_licence_answer(b"NO LICENCES ARE AVAILABLE", false));
+        assert!(is_licence_answer(b"no licEnses are available", false));
+        assert!(!is_licence_answer(b"no permits are available; lic", false));
     }
 
     #[test]

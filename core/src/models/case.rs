@@ -1,106 +1,75 @@
 //! Cases.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use super::wire::wire_model;
 
 use super::datetime::SafeDateTime;
 use super::formdata::FormDataEntry;
 use crate::error::{Error, Result};
 
-/// A case (`GET cases/{id}`); also the body of create and update.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Case {
-    /// Case id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Case number (unique).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub case_number: Option<String>,
-    /// Case officer user ids (v100 form).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub case_officer_ids: Option<Vec<i64>>,
-    /// Case officer names (v100 form).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub case_officers: Option<Vec<String>>,
-    /// Case officer id (form before v100).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub case_officer_id: Option<i64>,
-    /// Case officer name (form before v100).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub case_officer: Option<String>,
-    /// Offense type id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offense_type_id: Option<i64>,
-    /// Offense type.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offense_type: Option<String>,
-    /// Offense description.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offense_description: Option<String>,
-    /// Offense location.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offense_location: Option<String>,
-    /// Offense date.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offense_date: Option<SafeDateTime>,
-    /// Follow-up date.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub follow_up_date: Option<SafeDateTime>,
-    /// Whether the case is active.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
-    /// Office id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub office_id: Option<i64>,
-    /// Office name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub office_name: Option<String>,
-    /// Creator's user id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub creator_id: Option<i64>,
-    /// Creator.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub creator: Option<String>,
-    /// When it was created.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_date: Option<SafeDateTime>,
-    /// Organisation id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization_id: Option<i64>,
-    /// Organisation name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization_name: Option<String>,
-    /// Item ids.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<Value>>,
-    /// Custom form data (send `[]`, never null, on update).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub form_data: Option<Vec<FormDataEntry>>,
-    /// Tags (send `[]` when none).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<Value>>,
-    /// When it was closed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub closed_date: Option<SafeDateTime>,
-    /// Review date (auto-disposition).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub review_date: Option<SafeDateTime>,
-    /// Review date notes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub review_date_notes: Option<String>,
-    /// Check-in in progress.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub check_in_progress: Option<bool>,
-    /// Whether the case is restricted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_restricted: Option<bool>,
-    /// Whether the caller may not see it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_forbidden: Option<bool>,
-    /// Fields this SDK does not know, kept and written back.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+wire_model! {
+    /// A case (`GET cases/{id}`); also the body of create and update.
+    pub struct Case {
+        /// Case id.
+        pub id: Option<i64> = "id",
+        /// Case number (unique).
+        pub case_number: Option<String> = "caseNumber",
+        /// Case officer user ids (v100 form).
+        pub case_officer_ids: Option<Vec<i64>> = "caseOfficerIds",
+        /// Case officer names (v100 form).
+        pub case_officers: Option<Vec<String>> = "caseOfficers",
+        /// Case officer id (form before v100).
+        pub case_officer_id: Option<i64> = "caseOfficerId",
+        /// Case officer name (form before v100).
+        pub case_officer: Option<String> = "caseOfficer",
+        /// Offense type id.
+        pub offense_type_id: Option<i64> = "offenseTypeId",
+        /// Offense type.
+        pub offense_type: Option<String> = "offenseType",
+        /// Offense description.
+        pub offense_description: Option<String> = "offenseDescription",
+        /// Offense location.
+        pub offense_location: Option<String> = "offenseLocation",
+        /// Offense date.
+        pub offense_date: Option<SafeDateTime> = "offenseDate",
+        /// Follow-up date.
+        pub follow_up_date: Option<SafeDateTime> = "followUpDate",
+        /// Whether the case is active.
+        pub active: Option<bool> = "active",
+        /// Office id.
+        pub office_id: Option<i64> = "officeId",
+        /// Office name.
+        pub office_name: Option<String> = "officeName",
+        /// Creator's user id.
+        pub creator_id: Option<i64> = "creatorId",
+        /// Creator.
+        pub creator: Option<String> = "creator",
+        /// When it was created.
+        pub created_date: Option<SafeDateTime> = "createdDate",
+        /// Organisation id.
+        pub organization_id: Option<i64> = "organizationId",
+        /// Organisation name.
+        pub organization_name: Option<String> = "organizationName",
+        /// Item ids.
+        pub items: Option<Vec<Value>> = "items",
+        /// Custom form data (send `[]`, never null, on update).
+        pub form_data: Option<Vec<FormDataEntry>> = "formData",
+        /// Tags (send `[]` when none).
+        pub tags: Option<Vec<Value>> = "tags",
+        /// When it was closed.
+        pub closed_date: Option<SafeDateTime> = "closedDate",
+        /// Review date (auto-disposition).
+        pub review_date: Option<SafeDateTime> = "reviewDate",
+        /// Review date notes.
+        pub review_date_notes: Option<String> = "reviewDateNotes",
+        /// Check-in in progress.
+        pub check_in_progress: Option<bool> = "checkInProgress",
+        /// Whether the case is restricted.
+        pub is_restricted: Option<bool> = "isRestricted",
+        /// Whether the caller may not see it.
+        pub is_forbidden: Option<bool> = "isForbidden",
+    }
 }
 
 impl Case {

@@ -1,183 +1,126 @@
 //! Evidence items and the "blank or no response" of the item-by-number endpoint.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use super::wire::wire_model;
 
 use super::datetime::SafeDateTime;
 use super::formdata::FormDataEntry;
 
-/// An evidence item (`GET items/{id}`, `GET items/seqOrgID/{n}`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Item {
-    /// Database id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Legacy SQL id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sql_id: Option<i64>,
-    /// The org-wide sequential number the poller follows.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sequential_org_id: Option<i64>,
-    /// Counter within the primary case (a string: "1", "2"…).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sequential_case_id: Option<String>,
-    /// `{section, nested}` form of the case counter.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sequential_case_id_nested: Option<Value>,
-    /// Barcode (a GUID string).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub barcode: Option<String>,
-    /// Description.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// When it was recovered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recovery_date: Option<SafeDateTime>,
-    /// Where it was recovered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recovery_location: Option<String>,
-    /// Latitude (number or null).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recovery_location_latitude: Option<Value>,
-    /// Longitude (number or null).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recovery_location_longitude: Option<Value>,
-    /// True when checked in or out; false when disposed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
-    /// Storage location id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location_id: Option<i64>,
-    /// Storage location.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-    /// Full storage location path.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub full_location: Option<String>,
-    /// Previous location id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_location_id: Option<i64>,
-    /// Previous location.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_location: Option<String>,
-    /// Status id (1 Checked In, 2 Checked Out…).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_id: Option<i64>,
-    /// Status name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    /// Category id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category_id: Option<i64>,
-    /// Category name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category: Option<String>,
-    /// Custody reason id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custody_reason_id: Option<i64>,
-    /// Custody reason.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custody_reason: Option<String>,
-    /// Who recovered it (id).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recovered_by_id: Option<i64>,
-    /// Who recovered it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recovered_by: Option<String>,
-    /// Who submitted it (id).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub submitted_by_id: Option<i64>,
-    /// Who submitted it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub submitted_by: Option<String>,
-    /// Custodian id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custodian_id: Option<i64>,
-    /// Custodian.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custodian: Option<String>,
-    /// Current office id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub current_office_id: Option<i64>,
-    /// Current office name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub current_office_name: Option<String>,
-    /// The owning case's id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub primary_case_id: Option<i64>,
-    /// The owning case's number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub primary_case_number: Option<String>,
-    /// Case officer ids (v100 form).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub primary_case_officer_ids: Option<Vec<i64>>,
-    /// Case officer names (v100 form).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub primary_case_officers: Option<Vec<String>>,
-    /// Case officer id (form before v100).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub primary_case_officer_id: Option<i64>,
-    /// Case officer name (form before v100).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub primary_case_officer: Option<String>,
-    /// Offense type id of the primary case.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub primary_case_offense_type_id: Option<i64>,
-    /// Offense type of the primary case.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub primary_case_offense_type: Option<String>,
-    /// Whether the primary case is restricted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_primary_case_restricted: Option<bool>,
-    /// Make.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub make: Option<String>,
-    /// Model.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    /// Serial number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub serial_number: Option<String>,
-    /// Organisation that created it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub creating_org_id: Option<i64>,
-    /// When it was created.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_created: Option<SafeDateTime>,
-    /// When it was last changed (where the server says).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated_date: Option<SafeDateTime>,
-    /// Loaning organisation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loaning_org_id: Option<i64>,
-    /// Incoming organisation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub incoming_org_id: Option<i64>,
-    /// Case ids.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cases: Option<Vec<Value>>,
-    /// Inline form data, when the server includes it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub form_data: Option<Vec<FormDataEntry>>,
-    /// Tags.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<Value>>,
-    /// Notes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notes: Option<Vec<Value>>,
-    /// Linked people ids.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub people_ids: Option<Vec<i64>>,
-    /// Parent item id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parent_item_id: Option<i64>,
-    /// Child items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub child_items: Option<Vec<Value>>,
-    /// Fields this SDK does not know, kept and written back.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+wire_model! {
+    /// An evidence item (`GET items/{id}`, `GET items/seqOrgID/{n}`).
+    pub struct Item {
+        /// Database id.
+        pub id: Option<i64> = "id",
+        /// Legacy SQL id.
+        pub sql_id: Option<i64> = "sqlId",
+        /// The org-wide sequential number the poller follows.
+        pub sequential_org_id: Option<i64> = "sequentialOrgId",
+        /// Counter within the primary case (a string: "1", "2"…).
+        pub sequential_case_id: Option<String> = "sequentialCaseId",
+        /// `{section, nested}` form of the case counter.
+        pub sequential_case_id_nested: Option<Value> = "sequentialCaseIdNested",
+        /// Barcode (a GUID string).
+        pub barcode: Option<String> = "barcode",
+        /// Description.
+        pub description: Option<String> = "description",
+        /// When it was recovered.
+        pub recovery_date: Option<SafeDateTime> = "recoveryDate",
+        /// Where it was recovered.
+        pub recovery_location: Option<String> = "recoveryLocation",
+        /// Latitude (number or null).
+        pub recovery_location_latitude: Option<Value> = "recoveryLocationLatitude",
+        /// Longitude (number or null).
+        pub recovery_location_longitude: Option<Value> = "recoveryLocationLongitude",
+        /// True when checked in or out; false when disposed.
+        pub active: Option<bool> = "active",
+        /// Storage location id.
+        pub location_id: Option<i64> = "locationId",
+        /// Storage location.
+        pub location: Option<String> = "location",
+        /// Full storage location path.
+        pub full_location: Option<String> = "fullLocation",
+        /// Previous location id.
+        pub last_location_id: Option<i64> = "lastLocationId",
+        /// Previous location.
+        pub last_location: Option<String> = "lastLocation",
+        /// Status id (1 Checked In, 2 Checked Out…).
+        pub status_id: Option<i64> = "statusId",
+        /// Status name.
+        pub status: Option<String> = "status",
+        /// Category id.
+        pub category_id: Option<i64> = "categoryId",
+        /// Category name.
+        pub category: Option<String> = "category",
+        /// Custody reason id.
+        pub custody_reason_id: Option<i64> = "custodyReasonId",
+        /// Custody reason.
+        pub custody_reason: Option<String> = "custodyReason",
+        /// Who recovered it (id).
+        pub recovered_by_id: Option<i64> = "recoveredById",
+        /// Who recovered it.
+        pub recovered_by: Option<String> = "recoveredBy",
+        /// Who submitted it (id).
+        pub submitted_by_id: Option<i64> = "submittedById",
+        /// Who submitted it.
+        pub submitted_by: Option<String> = "submittedBy",
+        /// Custodian id.
+        pub custodian_id: Option<i64> = "custodianId",
+        /// Custodian.
+        pub custodian: Option<String> = "custodian",
+        /// Current office id.
+        pub current_office_id: Option<i64> = "currentOfficeId",
+        /// Current office name.
+        pub current_office_name: Option<String> = "currentOfficeName",
+        /// The owning case's id.
+        pub primary_case_id: Option<i64> = "primaryCaseId",
+        /// The owning case's number.
+        pub primary_case_number: Option<String> = "primaryCaseNumber",
+        /// Case officer ids (v100 form).
+        pub primary_case_officer_ids: Option<Vec<i64>> = "primaryCaseOfficerIds",
+        /// Case officer names (v100 form).
+        pub primary_case_officers: Option<Vec<String>> = "primaryCaseOfficers",
+        /// Case officer id (form before v100).
+        pub primary_case_officer_id: Option<i64> = "primaryCaseOfficerId",
+        /// Case officer name (form before v100).
+        pub primary_case_officer: Option<String> = "primaryCaseOfficer",
+        /// Offense type id of the primary case.
+        pub primary_case_offense_type_id: Option<i64> = "primaryCaseOffenseTypeId",
+        /// Offense type of the primary case.
+        pub primary_case_offense_type: Option<String> = "primaryCaseOffenseType",
+        /// Whether the primary case is restricted.
+        pub is_primary_case_restricted: Option<bool> = "isPrimaryCaseRestricted",
+        /// Make.
+        pub make: Option<String> = "make",
+        /// Model.
+        pub model: Option<String> = "model",
+        /// Serial number.
+        pub serial_number: Option<String> = "serialNumber",
+        /// Organisation that created it.
+        pub creating_org_id: Option<i64> = "creatingOrgId",
+        /// When it was created.
+        pub date_created: Option<SafeDateTime> = "dateCreated",
+        /// When it was last changed (where the server says).
+        pub updated_date: Option<SafeDateTime> = "updatedDate",
+        /// Loaning organisation.
+        pub loaning_org_id: Option<i64> = "loaningOrgId",
+        /// Incoming organisation.
+        pub incoming_org_id: Option<i64> = "incomingOrgId",
+        /// Case ids.
+        pub cases: Option<Vec<Value>> = "cases",
+        /// Inline form data, when the server includes it.
+        pub form_data: Option<Vec<FormDataEntry>> = "formData",
+        /// Tags.
+        pub tags: Option<Vec<Value>> = "tags",
+        /// Notes.
+        pub notes: Option<Vec<Value>> = "notes",
+        /// Linked people ids.
+        pub people_ids: Option<Vec<i64>> = "peopleIds",
+        /// Parent item id.
+        pub parent_item_id: Option<i64> = "parentItemId",
+        /// Child items.
+        pub child_items: Option<Vec<Value>> = "childItems",
+    }
 }
 
 impl Item {
@@ -203,10 +146,34 @@ pub enum SeqAnswer {
 /// Decodes the answer of `GET items/seqOrgID/{n}`. The "no item" form is undocumented, so
 /// 204, 404, an empty body, `null`, `[]` and `{}` all mean [`SeqAnswer::Blank`]; an object or a
 /// one-element array is the item. Anything else is an error message.
+///
+/// An object (the usual answer) is decoded in one pass straight into [`Item`]; the rarer forms
+/// go through a generic JSON value first.
 pub fn decode_seq_answer(status: u16, body: &[u8]) -> Result<SeqAnswer, String> {
-    if status == 204 || status == 404 || body.iter().all(|b| b.is_ascii_whitespace()) {
+    let mut rest = body.iter().skip_while(|b| b.is_ascii_whitespace());
+    let first = rest.next();
+    if status == 204 || status == 404 || first.is_none() {
         return Ok(SeqAnswer::Blank);
     }
+    if first == Some(&b'{') {
+        if rest.find(|b| !b.is_ascii_whitespace()) == Some(&b'}') {
+            // `{}` (the closing brace may only be followed by whitespace, checked below).
+            return decode_value(body);
+        }
+        return serde_json::from_slice::<Item>(body)
+            .map(|item| SeqAnswer::Item(Box::new(item)))
+            .map_err(|e| match e.classify() {
+                serde_json::error::Category::Data => {
+                    format!("the item does not match the model: {e}")
+                }
+                _ => format!("the answer is not JSON: {e}"),
+            });
+    }
+    decode_value(body)
+}
+
+/// The general path of [`decode_seq_answer`], for arrays, `null`, `{}` and the wrong shapes.
+fn decode_value(body: &[u8]) -> Result<SeqAnswer, String> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| format!("the answer is not JSON: {e}"))?;
     let object = match value {
@@ -225,5 +192,53 @@ pub fn decode_seq_answer(status: u16, body: &[u8]) -> Result<SeqAnswer, String> 
             .map(|i| SeqAnswer::Item(Box::new(i)))
             .map_err(|e| format!("the item does not match the model: {e}")),
         _ => Err("expected an item object".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_typed_field_is_decoded_into_its_slot() {
+        let object: serde_json::Map<String, Value> = Item::WIRE_NAMES
+            .iter()
+            .map(|name| ((*name).to_owned(), Value::Null))
+            .chain([("brandNew".to_owned(), Value::from(7))])
+            .collect();
+        let item: Item = serde_json::from_value(Value::Object(object)).expect("decodes");
+        assert_eq!(item.extra.len(), 1, "only the unknown name lands in extra");
+        assert_eq!(item.extra["brandNew"], 7);
+    }
+
+    #[test]
+    fn one_pass_and_generic_paths_agree() {
+        let body = br#"{"id":5,"sequentialOrgId":9,"description":"a \"quoted\" text","newThing":{"a":[1,2]},"cases":[1],"recoveryDate":"2024-01-02T03:04:05Z"}"#;
+        let fast = decode_seq_answer(200, body).expect("decodes");
+        let mut wrapped = b"[".to_vec();
+        wrapped.extend_from_slice(body);
+        wrapped.push(b']');
+        let slow = decode_seq_answer(200, &wrapped).expect("decodes");
+        assert_eq!(fast, slow);
+        let SeqAnswer::Item(item) = fast else {
+            panic!("an item")
+        };
+        assert_eq!(item.description.as_deref(), Some("a \"quoted\" text"));
+        assert_eq!(item.extra["newThing"]["a"][1], 2);
+        assert_eq!(
+            decode_seq_answer(200, b" { } ").expect("blank"),
+            SeqAnswer::Blank
+        );
+        assert!(decode_seq_answer(200, b"{} x").is_err());
+        assert!(
+            decode_seq_answer(200, br#"{"id":"x"}"#)
+                .expect_err("a string id")
+                .contains("does not match")
+        );
+        assert!(
+            decode_seq_answer(200, br#"{"id":1"#)
+                .expect_err("truncated")
+                .contains("not JSON")
+        );
     }
 }

@@ -11,6 +11,7 @@ mod lookup;
 mod person;
 mod search;
 mod user;
+pub(crate) mod wire;
 
 pub use case::Case;
 pub use custody::CustodyEntry;

@@ -1,151 +1,106 @@
 //! People, their addresses, and the `{person, address}` create body.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use super::wire::wire_model;
 
 use super::datetime::SafeDateTime;
 use super::formdata::FormDataEntry;
 use crate::error::{Error, Result};
 
-/// A person (`GET people/{id}`, the people of a case); also the `person` of a create body.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Person {
-    /// Person id (0 when creating).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// GUID.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub guid: Option<String>,
-    /// Organisation id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization_id: Option<i64>,
-    /// Linked user id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<i64>,
-    /// Business name (instead of first + last name).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub business_name: Option<String>,
-    /// Full name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// First name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_name: Option<String>,
-    /// Middle name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub middle_name: Option<String>,
-    /// Last name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    /// Alias.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alias: Option<String>,
-    /// Driver's licence (British spelling, used for duplicate detection).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub driver_licence: Option<String>,
-    /// Mobile phone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mobile_phone: Option<String>,
-    /// Other phone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub other_phone: Option<String>,
-    /// E-mail.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// Date of birth.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dob: Option<SafeDateTime>,
-    /// Race id (§7).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub race_id: Option<i64>,
-    /// Race.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub race: Option<String>,
-    /// Gender id (§7).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gender_id: Option<i64>,
-    /// Gender.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gender: Option<String>,
-    /// Deceased.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deceased: Option<bool>,
-    /// Juvenile.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub juvenile: Option<bool>,
-    /// Active.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
-    /// Person type id (when added to a case).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub person_type_id: Option<i64>,
-    /// Person type (in a case).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub person_type: Option<String>,
-    /// Custom form data.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub form_data: Option<Vec<FormDataEntry>>,
-    /// Notes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notes: Option<Vec<Value>>,
-    /// Addresses.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub addresses: Option<Vec<Value>>,
-    /// Display name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub displayed_name: Option<String>,
-    /// Default address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_address: Option<Value>,
-    /// Whether the caller may not see it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_forbidden: Option<bool>,
-    /// Fields this SDK does not know, kept and written back.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+wire_model! {
+    /// A person (`GET people/{id}`, the people of a case); also the `person` of a create body.
+    pub struct Person {
+        /// Person id (0 when creating).
+        pub id: Option<i64> = "id",
+        /// GUID.
+        pub guid: Option<String> = "guid",
+        /// Organisation id.
+        pub organization_id: Option<i64> = "organizationId",
+        /// Linked user id.
+        pub user_id: Option<i64> = "userId",
+        /// Business name (instead of first + last name).
+        pub business_name: Option<String> = "businessName",
+        /// Full name.
+        pub name: Option<String> = "name",
+        /// First name.
+        pub first_name: Option<String> = "firstName",
+        /// Middle name.
+        pub middle_name: Option<String> = "middleName",
+        /// Last name.
+        pub last_name: Option<String> = "lastName",
+        /// Alias.
+        pub alias: Option<String> = "alias",
+        /// Driver's licence (British spelling, used for duplicate detection).
+        pub driver_licence: Option<String> = "driverLicence",
+        /// Mobile phone.
+        pub mobile_phone: Option<String> = "mobilePhone",
+        /// Other phone.
+        pub other_phone: Option<String> = "otherPhone",
+        /// E-mail.
+        pub email: Option<String> = "email",
+        /// Date of birth.
+        pub dob: Option<SafeDateTime> = "dob",
+        /// Race id (§7).
+        pub race_id: Option<i64> = "raceId",
+        /// Race.
+        pub race: Option<String> = "race",
+        /// Gender id (§7).
+        pub gender_id: Option<i64> = "genderId",
+        /// Gender.
+        pub gender: Option<String> = "gender",
+        /// Deceased.
+        pub deceased: Option<bool> = "deceased",
+        /// Juvenile.
+        pub juvenile: Option<bool> = "juvenile",
+        /// Active.
+        pub active: Option<bool> = "active",
+        /// Person type id (when added to a case).
+        pub person_type_id: Option<i64> = "personTypeId",
+        /// Person type (in a case).
+        pub person_type: Option<String> = "personType",
+        /// Custom form data.
+        pub form_data: Option<Vec<FormDataEntry>> = "formData",
+        /// Notes.
+        pub notes: Option<Vec<Value>> = "notes",
+        /// Addresses.
+        pub addresses: Option<Vec<Value>> = "addresses",
+        /// Display name.
+        pub displayed_name: Option<String> = "displayedName",
+        /// Default address.
+        pub default_address: Option<Value> = "defaultAddress",
+        /// Whether the caller may not see it.
+        pub is_forbidden: Option<bool> = "isForbidden",
+    }
 }
 
-/// An address, the optional `address` of a person create body.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Address {
-    /// Placeholder (ignored by the server).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Placeholder (ignored).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date: Option<SafeDateTime>,
-    /// Placeholder (ignored).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<i64>,
-    /// Line 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line1: Option<String>,
-    /// Line 2.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line2: Option<String>,
-    /// City.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub city: Option<String>,
-    /// ZIP code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zip: Option<String>,
-    /// Address type id (required when an address is sent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub address_type_id: Option<i64>,
-    /// State id (a number, or `""`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state_id: Option<Value>,
-    /// Country id (231 = United States).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub country_id: Option<i64>,
-    /// Whether this is the default address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_default_address: Option<bool>,
-    /// Fields this SDK does not know, kept and written back.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+wire_model! {
+    /// An address, the optional `address` of a person create body.
+    pub struct Address {
+        /// Placeholder (ignored by the server).
+        pub id: Option<i64> = "id",
+        /// Placeholder (ignored).
+        pub date: Option<SafeDateTime> = "date",
+        /// Placeholder (ignored).
+        pub entity_id: Option<i64> = "entityId",
+        /// Line 1.
+        pub line1: Option<String> = "line1",
+        /// Line 2.
+        pub line2: Option<String> = "line2",
+        /// City.
+        pub city: Option<String> = "city",
+        /// ZIP code.
+        pub zip: Option<String> = "zip",
+        /// Address type id (required when an address is sent).
+        pub address_type_id: Option<i64> = "addressTypeId",
+        /// State id (a number, or `""`).
+        pub state_id: Option<Value> = "stateId",
+        /// Country id (231 = United States).
+        pub country_id: Option<i64> = "countryId",
+        /// Whether this is the default address.
+        pub is_default_address: Option<bool> = "isDefaultAddress",
+    }
 }
 
 /// The body of `POST people`: `{ "person": {...}, "address": {...} }`.
