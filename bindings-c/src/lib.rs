@@ -195,12 +195,14 @@ fn to_c_string(s: String) -> Result<*mut c_char, Failure> {
         .map_err(|_| invalid("the answer holds a NUL byte"))
 }
 
+/// The library's runtime. Every call blocks its caller, so the work runs on the calling
+/// thread (a current-thread runtime): the request, the connection task and the answer never
+/// change threads, which keeps a one-at-a-time poller's latency at the server's. Several
+/// threads may call at once; one of them drives the shared connections while the others wait.
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("safe-tracker")
+        tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("the safe-tracker runtime starts")

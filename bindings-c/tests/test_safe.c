@@ -317,6 +317,43 @@ static void test_cancel_from_another_thread(void) {
   safe_client_free(c);
 }
 
+/* One client shared by several threads at once: every call blocks its own thread, one of them
+ * drives the shared connections, and each gets its own answers. */
+struct reader {
+  safe_client *client;
+  uint64_t first;
+  int ok;
+};
+
+static void *read_twenty(void *arg) {
+  struct reader *r = arg;
+  for (uint64_t seq = r->first; seq < r->first + 20; seq++) {
+    safe_item *item = NULL;
+    if (safe_item_by_seq(r->client, seq, &item) == SAFE_OK && item != NULL &&
+        safe_item_sequential_org_id(item) == (int64_t)seq)
+      r->ok++;
+    safe_item_free(item);
+  }
+  return NULL;
+}
+
+static void test_shared_client_from_threads(void) {
+  safe_client *c = make_client("sim-token-org1");
+  pthread_t threads[4];
+  struct reader readers[4];
+  for (int i = 0; i < 4; i++) {
+    readers[i].client = c;
+    readers[i].first = 1; /* the simulator here holds 20 items */
+    readers[i].ok = 0;
+    pthread_create(&threads[i], NULL, read_twenty, &readers[i]);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join(threads[i], NULL);
+    CHECK(readers[i].ok == 20);
+  }
+  safe_client_free(c);
+}
+
 int main(int argc, char **argv) {
   const char *dir = argc > 1 ? argv[1] : ".";
   CHECK(strlen(safe_version()) > 0);
@@ -325,6 +362,7 @@ int main(int argc, char **argv) {
   test_poller(dir);
   test_callback_checkpoint();
   test_cancel_from_another_thread();
+  test_shared_client_from_threads();
   printf("%d passed, %d failed\n", checks - failures, failures);
   return failures == 0 ? 0 : 1;
 }

@@ -2,9 +2,9 @@
 //!
 //! It maps the core's JSON host interface ([`safe_tracker::host`]) to Python: blocking calls
 //! that release the GIL, callback-completed calls for asyncio, errors raised as the classes of
-//! `safe_tracker._errors`, tracing events forwarded to `logging`. It owns one tokio runtime,
-//! rebuilt in a child after `os.fork()`; clients and pollers made before a fork refuse to run in
-//! the child with a clear error.
+//! `safe_tracker._errors`, tracing events forwarded to `logging`. It owns two tokio runtimes
+//! (one per [`Driver`]), each rebuilt in a child after `os.fork()`; clients and pollers made
+//! before a fork refuse to run in the child with a clear error.
 
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -25,32 +25,67 @@ fn pid() -> u32 {
 /// The runtime and the process it was built in.
 type RuntimeSlot = Mutex<Option<(u32, Arc<Runtime>)>>;
 
-/// The runtime of this process (rebuilt after a fork).
-fn runtime() -> PyResult<Arc<Runtime>> {
-    static RT: OnceLock<RuntimeSlot> = OnceLock::new();
-    let cell = RT.get_or_init(|| Mutex::new(None));
-    let mut guard = cell
-        .lock()
-        .map_err(|_| PyRuntimeError::new_err("safe_tracker runtime lock poisoned"))?;
-    if let Some((p, rt)) = guard.as_ref()
-        && *p == pid()
-    {
-        return Ok(rt.clone());
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("safe-tracker")
-        .enable_all()
-        .build()
-        .map_err(|e| {
+/// How a client's calls are driven, fixed when the client is made.
+///
+/// A blocking `Client` runs every call on the calling thread (a current-thread runtime, the
+/// GIL released): the request, the connection task and the answer never change threads, which
+/// roughly halves the latency of a one-at-a-time poller. An `AsyncClient` runs on worker
+/// threads and completes asyncio futures by callback. A client's pooled connections belong to
+/// its runtime, so a client never switches between the two.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Driver {
+    /// `Client`: calls block the calling thread (GIL released).
+    Blocking,
+    /// `AsyncClient`: calls run on the worker threads.
+    Async,
+}
+
+impl Driver {
+    /// This driver's runtime in this process (rebuilt after a fork).
+    fn runtime(self) -> PyResult<Arc<Runtime>> {
+        static BLOCKING: OnceLock<RuntimeSlot> = OnceLock::new();
+        static ASYNC: OnceLock<RuntimeSlot> = OnceLock::new();
+        let slot = match self {
+            Driver::Blocking => &BLOCKING,
+            Driver::Async => &ASYNC,
+        };
+        let cell = slot.get_or_init(|| Mutex::new(None));
+        let mut guard = cell
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("safe_tracker runtime lock poisoned"))?;
+        if let Some((p, rt)) = guard.as_ref()
+            && *p == pid()
+        {
+            return Ok(rt.clone());
+        }
+        let mut builder = match self {
+            Driver::Blocking => tokio::runtime::Builder::new_current_thread(),
+            Driver::Async => {
+                let mut b = tokio::runtime::Builder::new_multi_thread();
+                b.worker_threads(2).thread_name("safe-tracker");
+                b
+            }
+        };
+        let rt = builder.enable_all().build().map_err(|e| {
             PyRuntimeError::new_err(format!("cannot start the safe_tracker runtime: {e}"))
         })?;
-    let rt = Arc::new(rt);
-    // A runtime inherited through fork() has no threads: leak it rather than drop it.
-    if let Some((_, old)) = guard.replace((pid(), rt.clone())) {
-        std::mem::forget(old);
+        let rt = Arc::new(rt);
+        // A runtime inherited through fork() has no threads: leak it rather than drop it.
+        if let Some((_, old)) = guard.replace((pid(), rt.clone())) {
+            std::mem::forget(old);
+        }
+        Ok(rt)
     }
-    Ok(rt)
+
+    /// Refuses asyncio calls on a blocking client: nothing would drive its connections.
+    fn check_async(self) -> PyResult<()> {
+        match self {
+            Driver::Async => Ok(()),
+            Driver::Blocking => Err(PyRuntimeError::new_err(
+                "this is a blocking Client; use AsyncClient (and AsyncPoller) with asyncio",
+            )),
+        }
+    }
 }
 
 fn check_fork(created: u32, what: &str) -> PyResult<()> {
@@ -93,10 +128,11 @@ fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
 
 fn run_blocking<T: Send + 'static>(
     py: Python<'_>,
+    driver: Driver,
     fut: impl std::future::Future<Output = safe_tracker::Result<T>> + Send + 'static,
 ) -> PyResult<T> {
     check_not_in_runtime()?;
-    let rt = runtime()?;
+    let rt = driver.runtime()?;
     let result = py.detach(move || rt.block_on(fut));
     result.map_err(|e| to_py_err(py, &e))
 }
@@ -104,10 +140,12 @@ fn run_blocking<T: Send + 'static>(
 /// Runs `fut` on the runtime and calls `callback(ok, payload)` with the result: a string (or
 /// `None`) on success, the exception object on failure.
 fn run_callback(
+    driver: Driver,
     fut: impl std::future::Future<Output = safe_tracker::Result<Option<String>>> + Send + 'static,
     callback: Py<PyAny>,
 ) -> PyResult<TaskHandle> {
-    let rt = runtime()?;
+    driver.check_async()?;
+    let rt = driver.runtime()?;
     let handle = rt.spawn(async move {
         let result = fut.await;
         Python::attach(|py| {
@@ -145,16 +183,24 @@ impl TaskHandle {
 #[pyclass(frozen, module = "safe_tracker._native")]
 struct NativeClient {
     client: Client,
+    driver: Driver,
     created: u32,
 }
 
 #[pymethods]
 impl NativeClient {
+    /// `blocking`: a `Client` (calls on the calling thread) rather than an `AsyncClient`.
     #[new]
-    fn new(py: Python<'_>, config_json: &str) -> PyResult<NativeClient> {
+    #[pyo3(signature = (config_json, blocking))]
+    fn new(py: Python<'_>, config_json: &str, blocking: bool) -> PyResult<NativeClient> {
         let client = host::client_from_json(config_json).map_err(|e| to_py_err(py, &e))?;
         Ok(NativeClient {
             client,
+            driver: if blocking {
+                Driver::Blocking
+            } else {
+                Driver::Async
+            },
             created: pid(),
         })
     }
@@ -164,7 +210,9 @@ impl NativeClient {
         check_fork(self.created, "client")?;
         let args = parse_args(py, args_json)?;
         let client = self.client.clone();
-        let value = run_blocking(py, async move { host::call(&client, &method, &args).await })?;
+        let value = run_blocking(py, self.driver, async move {
+            host::call(&client, &method, &args).await
+        })?;
         Ok(value.to_string())
     }
 
@@ -180,6 +228,7 @@ impl NativeClient {
         let args = parse_args(py, args_json)?;
         let client = self.client.clone();
         run_callback(
+            self.driver,
             async move {
                 host::call(&client, &method, &args)
                     .await
@@ -237,6 +286,7 @@ fn callback_store(load: Py<PyAny>, save: Py<PyAny>) -> Arc<dyn CheckpointStore> 
 #[pyclass(frozen, module = "safe_tracker._native")]
 struct NativePoller {
     poller: Arc<HostPoller>,
+    driver: Driver,
     created: u32,
 }
 
@@ -271,6 +321,7 @@ impl NativePoller {
         .map_err(|e| to_py_err(py, &e))?;
         Ok(NativePoller {
             poller: Arc::new(poller),
+            driver: client.driver,
             created: pid(),
         })
     }
@@ -280,10 +331,9 @@ impl NativePoller {
     fn next(&self, py: Python<'_>) -> PyResult<Option<String>> {
         check_fork(self.created, "poller")?;
         let p = self.poller.clone();
-        run_blocking(
-            py,
-            async move { Ok(p.next().await?.map(|v| v.to_string())) },
-        )
+        run_blocking(py, self.driver, async move {
+            Ok(p.next().await?.map(|v| v.to_string()))
+        })
     }
 
     /// `next` for asyncio: `callback(ok, payload)`.
@@ -291,6 +341,7 @@ impl NativePoller {
         check_fork(self.created, "poller")?;
         let p = self.poller.clone();
         run_callback(
+            self.driver,
             async move { Ok(p.next().await?.map(|v| v.to_string())) },
             callback,
         )
@@ -302,7 +353,7 @@ impl NativePoller {
         check_fork(self.created, "poller")?;
         let p = self.poller.clone();
         check_not_in_runtime()?;
-        let rt = runtime()?;
+        let rt = self.driver.runtime()?;
         let e = py.detach(move || rt.block_on(async move { p.fail(&message).await }));
         Ok(to_py_err(py, &e).into_value(py).into_any())
     }
@@ -310,7 +361,7 @@ impl NativePoller {
     /// Ends the sweep without acknowledging the last record.
     fn abandon(&self, py: Python<'_>) -> PyResult<()> {
         let p = self.poller.clone();
-        run_blocking(py, async move {
+        run_blocking(py, self.driver, async move {
             p.abandon().await;
             Ok(())
         })
@@ -320,13 +371,14 @@ impl NativePoller {
     fn wait_scheduled(&self, py: Python<'_>) -> PyResult<()> {
         check_fork(self.created, "poller")?;
         let p = self.poller.clone();
-        run_blocking(py, async move { p.wait_scheduled().await })
+        run_blocking(py, self.driver, async move { p.wait_scheduled().await })
     }
 
     /// `wait_scheduled` for asyncio.
     fn wait_scheduled_async(&self, callback: Py<PyAny>) -> PyResult<TaskHandle> {
         let p = self.poller.clone();
         run_callback(
+            self.driver,
             async move {
                 p.wait_scheduled().await?;
                 Ok(None)
@@ -350,7 +402,7 @@ impl NativePoller {
     /// Ends any sweep and releases the one-poller lock now.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         let p = self.poller.clone();
-        run_blocking(py, async move {
+        run_blocking(py, self.driver, async move {
             p.close().await;
             Ok(())
         })

@@ -150,3 +150,11 @@ def test_updated_poller(sim: Sim) -> None:
     assert got == [5]
     assert up.status()["watermark"] is not None
     assert list(up.sweep()) == []
+
+
+def test_async_poller_refuses_a_blocking_client(sim: Sim) -> None:
+    with pytest.raises(TypeError, match="AsyncClient"):
+        st.AsyncPoller(sim.client(1), unsafe_min_interval=0)  # type: ignore[arg-type]
+    # The other way round works: a blocking sweep over an AsyncClient's connections.
+    poller = st.Poller(sim.async_client(1), unsafe_min_interval=0)  # type: ignore[arg-type]
+    assert [r.sequential_org_id for r in poller.sweep()][:3] == [1, 2, 3]

@@ -52,6 +52,7 @@ def _sync_log_level() -> None:
 
 class _Base:
     _native: _native.NativeClient
+    _blocking: bool = True
 
     def __init__(
         self,
@@ -91,7 +92,7 @@ class _Base:
         options.pop("__class__", None)
         if options.get("routes") is not None:
             options["routes"] = dict(options["routes"])
-        self._native = _native.NativeClient(_config_json(options))
+        self._native = _native.NativeClient(_config_json(options), self._blocking)
 
     @property
     def requests_sent(self) -> int:
@@ -264,6 +265,8 @@ async def _await_native(start: Callable[[Callable[[bool, Any], None]], _native.T
 
 class AsyncClient(_Base):
     """An asyncio SAFE client: every endpoint is a coroutine; the event loop never blocks."""
+
+    _blocking = False
 
     @classmethod
     def from_env(cls, **overrides: Any) -> "AsyncClient":

@@ -17,21 +17,32 @@ class Model:
     _nested: ClassVar[Dict[str, str]] = {}
     extra: Dict[str, Any]
 
+    _attr_of: ClassVar[Dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Wire name -> attribute, so decoding walks the answer's keys once.
+        cls._attr_of = {wire: attr for attr, wire in cls._wire.items()}
+
     @classmethod
     def from_dict(cls: Type[T], data: Mapping[str, Any]) -> T:
         """Builds the model from a wire object; unknown keys go to ``extra``."""
-        rest = dict(data)
+        attr_of = cls._attr_of
+        nested_of = cls._nested
         kwargs: Dict[str, Any] = {}
-        for attr, wire in cls._wire.items():
-            if wire in rest:
-                value = rest.pop(wire)
-                nested = cls._nested.get(attr)
-                if nested is not None and isinstance(value, list):
-                    value = [_MODELS[nested].from_dict(v) for v in value]
-                elif nested is not None and isinstance(value, dict):
-                    value = _MODELS[nested].from_dict(value)
-                kwargs[attr] = value
-        kwargs["extra"] = rest
+        extra: Dict[str, Any] = {}
+        for wire, value in data.items():
+            attr = attr_of.get(wire)
+            if attr is None:
+                extra[wire] = value
+                continue
+            nested = nested_of.get(attr) if nested_of else None
+            if nested is not None and isinstance(value, list):
+                value = [_MODELS[nested].from_dict(v) for v in value]
+            elif nested is not None and isinstance(value, dict):
+                value = _MODELS[nested].from_dict(value)
+            kwargs[attr] = value
+        kwargs["extra"] = extra
         return cls(**kwargs)
 
     def to_dict(self) -> Dict[str, Any]:

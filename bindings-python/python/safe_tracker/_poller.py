@@ -114,9 +114,12 @@ def _options(**kwargs: Any) -> str:
 class _PollerBase(Generic[R]):
     _record: Type[R]
     _kind: str
+    _asyncio: bool = False
 
     def __init__(self, client: Union[Client, AsyncClient], checkpoint: Optional[Checkpoint], options: str,
                  on_event: Optional[Callable[[Dict[str, Any]], None]]) -> None:
+        if self._asyncio and client._blocking:
+            raise TypeError(f"{type(self).__name__} needs an AsyncClient: a blocking Client runs its calls on the calling thread")
         self._native = _native.NativePoller(client._native, self._kind, (checkpoint or MemoryCheckpoint())._spec(), options)
         if on_event is not None:
             callback = on_event
@@ -308,6 +311,7 @@ class AsyncPoller(_PollerBase[ItemRecord]):
 
     _record = ItemRecord
     _kind = "items"
+    _asyncio = True
 
     def __init__(
         self,
@@ -379,6 +383,7 @@ class AsyncUpdatedPoller(_PollerBase[UpdatedRecord]):
 
     _record = UpdatedRecord
     _kind = "updated"
+    _asyncio = True
 
     def __init__(self, client: AsyncClient, *, checkpoint: Optional[Checkpoint] = None, since: Optional[str] = None,
                  overlap: Optional[float] = None, page_size: Optional[int] = None, interval: Optional[float] = None,
