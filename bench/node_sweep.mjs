@@ -1,4 +1,5 @@
-// Node workloads of `make bench`: the binding's poller and the built-in fetch loop.
+// Node workloads of `make bench`: the binding's poller, the built-in fetch loop, and the cost
+// of one no-op call through the addon.
 // Prints {"items": n, "seconds": s}.
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
@@ -15,6 +16,13 @@ if (mode === 'poller') {
   const client = new st.Client({ baseUrl: base, token: 'sim-token-org1', organizationId: 1, officeId: 101, requestsPerSecond: 0 });
   const poller = new st.Poller(client, { readAhead: Number(readAhead), expand: expand ? ['all'] : undefined });
   for await (const _ of poller.sweep()) n += 1;
+} else if (mode === 'noop') {
+  // The addon's hand-off cost: a Promise-returning native call that does no I/O.
+  const st = require('../bindings-node/lib/index.js');
+  const client = new st.Client({ baseUrl: base, token: 'sim-token-org1', organizationId: 1, officeId: 101, requestsPerSecond: 0 });
+  const native = new st.Poller(client, {})._native;
+  const calls = Number(process.argv[4] ?? 20000);
+  for (; n < calls; n += 1) await native.abandon();
 } else if (mode === 'fetch') {
   const get = async (url) => { const r = await fetch(url, { headers }); const t = await r.text(); return { status: r.status, body: t.trim() ? JSON.parse(t) : null }; };
   for (let seq = 1; ; seq += 1) {

@@ -1,9 +1,12 @@
 //! Workloads of `make bench` for the Rust core, against an external simulator. Prints one JSON
 //! line: `{"items": n, "seconds": s, ...}`.
 //!
-//! `bench sweep BASE_URL ITEMS READ_AHEAD [expand]` — sequential poller over ITEMS items.
+//! `bench sweep BASE_URL ITEMS READ_AHEAD [expand]` — sequential poller over ITEMS items, on a
+//! current-thread runtime (what a one-at-a-time poller wants: no hand-offs between threads).
+//! `bench sweep-mt ...` — the same on tokio's default multi-thread runtime, for comparison.
 //! `bench pacing BASE_URL REQUESTS RATE` — paced calls; the simulator's stats give the peak.
-//! `bench tenants BASE_URL ORGS` — one poller per organisation, all at once.
+//! `bench tenants BASE_URL ORGS` — one poller per organisation, all at once (multi-thread
+//! runtime).
 //! `bench long BASE_URL ITEMS` — a long sweep, with RSS at start, middle and end.
 
 use std::sync::Arc;
@@ -63,14 +66,25 @@ async fn sweep(
     (n, rss)
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
+fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let mode = args.get(1).map(String::as_str).unwrap_or("sweep");
+    let mode = args.get(1).cloned().unwrap_or_else(|| "sweep".into());
+    let runtime = if matches!(mode.as_str(), "sweep-mt" | "tenants") {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    }
+    .enable_all()
+    .build()
+    .expect("runtime");
+    runtime.block_on(run(&args, mode.as_str()));
+}
+
+async fn run(args: &[String], mode: &str) {
     let base = args.get(2).cloned().unwrap_or_default();
     let started = Instant::now();
     match mode {
-        "sweep" => {
+        "sweep" | "sweep-mt" => {
             let read_ahead: u32 = args.get(4).and_then(|v| v.parse().ok()).unwrap_or(0);
             let expand = if args.get(5).is_some_and(|e| e == "expand") {
                 Expand::all()
