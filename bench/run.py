@@ -34,26 +34,44 @@ def start_simulator(*args: str):
     return proc, base
 
 
+def run_once(name, cmd):
+    """One run of `cmd`: its items/s, CPU seconds per 1,000 items and peak RSS."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out = p.stdout.read()
+    err = p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{name}: {cmd} failed: {err[-2000:]}")
+    line = json.loads(out.strip().splitlines()[-1])
+    cpu = usage.ru_utime + usage.ru_stime
+    return {
+        "items_per_s": line["items"] / line["seconds"],
+        "cpu_per_1000": cpu / max(line["items"], 1) * 1000,
+        "rss_mib": usage.ru_maxrss / 1024,
+        "items": line["items"],
+        "extra": line,
+    }
+
+
 def run_workload(name, cmd, runs=RUNS):
-    rows = []
-    for _ in range(runs):
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        out = p.stdout.read()
-        err = p.stderr.read()
-        _, status, usage = os.wait4(p.pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"{name}: {cmd} failed: {err[-2000:]}")
-        line = json.loads(out.strip().splitlines()[-1])
-        cpu = usage.ru_utime + usage.ru_stime
-        rows.append({
-            "items_per_s": line["items"] / line["seconds"],
-            "cpu_per_1000": cpu / max(line["items"], 1) * 1000,
-            "rss_mib": usage.ru_maxrss / 1024,
-            "items": line["items"],
-            "extra": line,
-        })
+    rows = [run_once(name, cmd) for _ in range(runs)]
     print(f"{name}: {statistics.median(r['items_per_s'] for r in rows):.0f} items/s", file=sys.stderr)
     return rows
+
+
+def round_robin(workloads, runs=RUNS):
+    """Runs every workload once per round, `runs` rounds: a slow spell of this shared machine
+    then falls on every workload alike, so the ratios within the run stay fair. A workload is
+    a command, or a function returning one result."""
+    results = {name: [] for name in workloads}
+    for round_no in range(runs):
+        for name, w in workloads.items():
+            results[name].append(w() if callable(w) else run_once(name, w))
+        print(f"round {round_no + 1}/{runs} done", file=sys.stderr)
+    for name, rows in results.items():
+        if rows and isinstance(rows[0], dict):
+            print(f"{name}: {statistics.median(r['items_per_s'] for r in rows):.0f} items/s", file=sys.stderr)
+    return results
 
 
 def wrk(base, connections, threads, seconds=8):
@@ -118,13 +136,12 @@ def main():
             "baseline: Python httpx.Client loop": [PY, "bench/py_sweep.py", "httpx", base, str(ITEMS)],
             "baseline: Node fetch loop": ["node", "bench/node_sweep.mjs", "fetch", base, str(ITEMS)],
         }
-        for name, cmd in workloads.items():
-            results[name] = run_workload(name, cmd)
-        noop = run_workload("node no-op call", ["node", "bench/node_sweep.mjs", "noop", base, "20000"])
-        ceilings = {
-            "sequential ceiling (wrk, 1 connection)": [wrk(base, 1, 1) for _ in range(RUNS)],
-            "parallel ceiling (wrk, 64 connections)": [wrk(base, 64, 2) for _ in range(RUNS)],
-        }
+        workloads["node no-op call"] = ["node", "bench/node_sweep.mjs", "noop", base, "20000"]
+        workloads["sequential ceiling (wrk, 1 connection)"] = lambda: wrk(base, 1, 1)
+        workloads["parallel ceiling (wrk, 64 connections)"] = lambda: wrk(base, 64, 2)
+        results = round_robin(workloads)
+        noop = results.pop("node no-op call")
+        ceilings = {name: results.pop(name) for name in list(results) if "ceiling" in name}
         expanded = {
             "Rust core": [BENCH, "sweep", base, str(EXPANDED), "0", "expand"],
             "Python Client poller": [PY, "bench/py_sweep.py", "client", base, str(EXPANDED), "0", "expand"],
@@ -140,7 +157,7 @@ def main():
         sim.kill()
     esim, ebase = start_simulator("--orgs", "1", "--items", str(EXPANDED), "--seed", "2")
     try:
-        exp_results = {n: run_workload("expanded " + n, [c if c != base else ebase for c in cmd]) for n, cmd in expanded.items()}
+        exp_results = round_robin({n: [c if c != base else ebase for c in cmd] for n, cmd in expanded.items()})
         # Pacing accuracy: one client at 50 requests/s.
         urllib.request.urlopen(urllib.request.Request(ebase[:-4] + "__admin/stats/reset", data=b"{}", method="POST")).read()
         paced = run_workload("pacing", [BENCH, "pacing", ebase, str(PACED), "50"], runs=1)[0]

@@ -424,18 +424,25 @@ pub struct safe_item {
 }
 
 fn make_item(v: Value) -> Result<*mut safe_item, Failure> {
-    let item: Item = serde_json::from_value(v.clone()).map_err(|e| {
+    let item: Item = serde_json::from_value(v).map_err(|e| {
         Failure::from(Error::Decode {
             message: e.to_string(),
             context: Box::default(),
         })
     })?;
+    item_handle(item)
+}
+
+/// A `safe_item` handle for `item`, its JSON written from the typed item.
+fn item_handle(item: Item) -> Result<*mut safe_item, Failure> {
     let cs = |s: &Option<String>| {
         s.as_ref()
             .and_then(|s| CString::new(s.replace('\0', " ")).ok())
     };
+    let json = serde_json::to_string(&item)
+        .map_err(|e| invalid(format!("cannot encode the item: {e}")))?;
     Ok(Box::into_raw(Box::new(safe_item {
-        json: CString::new(v.to_string()).map_err(|_| invalid("NUL in item"))?,
+        json: CString::new(json).map_err(|_| invalid("NUL in item"))?,
         description: cs(&item.description),
         primary_case_number: cs(&item.primary_case_number),
         item,
@@ -1036,9 +1043,9 @@ fn sweep(
     block_on(async move {
         p.abandon().await;
         while let Some(record) = p.next().await? {
-            let item_value = record.get("item").cloned().unwrap_or(Value::Null);
-            let item = make_item(item_value).map_err(|f| Error::Consumer(f.message))?;
-            let json = CString::new(record.to_string())
+            let item =
+                item_handle(record.item().clone()).map_err(|f| Error::Consumer(f.message))?;
+            let json = CString::new(record.json()?)
                 .map_err(|_| Error::Consumer("NUL in record".into()))?;
             let rc = unsafe { callback(user_data, item, json.as_ptr()) };
             unsafe { safe_item_free(item) };

@@ -17,6 +17,9 @@ export interface ClientOptions {
   /** Requests per second; 0 disables pacing (loopback simulator only). */
   requestsPerSecond?: number;
   burst?: number;
+  /** Widens the request spacing by this fraction (default 0.02) so jitter cannot put one
+   * request too many into a 1-second window. */
+  pacingSafetyMargin?: number;
   budgetPerMinute?: number;
   budgetPerHour?: number;
   budgetPerDay?: number;

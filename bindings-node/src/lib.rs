@@ -192,10 +192,9 @@ impl NativePoller {
     #[napi]
     pub async fn next(&self) -> Result<Option<String>> {
         let p = self.poller.clone();
-        abortable(
-            None,
-            async move { Ok(p.next().await?.map(|v| v.to_string())) },
-        )
+        abortable(None, async move {
+            p.next().await?.map(|r| r.json()).transpose()
+        })
         .await
     }
 

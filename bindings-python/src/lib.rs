@@ -332,7 +332,7 @@ impl NativePoller {
         check_fork(self.created, "poller")?;
         let p = self.poller.clone();
         run_blocking(py, self.driver, async move {
-            Ok(p.next().await?.map(|v| v.to_string()))
+            p.next().await?.map(|r| r.json()).transpose()
         })
     }
 
@@ -342,7 +342,7 @@ impl NativePoller {
         let p = self.poller.clone();
         run_callback(
             self.driver,
-            async move { Ok(p.next().await?.map(|v| v.to_string())) },
+            async move { p.next().await?.map(|r| r.json()).transpose() },
             callback,
         )
     }

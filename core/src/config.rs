@@ -94,6 +94,12 @@ pub struct Pacing {
     pub requests_per_second: Option<f64>,
     /// Requests allowed back to back before pacing applies. Default 1.
     pub burst: u32,
+    /// How much wider than `1 / requests_per_second` the spacing of requests is, as a fraction
+    /// (default 0.02: 2%). At exact spacing, the first and the (rate + 1)th request are one
+    /// second apart, so network jitter alone can put rate + 1 requests into a 1-second window
+    /// as the server counts it; the margin absorbs up to `margin` seconds of jitter at the cost
+    /// of that fraction of throughput. How SAFE counts its windows is not public.
+    pub safety_margin: f64,
     /// Optional hard budget.
     pub budget: Budget,
 }
@@ -103,6 +109,7 @@ impl Default for Pacing {
         Pacing {
             requests_per_second: Some(2.0),
             burst: 1,
+            safety_margin: 0.02,
             budget: Budget::default(),
         }
     }
@@ -114,6 +121,7 @@ impl Pacing {
         Pacing {
             requests_per_second: None,
             burst: 1,
+            safety_margin: 0.02,
             budget: Budget::default(),
         }
     }
@@ -431,6 +439,11 @@ impl ClientConfigBuilder {
         {
             return Err(Error::InvalidConfig(
                 "pacing.requests_per_second must be a positive number".into(),
+            ));
+        }
+        if !(0.0..1.0).contains(&self.pacing.safety_margin) {
+            return Err(Error::InvalidConfig(
+                "pacing.safety_margin must be at least 0 and below 1".into(),
             ));
         }
         if self.pacing.burst == 0 {

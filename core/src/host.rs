@@ -54,6 +54,8 @@ pub struct HostConfig {
     pub requests_per_second: Option<f64>,
     /// Pacing burst.
     pub burst: Option<u32>,
+    /// See [`Pacing::safety_margin`] (a fraction, e.g. 0.02).
+    pub pacing_safety_margin: Option<f64>,
     /// Budget per minute.
     pub budget_per_minute: Option<u32>,
     /// Budget per hour.
@@ -133,6 +135,7 @@ fn builder_from_host(hc: HostConfig) -> Result<ClientConfigBuilder> {
             Some(r) => Some(r),
         },
         burst: hc.burst.unwrap_or(p.burst),
+        safety_margin: hc.pacing_safety_margin.unwrap_or(p.safety_margin),
         budget: Budget {
             per_minute: hc.budget_per_minute.or(p.budget.per_minute),
             per_hour: hc.budget_per_hour.or(p.budget.per_hour),
@@ -563,6 +566,35 @@ impl std::fmt::Debug for HostPoller {
     }
 }
 
+/// One record of a [`HostPoller`], typed. Bindings hand [`HostRecord::json`] to their host;
+/// the C ABI also reads [`HostRecord::item`] for its accessors.
+#[derive(Debug, Clone)]
+pub enum HostRecord {
+    /// A record of the sequential new-item poller.
+    Items(Box<crate::poller::ItemRecord>),
+    /// A record of the updated-items stream.
+    Updated(Box<crate::poller::UpdatedRecord>),
+}
+
+impl HostRecord {
+    /// The record's item.
+    pub fn item(&self) -> &crate::models::Item {
+        match self {
+            HostRecord::Items(r) => &r.item,
+            HostRecord::Updated(r) => &r.item,
+        }
+    }
+
+    /// The record as JSON text, written straight from the typed record.
+    pub fn json(&self) -> Result<String> {
+        match self {
+            HostRecord::Items(r) => serde_json::to_string(r),
+            HostRecord::Updated(r) => serde_json::to_string(r),
+        }
+        .map_err(|e| Error::Consumer(format!("cannot encode the record: {e}")))
+    }
+}
+
 fn report_json(r: &crate::poller::SweepReport) -> Value {
     json!({ "summary": r.summary, "events": r.events })
 }
@@ -602,7 +634,7 @@ impl HostPoller {
 
     /// Acknowledges the previous record and returns the next (starting a sweep when none
     /// runs, which may wait for the floor); `None` when the sweep reached its end.
-    pub async fn next(&self) -> Result<Option<Value>> {
+    pub async fn next(&self) -> Result<Option<HostRecord>> {
         let mut guard = self.stream.lock().await;
         if guard.is_none() {
             *guard = Some(match &self.kind {
@@ -611,12 +643,18 @@ impl HostPoller {
             });
         }
         let result = match guard.as_mut().expect("stream set above") {
-            HostStream::Items(s) => s.next().await.map(|r| r.map(to_json).transpose()),
-            HostStream::Updated(s) => s.next().await.map(|r| r.map(to_json).transpose()),
+            HostStream::Items(s) => s
+                .next()
+                .await
+                .map(|r| r.map(|r| HostRecord::Items(Box::new(r)))),
+            HostStream::Updated(s) => s
+                .next()
+                .await
+                .map(|r| r.map(|r| HostRecord::Updated(Box::new(r)))),
         };
         match result {
-            Ok(Ok(Some(v))) => Ok(Some(v)),
-            Ok(Ok(None)) => {
+            Ok(Some(record)) => Ok(Some(record)),
+            Ok(None) => {
                 let report = match guard.take() {
                     Some(HostStream::Items(s)) => s.report().ok().map(|r| report_json(&r)),
                     Some(HostStream::Updated(s)) => s.report().ok().map(|r| report_json(&r)),
@@ -627,7 +665,7 @@ impl HostPoller {
                 }
                 Ok(None)
             }
-            Ok(Err(e)) | Err(e) => {
+            Err(e) => {
                 *guard = None;
                 Err(e)
             }

@@ -39,7 +39,8 @@ impl Pacer {
     /// Builds the limiter and budgets of `pacing`.
     pub fn new(pacing: &Pacing) -> Pacer {
         let rate = pacing.requests_per_second.map(|rps| {
-            let period = Duration::from_secs_f64(1.0 / rps).max(Duration::from_nanos(1));
+            let spacing = (1.0 + pacing.safety_margin.max(0.0)) / rps;
+            let period = Duration::from_secs_f64(spacing).max(Duration::from_nanos(1));
             let quota = Quota::with_period(period)
                 .expect("period is non-zero")
                 .allow_burst(nonzero(pacing.burst));
@@ -109,10 +110,26 @@ mod tests {
     use crate::config::Budget;
 
     #[tokio::test]
+    async fn safety_margin_widens_the_spacing() {
+        // 100/s is 10 ms apart; a 50% margin makes it 15 ms, so 11 requests take at least
+        // 150 ms (a lower bound only: a slow machine can only make it longer).
+        let p = Pacer::new(&Pacing {
+            safety_margin: 0.5,
+            ..Pacing::per_second(100.0)
+        });
+        let started = std::time::Instant::now();
+        for _ in 0..11 {
+            p.acquire().await.unwrap();
+        }
+        assert!(started.elapsed() >= Duration::from_millis(149));
+    }
+
+    #[tokio::test]
     async fn budget_refuses_past_limit() {
         let p = Pacer::new(&Pacing {
             requests_per_second: None,
             burst: 1,
+            safety_margin: 0.02,
             budget: Budget {
                 per_minute: Some(3),
                 ..Budget::default()

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::Method;
+use reqwest::header::HeaderMap;
 use tracing::Instrument;
+use url::Url;
 
 use crate::auth::{BodyKind, build_headers};
 use crate::config::ClientConfig;
@@ -55,6 +57,9 @@ struct Inner {
     config: ClientConfig,
     user_agent: String,
     pacer: Pacer,
+    /// The headers of a request without and with a JSON body, built once (cloned per
+    /// request); `None` when they cannot be built, so each request reports why.
+    headers: Option<(HeaderMap, HeaderMap)>,
 }
 
 /// What one attempt gave.
@@ -125,12 +130,19 @@ impl Transport {
             .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
         let user_agent = config.user_agent();
         let pacer = Pacer::new(&config.pacing);
+        let headers = build_headers(&config.credentials, BodyKind::None, &user_agent)
+            .and_then(|plain| {
+                build_headers(&config.credentials, BodyKind::Json, &user_agent)
+                    .map(|json| (plain, json))
+            })
+            .ok();
         Ok(Transport {
             inner: Arc::new(Inner {
                 http,
                 config,
                 user_agent,
                 pacer,
+                headers,
             }),
         })
     }
@@ -221,7 +233,7 @@ impl Transport {
     async fn attempt(&self, req: &HttpRequest, attempt: u32) -> Attempt {
         let cfg = &self.inner.config;
         let started = Instant::now();
-        let url = match cfg.base_url.join(&req.path) {
+        let url = match request_url(&cfg.base_url, &req.path) {
             Ok(u) => u,
             Err(e) => {
                 return Attempt::Fail(Error::InvalidConfig(format!(
@@ -235,9 +247,13 @@ impl Transport {
         } else {
             BodyKind::None
         };
-        let headers = match build_headers(&cfg.credentials, kind, &self.inner.user_agent) {
-            Ok(h) => h,
-            Err(e) => return Attempt::Fail(e),
+        let headers = match (&self.inner.headers, kind) {
+            (Some((plain, _)), BodyKind::None) => plain.clone(),
+            (Some((_, json)), BodyKind::Json) => json.clone(),
+            (None, _) => match build_headers(&cfg.credentials, kind, &self.inner.user_agent) {
+                Ok(h) => h,
+                Err(e) => return Attempt::Fail(e),
+            },
         };
         let mut rb = self
             .inner
@@ -509,6 +525,27 @@ fn mentions_licen(body: &[u8]) -> bool {
     })
 }
 
+/// `base` joined with the relative route path `path`. Routes are plain relative paths under a
+/// base ending in `/`, so the usual case appends to the base's path without re-parsing the
+/// scheme and host; anything unusual goes through [`Url::join`].
+fn request_url(base: &Url, path: &str) -> std::result::Result<Url, url::ParseError> {
+    let plain = base.path().ends_with('/')
+        && base.query().is_none()
+        && base.fragment().is_none()
+        && !path.is_empty()
+        && !path.starts_with('/')
+        && !path.contains(['?', '#', '\\', '%', ':'])
+        && !path
+            .split('/')
+            .any(|segment| segment == "." || segment == "..");
+    if !plain {
+        return base.join(path);
+    }
+    let mut url = base.clone();
+    url.set_path(&format!("{}{path}", base.path()));
+    Ok(url)
+}
+
 fn looks_like_duplicate(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     m.contains("duplicate") || m.contains("already exists") || m.contains("already in use")
@@ -536,6 +573,38 @@ mod tests {
         assert!(is_licence_answer(b"NO LICENCES ARE AVAILABLE", false));
         assert!(is_licence_answer(b"no licEnses are available", false));
         assert!(!is_licence_answer(b"no permits are available; lic", false));
+    }
+
+    #[test]
+    fn request_url_matches_join() {
+        for base in [
+            "https://safe.example.com/api/",
+            "http://127.0.0.1:8080/api/",
+            "https://h/",
+            "https://h/api",
+            "https://h/api/?x=1",
+        ] {
+            let base = Url::parse(base).expect("base");
+            for path in [
+                "items/seqOrgID/5",
+                "items/5/coc",
+                "cases/12/people",
+                "search?x=1",
+                "/abs/path",
+                "a/../b",
+                "./c",
+                "with space/é",
+                "x:y",
+                "pct%20x",
+                "",
+            ] {
+                assert_eq!(
+                    request_url(&base, path).map(String::from),
+                    base.join(path).map(String::from),
+                    "{base} + {path}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -71,6 +71,7 @@ class _Base:
         retry_after_cap: Optional[float] = None,
         requests_per_second: Optional[float] = None,
         burst: Optional[int] = None,
+        pacing_safety_margin: Optional[float] = None,
         budget_per_minute: Optional[int] = None,
         budget_per_hour: Optional[int] = None,
         budget_per_day: Optional[int] = None,
