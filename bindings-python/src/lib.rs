@@ -6,7 +6,7 @@
 //! (one per [`Driver`]), each rebuilt in a child after `os.fork()`; clients and pollers made
 //! before a fork refuse to run in the child with a clear error.
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use pyo3::exceptions::PyRuntimeError;
@@ -40,16 +40,26 @@ enum Driver {
     Async,
 }
 
+/// Set by the `atexit` hook: no asyncio call starts after it.
+static EXITING: AtomicBool = AtomicBool::new(false);
+
 impl Driver {
-    /// This driver's runtime in this process (rebuilt after a fork).
-    fn runtime(self) -> PyResult<Arc<Runtime>> {
+    fn slot(self) -> &'static RuntimeSlot {
         static BLOCKING: OnceLock<RuntimeSlot> = OnceLock::new();
         static ASYNC: OnceLock<RuntimeSlot> = OnceLock::new();
-        let slot = match self {
+        match self {
             Driver::Blocking => &BLOCKING,
             Driver::Async => &ASYNC,
-        };
-        let cell = slot.get_or_init(|| Mutex::new(None));
+        }
+        .get_or_init(|| Mutex::new(None))
+    }
+
+    /// This driver's runtime in this process (rebuilt after a fork).
+    fn runtime(self) -> PyResult<Arc<Runtime>> {
+        if self == Driver::Async && EXITING.load(Ordering::SeqCst) {
+            return Err(PyRuntimeError::new_err(SHUTTING_DOWN));
+        }
+        let cell = self.slot();
         let mut guard = cell
             .lock()
             .map_err(|_| PyRuntimeError::new_err("safe_tracker runtime lock poisoned"))?;
@@ -148,7 +158,8 @@ fn run_callback(
     let rt = driver.runtime()?;
     let handle = rt.spawn(async move {
         let result = fut.await;
-        Python::attach(|py| {
+        // try_attach: at interpreter shutdown there is no one left to tell.
+        Python::try_attach(|py| {
             let call = match result {
                 Ok(v) => callback.call1(py, (true, v)),
                 Err(e) => {
@@ -263,21 +274,26 @@ fn parse_args(py: Python<'_>, args_json: &str) -> PyResult<serde_json::Value> {
     })
 }
 
+/// The message of a checkpoint callback that could not run because Python is exiting.
+const SHUTTING_DOWN: &str = "the Python interpreter is shutting down";
+
 /// A checkpoint store calling Python `load(key) -> str | None` and `save(key, json)`.
 fn callback_store(load: Py<PyAny>, save: Py<PyAny>) -> Arc<dyn CheckpointStore> {
     Arc::new(CallbackCheckpoint::new(
         move |key| {
-            Python::attach(|py| {
+            Python::try_attach(|py| {
                 let v = load.call1(py, (key,)).map_err(|e| e.to_string())?;
                 v.extract::<Option<String>>(py).map_err(|e| e.to_string())
             })
+            .unwrap_or_else(|| Err(SHUTTING_DOWN.into()))
         },
         move |key, json| {
-            Python::attach(|py| {
+            Python::try_attach(|py| {
                 save.call1(py, (key, json))
                     .map(|_| ())
                     .map_err(|e| e.to_string())
             })
+            .unwrap_or_else(|| Err(SHUTTING_DOWN.into()))
         },
     ))
 }
@@ -416,12 +432,35 @@ impl NativePoller {
     /// Calls `callback(event_json)` for every event.
     fn on_event(&self, callback: Py<PyAny>) {
         self.poller.on_event(move |v| {
-            Python::attach(|py| {
+            Python::try_attach(|py| {
                 if let Err(e) = callback.call1(py, (v.to_string(),)) {
                     e.print(py);
                 }
-            })
+            });
         });
+    }
+}
+
+/// The `atexit` hook: stops the asyncio runtime's worker threads (waiting up to a second for
+/// running calls) before the interpreter finalizes, so no worker thread touches Python while
+/// it is being torn down.
+#[pyfunction]
+fn shutdown_workers(py: Python<'_>) {
+    EXITING.store(true, Ordering::SeqCst);
+    let taken = Driver::Async
+        .slot()
+        .lock()
+        .ok()
+        .and_then(|mut guard| guard.take());
+    match taken {
+        // A runtime inherited through fork() has no threads: leak it, as `runtime` does.
+        Some((created, rt)) if created != pid() => std::mem::forget(rt),
+        Some((_, rt)) => {
+            if let Ok(rt) = Arc::try_unwrap(rt) {
+                py.detach(move || rt.shutdown_timeout(std::time::Duration::from_secs(1)));
+            }
+        }
+        None => {}
     }
 }
 
@@ -458,5 +497,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(keeps_running_after, m)?)?;
     m.add_function(wrap_pyfunction!(error_codes, m)?)?;
     m.add_function(wrap_pyfunction!(set_log_level, m)?)?;
+    m.add_function(wrap_pyfunction!(shutdown_workers, m)?)?;
+    m.py()
+        .import("atexit")?
+        .call_method1("register", (m.getattr("shutdown_workers")?,))?;
     Ok(())
 }

@@ -90,7 +90,8 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for PythonLogging {
                 }
             }
         }
-        Python::attach(|py| {
+        // try_attach: a worker thread may log while the interpreter shuts down.
+        Python::try_attach(|py| {
             let logged = py
                 .import("logging")
                 .and_then(|l| l.call_method1("getLogger", ("safe_tracker",)))

@@ -53,6 +53,30 @@ def test_fork(sim: Sim) -> None:
     assert parent.item_by_seq(3) is not None
 
 
+def test_exit_with_an_asyncio_call_in_flight(sim: Sim) -> None:
+    # The atexit hook stops the asyncio worker threads (dropping a call still in flight) before
+    # Python is torn down, so no worker touches a finalizing interpreter; asyncio calls started
+    # after it are refused. Run in a child: the hook is process-wide.
+    sim.fault(kind="slow_headers", latency_ms=2000, count=1)
+    script = (
+        "import safe_tracker as st\n"
+        "from safe_tracker import _native\n"
+        f"c = st.AsyncClient(base_url={sim.base_url!r}, token='sim-token-org1', organization_id=1, "
+        "office_id=101, requests_per_second=0)\n"
+        "c._native.call_async('item_by_seq', '{\"seq\": 1}', lambda ok, payload: print('callback', flush=True))\n"
+        "_native.shutdown_workers()\n"
+        "try:\n"
+        "    c._native.call_async('item_by_seq', '{\"seq\": 2}', lambda ok, payload: None)\n"
+        "except RuntimeError as exc:\n"
+        "    print('refused:', exc, flush=True)\n"
+        "print('exiting', flush=True)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Fatal Python error" not in done.stderr
+    assert done.stdout.splitlines() == ["refused: the Python interpreter is shutting down", "exiting"]
+
+
 def readme_python() -> str:
     text = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
