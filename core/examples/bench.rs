@@ -7,7 +7,8 @@
 //! `bench pacing BASE_URL REQUESTS RATE` — paced calls; the simulator's stats give the peak.
 //! `bench tenants BASE_URL ORGS` — one poller per organisation, all at once (multi-thread
 //! runtime).
-//! `bench long BASE_URL ITEMS` — a long sweep, with RSS at start, middle and end.
+//! `bench long BASE_URL ITEMS` — a long sweep, with RSS before the first request, after the
+//! first item, at the middle and at the end.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -58,7 +59,9 @@ async fn sweep(
     while let Some(r) = stream.next().await.expect("record") {
         let _: ItemRecord = r;
         n += 1;
-        if sample_rss.is_some_and(|half| n == half) {
+        // Samples: before the first request, once the first item is in (connection and
+        // buffers set up: the start of the sweep proper), at the middle, at the end.
+        if sample_rss.is_some_and(|half| n == 1 || n == half) {
             rss.push(rss_kib());
         }
     }
