@@ -106,25 +106,6 @@ async fn run(args: &[String], mode: &str) {
                 started.elapsed().as_secs_f64()
             );
         }
-        "host" => {
-            // The bindings' path: the JSON host poller, each record written as JSON text.
-            let read_ahead: u32 = args.get(4).and_then(|v| v.parse().ok()).unwrap_or(0);
-            let poller = safe_tracker::host::HostPoller::open_items(
-                client(&base, 1, Pacing::unlimited()),
-                Arc::new(MemoryCheckpoint::new()),
-                &format!("{{\"read_ahead\":{read_ahead}}}"),
-            )
-            .expect("poller");
-            let mut n = 0u64;
-            while let Some(record) = poller.next().await.expect("record") {
-                std::hint::black_box(record.json().expect("json"));
-                n += 1;
-            }
-            println!(
-                "{{\"items\": {n}, \"seconds\": {}}}",
-                started.elapsed().as_secs_f64()
-            );
-        }
         "pacing" => {
             let requests: u64 = args[3].parse().expect("requests");
             let rate: f64 = args[4].parse().expect("rate");

@@ -36,7 +36,7 @@ class Model:
             if attr is None:
                 extra[wire] = value
                 continue
-            nested = nested_of.get(attr) if nested_of else None
+            nested = nested_of.get(attr)
             if nested is not None and isinstance(value, list):
                 value = [_MODELS[nested].from_dict(v) for v in value]
             elif nested is not None and isinstance(value, dict):
