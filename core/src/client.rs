@@ -146,19 +146,37 @@ impl Client {
     // ----- items -----
 
     /// `GET items/seqOrgID/{n}`: the item with sequential org id `n`, or `None` for the
-    /// "blank or no response" answer (204, 404, empty, `null`, `[]`, `{}`).
+    /// "blank or no response" answer (204, 404, empty, `null`, `[]`, `{}`). A number held by
+    /// several items (safe-api.md §4.5) is [`Error::DuplicateNumber`], never one of them
+    /// dropped: read such numbers with [`Client::items_by_seq`].
     pub async fn item_by_seq(&self, n: u64) -> Result<Option<Item>> {
+        match self.seq_answer(n).await? {
+            SeqAnswer::Item(item) => Ok(Some(*item)),
+            SeqAnswer::Blank => Ok(None),
+            SeqAnswer::Several(items) => Err(Error::DuplicateNumber {
+                seq: n,
+                count: items.len(),
+                ids: items.iter().filter_map(|i| i.id).collect(),
+            }),
+        }
+    }
+
+    /// `GET items/seqOrgID/{n}`: every item holding sequential org id `n`, in ascending `id`
+    /// order (items without an `id` last); empty for the "blank or no response" answer.
+    pub async fn items_by_seq(&self, n: u64) -> Result<Vec<Item>> {
+        Ok(self.seq_answer(n).await?.into_items())
+    }
+
+    /// The decoded answer of `GET items/seqOrgID/{n}`.
+    pub async fn seq_answer(&self, n: u64) -> Result<SeqAnswer> {
         let route = self.routes().item_by_seq.clone();
         let answer = match self.get(&route, &[("n", &n.to_string())]).await {
             Ok(a) => a,
-            Err(Error::NotFound { .. }) => return Ok(None),
+            Err(Error::NotFound { .. }) => return Ok(SeqAnswer::Blank),
             Err(e) => return Err(e),
         };
-        match decode_seq_answer(answer.status, &answer.body) {
-            Ok(SeqAnswer::Item(item)) => Ok(Some(*item)),
-            Ok(SeqAnswer::Blank) => Ok(None),
-            Err(m) => Err(self.decode_error("GET", &route, &answer, m)),
-        }
+        decode_seq_answer(answer.status, &answer.body)
+            .map_err(|m| self.decode_error("GET", &route, &answer, m))
     }
 
     /// `GET items/{id}`.

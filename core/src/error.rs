@@ -46,6 +46,9 @@ pub enum ErrorCode {
     NotFound = 30,
     /// The entity conflicts with an existing one (duplicate case number, e-mail…).
     Conflict = 31,
+    /// Several items hold the sequential number asked for with a one-item read
+    /// (`item_by_seq`): read them all with `items_by_seq`.
+    DuplicateNumber = 32,
     /// The server failed (5xx or an unexpected status) after the retries allowed.
     Server = 40,
     /// The checkpoint store failed, is locked by another poller, or holds bad data.
@@ -58,7 +61,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in table order (used by the conformance tests and the bindings' generators).
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::InvalidConfig,
         ErrorCode::Validation,
         ErrorCode::Transport,
@@ -72,6 +75,7 @@ impl ErrorCode {
         ErrorCode::BudgetExhausted,
         ErrorCode::NotFound,
         ErrorCode::Conflict,
+        ErrorCode::DuplicateNumber,
         ErrorCode::Server,
         ErrorCode::Checkpoint,
         ErrorCode::Cancelled,
@@ -99,6 +103,7 @@ impl ErrorCode {
             ErrorCode::BudgetExhausted => "BudgetExhausted",
             ErrorCode::NotFound => "NotFound",
             ErrorCode::Conflict => "Conflict",
+            ErrorCode::DuplicateNumber => "DuplicateNumber",
             ErrorCode::Server => "Server",
             ErrorCode::Checkpoint => "Checkpoint",
             ErrorCode::Cancelled => "Cancelled",
@@ -234,6 +239,19 @@ pub enum Error {
         /// The request.
         context: Box<RequestContext>,
     },
+    /// See [`ErrorCode::DuplicateNumber`]: `ids` are the items holding `seq` (ascending; an
+    /// item without an id is not listed).
+    #[error(
+        "sequential org id {seq} is held by {count} items (ids {ids:?}): use items_by_seq to read them all"
+    )]
+    DuplicateNumber {
+        /// The number.
+        seq: u64,
+        /// How many items hold it.
+        count: usize,
+        /// Their ids.
+        ids: Vec<i64>,
+    },
     /// See [`ErrorCode::Server`].
     #[error("server error (HTTP {status}) on {} {}", context.method, context.path)]
     Server {
@@ -276,6 +294,7 @@ impl Error {
             Error::BudgetExhausted { .. } => ErrorCode::BudgetExhausted,
             Error::NotFound { .. } => ErrorCode::NotFound,
             Error::Conflict { .. } => ErrorCode::Conflict,
+            Error::DuplicateNumber { .. } => ErrorCode::DuplicateNumber,
             Error::Server { .. } => ErrorCode::Server,
             Error::Checkpoint(_) => ErrorCode::Checkpoint,
             Error::Cancelled => ErrorCode::Cancelled,

@@ -188,8 +188,9 @@ fn to_json<T: Serialize>(v: T) -> Result<Value> {
 }
 
 /// Every method [`call`] accepts.
-pub const METHODS: [&str; 25] = [
+pub const METHODS: [&str; 26] = [
     "item_by_seq",
+    "items_by_seq",
     "item",
     "item_form_data",
     "chain_of_custody",
@@ -220,6 +221,7 @@ pub const METHODS: [&str; 25] = [
 pub async fn call(client: &Client, method: &str, args: &Value) -> Result<Value> {
     match method {
         "item_by_seq" => to_json(client.item_by_seq(arg(args, "seq")?).await?),
+        "items_by_seq" => to_json(client.items_by_seq(arg(args, "seq")?).await?),
         "item" => to_json(client.item(arg(args, "id")?).await?),
         "item_form_data" => to_json(client.item_form_data(arg(args, "id")?).await?),
         "chain_of_custody" => to_json(client.chain_of_custody(arg(args, "id")?).await?),
@@ -335,6 +337,12 @@ pub struct ErrorInfo {
     pub retry_after: Option<f64>,
     /// The offending field of a validation error.
     pub field: Option<String>,
+    /// The number of a [`Error::DuplicateNumber`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// The item ids of a [`Error::DuplicateNumber`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<i64>>,
 }
 
 /// The details of `e`.
@@ -348,6 +356,14 @@ pub fn error_info(e: &Error) -> ErrorInfo {
         retry_after: e.retry_after().map(|d| d.as_secs_f64()),
         field: match e {
             Error::Validation { field, .. } => field.clone(),
+            _ => None,
+        },
+        seq: match e {
+            Error::DuplicateNumber { seq, .. } => Some(*seq),
+            _ => None,
+        },
+        ids: match e {
+            Error::DuplicateNumber { ids, .. } => Some(ids.clone()),
             _ => None,
         },
     }
@@ -733,6 +749,23 @@ impl HostPoller {
         match &self.kind {
             HostPollerKind::Items(p) => to_json(p.plan()).unwrap_or(Value::Null),
             HostPollerKind::Updated(_) => Value::Null,
+        }
+    }
+
+    /// See [`crate::poller::Poller::skip`] (the items stream only); returns the recorded skip
+    /// as JSON. Refused while a sweep is running.
+    pub async fn skip(&self, seq: u64, reason: &str) -> Result<Value> {
+        if self.stream.lock().await.is_some() {
+            return Err(Error::Checkpoint(
+                "a sweep is running: skip a number between sweeps".into(),
+            ));
+        }
+        match &self.kind {
+            HostPollerKind::Items(p) => to_json(p.skip(seq, reason).await?),
+            HostPollerKind::Updated(_) => Err(Error::validation(
+                "seq",
+                "the updated-items stream has no numbers to skip",
+            )),
         }
     }
 

@@ -696,7 +696,14 @@ async fn expansions_come_with_each_record() {
     let records = records.lock().unwrap();
     assert_eq!(records.len(), 3);
     for r in records.iter() {
-        assert_eq!(r.dedupe_key(), (1, r.sequential_org_id));
+        assert_eq!(
+            r.dedupe_key(),
+            safe_tracker::poller::DedupeKey::Item {
+                organization_id: 1,
+                item_id: r.item.id.unwrap()
+            }
+        );
+        assert_eq!(r.item.sequential_org_id, Some(r.sequential_org_id as i64));
         assert!(!r.form_data.as_ref().unwrap().is_empty());
         assert_eq!(r.case.as_ref().unwrap().id, r.item.primary_case_id);
         assert_eq!(r.people.as_ref().unwrap().len(), 2);

@@ -1,14 +1,19 @@
 //! Custom form data: entries whose `data` is a JSON object serialised into a string
-//! (safe-api.md §4.4, §5.5). [`FormData`] decodes it once and keeps the raw string.
+//! (safe-api.md §4.4, §5.5). [`FormData`] decodes it once and keeps the raw string; a `data`
+//! that does not decode is kept raw with the reason, never refused or dropped.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-/// The `data` of a form-data entry: the raw string as sent, and its decoded fields.
+/// The `data` of a form-data entry: the raw string as sent, and its decoded fields. Decoding
+/// from the wire is lenient: a `data` that is not a JSON object keeps its raw text byte for
+/// byte, has no decoded fields ([`FormData::decoded`] is `None`) and says why
+/// ([`FormData::error`]), so one corrupt form cannot stop a poller.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FormData {
     raw: String,
     fields: Map<String, Value>,
+    error: Option<String>,
 }
 
 impl FormData {
@@ -25,13 +30,45 @@ impl FormData {
                 Err(e) => return Err(format!("form data `data` is not valid JSON: {e}")),
             }
         };
-        Ok(FormData { raw, fields })
+        Ok(FormData {
+            raw,
+            fields,
+            error: None,
+        })
+    }
+
+    /// Decodes `raw` like [`FormData::parse`], but keeps a `raw` that does not decode, with
+    /// the reason in [`FormData::error`] (how answers from the server are read).
+    pub fn lenient(raw: impl Into<String>) -> FormData {
+        let raw = raw.into();
+        match FormData::parse(raw.as_str()) {
+            Ok(data) => data,
+            Err(error) => FormData {
+                raw,
+                fields: Map::new(),
+                error: Some(error),
+            },
+        }
     }
 
     /// Builds form data from fields (the raw string is their compact JSON).
     pub fn from_fields(fields: Map<String, Value>) -> FormData {
         let raw = Value::Object(fields.clone()).to_string();
-        FormData { raw, fields }
+        FormData {
+            raw,
+            fields,
+            error: None,
+        }
+    }
+
+    /// The decoded fields, or `None` when `data` did not decode.
+    pub fn decoded(&self) -> Option<&Map<String, Value>> {
+        self.error.is_none().then_some(&self.fields)
+    }
+
+    /// Why `data` did not decode, when it did not.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
     }
 
     /// The string exactly as the server sent it.
@@ -39,7 +76,8 @@ impl FormData {
         &self.raw
     }
 
-    /// The decoded fields, keyed by field name (`field2849`…).
+    /// The decoded fields, keyed by field name (`field2849`…); empty when `data` did not
+    /// decode.
     pub fn fields(&self) -> &Map<String, Value> {
         &self.fields
     }
@@ -59,7 +97,7 @@ impl Serialize for FormData {
 impl<'de> Deserialize<'de> for FormData {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = Option::<String>::deserialize(d)?.unwrap_or_default();
-        FormData::parse(raw).map_err(serde::de::Error::custom)
+        Ok(FormData::lenient(raw))
     }
 }
 

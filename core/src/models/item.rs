@@ -137,15 +137,32 @@ impl Item {
 /// What the item-by-number endpoint answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SeqAnswer {
-    /// An item.
+    /// One item (the usual answer).
     Item(Box<Item>),
+    /// Several items hold the number (an admin reused or duplicated it, safe-api.md §4.5), in
+    /// ascending `id` order; items without an `id` follow in the order the server sent them.
+    Several(Vec<Item>),
     /// "Blank or no response": no item holds the number (yet).
     Blank,
 }
 
+impl SeqAnswer {
+    /// Every item of the answer, in delivery order (ascending `id`); empty for a blank.
+    pub fn into_items(self) -> Vec<Item> {
+        match self {
+            SeqAnswer::Item(item) => vec![*item],
+            SeqAnswer::Several(items) => items,
+            SeqAnswer::Blank => Vec::new(),
+        }
+    }
+}
+
 /// Decodes the answer of `GET items/seqOrgID/{n}`. The "no item" form is undocumented, so
-/// 204, 404, an empty body, `null`, `[]` and `{}` all mean [`SeqAnswer::Blank`]; an object or a
-/// one-element array is the item. Anything else is an error message.
+/// 204, 404, an empty body, `null`, `[]` and `{}` all mean [`SeqAnswer::Blank`]; an object is
+/// the item. An array holds the items of the number: `null` and `{}` elements stand for "no
+/// item" and are dropped, an element repeating an `id` already seen is dropped (it is the same
+/// item), and what is left is one item, several, or a blank. Any other shape is an error
+/// message.
 ///
 /// An object (the usual answer) is decoded in one pass straight into [`Item`]; the rarer forms
 /// go through a generic JSON value first.
@@ -176,23 +193,35 @@ pub fn decode_seq_answer(status: u16, body: &[u8]) -> Result<SeqAnswer, String> 
 fn decode_value(body: &[u8]) -> Result<SeqAnswer, String> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| format!("the answer is not JSON: {e}"))?;
-    let object = match value {
+    let elements = match value {
+        Value::Array(a) => a,
         Value::Null => return Ok(SeqAnswer::Blank),
-        Value::Array(mut a) => match a.len() {
-            0 => return Ok(SeqAnswer::Blank),
-            1 => a.pop().expect("one element"),
-            n => return Err(format!("expected one item, the answer holds {n}")),
-        },
-        other => other,
+        Value::Object(ref m) if m.is_empty() => return Ok(SeqAnswer::Blank),
+        object @ Value::Object(_) => vec![object],
+        _ => return Err("expected an item object".into()),
     };
-    match object {
-        Value::Object(ref m) if m.is_empty() => Ok(SeqAnswer::Blank),
-        Value::Null => Ok(SeqAnswer::Blank),
-        Value::Object(_) => serde_json::from_value::<Item>(object)
-            .map(|i| SeqAnswer::Item(Box::new(i)))
-            .map_err(|e| format!("the item does not match the model: {e}")),
-        _ => Err("expected an item object".into()),
+    let mut items: Vec<Item> = Vec::with_capacity(elements.len());
+    for (i, element) in elements.into_iter().enumerate() {
+        match element {
+            Value::Null => {}
+            Value::Object(ref m) if m.is_empty() => {}
+            Value::Object(_) => {
+                let item = serde_json::from_value::<Item>(element)
+                    .map_err(|e| format!("the item does not match the model (element {i}): {e}"))?;
+                if item.id.is_none() || !items.iter().any(|seen| seen.id == item.id) {
+                    items.push(item);
+                }
+            }
+            _ => return Err(format!("expected an item object (element {i})")),
+        }
     }
+    // Ascending id; items without an id keep the server's order after the others.
+    items.sort_by_key(|item| (item.id.is_none(), item.id));
+    Ok(match items.len() {
+        0 => SeqAnswer::Blank,
+        1 => SeqAnswer::Item(Box::new(items.pop().expect("one item"))),
+        _ => SeqAnswer::Several(items),
+    })
 }
 
 #[cfg(test)]
@@ -230,6 +259,20 @@ mod tests {
             SeqAnswer::Blank
         );
         assert!(decode_seq_answer(200, b"{} x").is_err());
+        let several = decode_seq_answer(200, br#"[{"id":9},null,{},{"id":4},{"id":9},{"x":1}]"#)
+            .expect("several")
+            .into_items();
+        let ids: Vec<Option<i64>> = several.iter().map(|i| i.id).collect();
+        assert_eq!(
+            ids,
+            [Some(4), Some(9), None],
+            "sorted, nulls and the repeat dropped"
+        );
+        assert_eq!(
+            decode_seq_answer(200, b"[null, {}]").expect("blank"),
+            SeqAnswer::Blank
+        );
+        assert!(decode_seq_answer(200, br#"[{"id":1}, 7]"#).is_err());
         assert!(
             decode_seq_answer(200, br#"{"id":"x"}"#)
                 .expect_err("a string id")

@@ -25,10 +25,13 @@ pub use checkpoint::{
 };
 pub use clock::{Clock, ManualClock, SleepFuture, SystemClock};
 pub use options::{
-    Expand, ItemRecord, MIN_SWEEP_INTERVAL, PollerEvent, PollerOptions, PollerStatus, SweepPlan,
-    SweepReport,
+    DedupeKey, Expand, ItemRecord, MIN_SWEEP_INTERVAL, PollerEvent, PollerOptions, PollerStatus,
+    SweepPlan, SweepReport,
 };
-pub use state::{Hole, PollerState, STATE_VERSION, SweepOutcome, SweepSummary};
+pub use state::{
+    Hole, MAX_SKIPPED, PartialNumber, PollerState, STATE_VERSION, SkippedNumber, StuckNumber,
+    SweepOutcome, SweepSummary,
+};
 pub use sweep::SweepStream;
 pub use updated::{UpdatedOptions, UpdatedPoller, UpdatedRecord, UpdatedStream};
 
@@ -258,6 +261,10 @@ impl Shared {
             requests_spent: s.requests_spent,
             stalled_next: s.stalled_next,
             watermark: s.watermark,
+            stuck: s.stuck.clone(),
+            partial: s.partial.clone(),
+            skipped: s.skipped.clone(),
+            duplicate_numbers: s.duplicate_numbers,
         }
     }
 }
@@ -393,6 +400,68 @@ impl Poller {
                 + u32::from(e.custody),
             stall_check_due: s.unmoved_sweeps + 1 >= self.options.stall_after_sweeps,
         }
+    }
+
+    /// Steps over number `seq` for good — an item that can never be decoded, say — recording
+    /// `reason` in the checkpoint's bounded `skipped` list and emitting
+    /// [`PollerEvent::Skipped`]. Allowed for the cursor (it moves past `seq`), an open hole
+    /// (it is closed), or the number a failing sweep is stuck at beyond the cursor (the
+    /// numbers between, which answered blank, become holes). Refused while a sweep runs.
+    pub async fn skip(&self, seq: u64, reason: &str) -> Result<SkippedNumber> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(Error::validation("reason", "say why the number is skipped"));
+        }
+        let mut core = self.core.try_lock().map_err(|_| {
+            Error::Checkpoint("a sweep is running: skip a number between sweeps".into())
+        })?;
+        core.check_open()?;
+        let now = self.shared.clock.now();
+        let state = &mut core.state;
+        let stuck = state.stuck.clone().filter(|st| st.seq == seq);
+        if seq == state.cursor {
+            state.cursor = seq + 1;
+        } else if state.holes.remove(&seq).is_some() {
+        } else if stuck.is_some() && seq > state.cursor {
+            for h in state.cursor..seq {
+                state.holes.entry(h).or_insert(Hole {
+                    first_seen: now,
+                    probes: 0,
+                });
+            }
+            state.cursor = seq + 1;
+        } else {
+            let holes: Vec<u64> = state.holes.keys().copied().collect();
+            return Err(Error::validation(
+                "seq",
+                format!(
+                    "{seq} is neither the cursor ({}) nor an open hole ({holes:?}) nor the \
+                     number the poller is stuck at: only those can be skipped",
+                    state.cursor
+                ),
+            ));
+        }
+        if state.partial.as_ref().is_some_and(|p| p.seq == seq) {
+            state.partial = None;
+        }
+        if stuck.is_some() {
+            state.stuck = None;
+        }
+        let skipped = SkippedNumber {
+            seq,
+            reason: reason.to_string(),
+            at: now,
+            error: stuck.map(|st| st.message),
+        };
+        state.skipped.push(skipped.clone());
+        let excess = state.skipped.len().saturating_sub(MAX_SKIPPED);
+        state.skipped.drain(..excess);
+        core.save(&self.shared)?;
+        self.shared.emit(&PollerEvent::Skipped {
+            seq,
+            reason: skipped.reason.clone(),
+        });
+        Ok(skipped)
     }
 
     /// Cancels any sweep and releases the one-poller lock now (rather than when the last clone

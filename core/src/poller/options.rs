@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::models::{Case, CustodyEntry, FormDataEntry, Item, Person};
-use crate::poller::state::SweepSummary;
+use crate::poller::state::{PartialNumber, SkippedNumber, StuckNumber, SweepSummary};
 
 /// The hard floor between two sweep starts: the vendor warns that calling more than once a
 /// minute may get the account disabled.
@@ -136,12 +136,71 @@ impl PollerOptions {
     }
 }
 
-/// One delivered item with what was asked for.
+/// The identity of a delivered item: hosts upsert by it. The item `id` is the identity, not
+/// its sequential number: a number can be held by several items and an item can be renumbered
+/// (safe-api.md §4.5). An item without an `id` (not seen so far) falls back to its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DedupeKey {
+    /// (organisation, item id): every item that has an id.
+    Item {
+        /// Organisation id.
+        organization_id: u64,
+        /// Item id.
+        item_id: i64,
+    },
+    /// (organisation, sequential number): an item that came without an `id`.
+    Number {
+        /// Organisation id.
+        organization_id: u64,
+        /// Sequential org id.
+        sequential_org_id: u64,
+    },
+}
+
+impl DedupeKey {
+    /// The key of `item`, delivered under number `seq` of `organization_id`.
+    pub fn of(organization_id: u64, seq: u64, item: &Item) -> DedupeKey {
+        match item.id {
+            Some(item_id) => DedupeKey::Item {
+                organization_id,
+                item_id,
+            },
+            None => DedupeKey::Number {
+                organization_id,
+                sequential_org_id: seq,
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for DedupeKey {
+    /// `<org>/item/<id>` or `<org>/seq/<number>`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DedupeKey::Item {
+                organization_id,
+                item_id,
+            } => write!(f, "{organization_id}/item/{item_id}"),
+            DedupeKey::Number {
+                organization_id,
+                sequential_org_id,
+            } => write!(f, "{organization_id}/seq/{sequential_org_id}"),
+        }
+    }
+}
+
+/// One delivered item with what was asked for. Delivery is at least once: upsert by
+/// [`ItemRecord::key`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemRecord {
-    /// Organisation id (first half of the dedupe key).
+    /// The identity to upsert by: (organisation, item id), or (organisation, number) for an
+    /// item without an id.
+    pub key: DedupeKey,
+    /// Organisation id.
     pub organization_id: u64,
-    /// Sequential org id (second half of the dedupe key).
+    /// The sequential org id it was delivered under (several items may share one; an item
+    /// may come back later under another).
     pub sequential_org_id: u64,
     /// The item.
     pub item: Item,
@@ -159,15 +218,16 @@ pub struct ItemRecord {
     pub custody: Option<Vec<CustodyEntry>>,
     /// True when it filled a hole (it became visible after later numbers).
     pub late: bool,
-    /// Expansions that were not found (e.g. a restricted case).
+    /// What was not as it should be: expansions not found (e.g. a restricted case), form data
+    /// whose `data` did not decode (kept raw), an item without an id.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 
 impl ItemRecord {
-    /// The dedupe key: (organization id, sequential org id).
-    pub fn dedupe_key(&self) -> (u64, u64) {
-        (self.organization_id, self.sequential_org_id)
+    /// The dedupe key (see [`DedupeKey`]).
+    pub fn dedupe_key(&self) -> DedupeKey {
+        self.key
     }
 }
 
@@ -199,6 +259,20 @@ pub enum PollerEvent {
     HoleAbandoned {
         /// The number.
         seq: u64,
+    },
+    /// One number is held by several items; each is delivered as its own record.
+    DuplicateNumber {
+        /// The number.
+        seq: u64,
+        /// The ids of its items (ascending).
+        ids: Vec<i64>,
+    },
+    /// An operator stepped over a number (`skip`).
+    Skipped {
+        /// The number.
+        seq: u64,
+        /// The operator's reason.
+        reason: String,
     },
     /// The cursor has not moved for several sweeps and items exist beyond it.
     Stalled {
@@ -246,6 +320,15 @@ pub struct PollerStatus {
     pub stalled_next: Option<u64>,
     /// Updated-items stream: the watermark.
     pub watermark: Option<DateTime<Utc>>,
+    /// The number the last sweeps failed at, and why (e.g. an item that cannot be decoded):
+    /// step over it with `skip` when it will never succeed.
+    pub stuck: Option<StuckNumber>,
+    /// The number held by several items whose delivery is under way.
+    pub partial: Option<PartialNumber>,
+    /// Numbers skipped by an operator (the latest [`crate::poller::MAX_SKIPPED`]).
+    pub skipped: Vec<SkippedNumber>,
+    /// Answers that held several items for one number, over the poller's life.
+    pub duplicate_numbers: u64,
 }
 
 /// What the next sweep would do and when it may start, computed without any request.

@@ -5,8 +5,13 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Version of the checkpoint format; a store refuses a newer one.
-pub const STATE_VERSION: u32 = 1;
+/// Version of the checkpoint format; a store refuses a newer one. Version 2 added the
+/// partly delivered number, the stuck number, the skipped list and the duplicate count (a
+/// version-1 checkpoint loads with them empty).
+pub const STATE_VERSION: u32 = 2;
+
+/// How many operator skips the state keeps (the oldest go first).
+pub const MAX_SKIPPED: usize = 100;
 
 /// An open hole: a number that answered blank while a later one held an item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,6 +20,52 @@ pub struct Hole {
     pub first_seen: DateTime<Utc>,
     /// How many times it was probed again.
     pub probes: u32,
+}
+
+/// A number held by several items whose delivery is under way: which of its items were
+/// acknowledged, so that a restart redelivers only the others.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartialNumber {
+    /// The number (the cursor, or an open hole).
+    pub seq: u64,
+    /// Ids of its items acknowledged so far.
+    pub done: Vec<i64>,
+    /// How many of its items without an `id` were acknowledged (they are delivered after the
+    /// others, in the server's order).
+    #[serde(default)]
+    pub done_without_id: u32,
+}
+
+/// The number the last sweeps failed at, and why. Cleared once the number is delivered or
+/// skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StuckNumber {
+    /// The number.
+    pub seq: u64,
+    /// The stable error code of the last failure.
+    pub code: u32,
+    /// The error's name (e.g. `Decode`).
+    pub name: String,
+    /// The error message.
+    pub message: String,
+    /// When a sweep first failed at it.
+    pub since: DateTime<Utc>,
+    /// How many sweeps in a row failed at it.
+    pub sweeps: u32,
+}
+
+/// A number an operator stepped over with `skip`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedNumber {
+    /// The number.
+    pub seq: u64,
+    /// The operator's reason.
+    pub reason: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The failure the poller was stuck with there, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// How the last sweep ended.
@@ -65,6 +116,9 @@ pub struct SweepSummary {
     pub holes_filled: u64,
     /// Holes abandoned.
     pub holes_abandoned: u64,
+    /// Answers that held several items for one number.
+    #[serde(default)]
+    pub duplicate_numbers: u64,
     /// The cursor at the start and at the end.
     pub cursor_start: u64,
     /// The cursor at the end.
@@ -106,6 +160,18 @@ pub struct PollerState {
     /// Updated-items stream: (id, modification time) acknowledged inside the overlap window.
     #[serde(default)]
     pub recent: Vec<(i64, String)>,
+    /// The number held by several items whose delivery is under way.
+    #[serde(default)]
+    pub partial: Option<PartialNumber>,
+    /// The number the last sweeps failed at.
+    #[serde(default)]
+    pub stuck: Option<StuckNumber>,
+    /// Numbers an operator skipped (at most [`MAX_SKIPPED`], oldest first).
+    #[serde(default)]
+    pub skipped: Vec<SkippedNumber>,
+    /// Answers that held several items for one number, over the poller's life.
+    #[serde(default)]
+    pub duplicate_numbers: u64,
 }
 
 impl PollerState {
@@ -123,6 +189,10 @@ impl PollerState {
             stalled_next: None,
             watermark: None,
             recent: Vec::new(),
+            partial: None,
+            stuck: None,
+            skipped: Vec::new(),
+            duplicate_numbers: 0,
         }
     }
 

@@ -9,19 +9,41 @@ use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
 use crate::models::Item;
-use crate::poller::options::{ItemRecord, PollerEvent, PollerOptions, SweepReport};
-use crate::poller::state::{Hole, SweepOutcome, SweepSummary};
+use crate::poller::options::{DedupeKey, ItemRecord, PollerEvent, PollerOptions, SweepReport};
+use crate::poller::state::{Hole, PartialNumber, StuckNumber, SweepOutcome, SweepSummary};
 use crate::poller::{Core, Shared, cancellable};
 
-type Fetch = JoinHandle<Result<Option<Item>>>;
+type Fetch = JoinHandle<Result<Vec<Item>>>;
+
+/// Where a number's items come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The main run: the number's last item moves the cursor past it.
+    Main,
+    /// An open hole filled late: its last item closes the hole.
+    Hole,
+}
+
+/// The items of one number still to hand out (several when the number is duplicated).
+#[derive(Debug)]
+struct Batch {
+    seq: u64,
+    source: Source,
+    items: VecDeque<Item>,
+    /// Holes to record with the first acknowledgement (numbers blank before a probed item).
+    holes: Vec<u64>,
+}
 
 /// A record handed out and not yet acknowledged.
 #[derive(Debug)]
-enum Pending {
-    /// From the main run: acknowledging moves the cursor past `seq` and records `holes`.
-    Main { seq: u64, holes: Vec<u64> },
-    /// A hole filled late: acknowledging closes it.
-    Hole { seq: u64 },
+struct Pending {
+    seq: u64,
+    source: Source,
+    /// Holes recorded when it is acknowledged.
+    holes: Vec<u64>,
+    item_id: Option<i64>,
+    /// The last item of its number: acknowledging it completes the number.
+    last: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +64,10 @@ pub struct SweepStream {
     holes_todo: VecDeque<u64>,
     pipeline: VecDeque<(u64, Fetch)>,
     next_fetch: u64,
+    batch: Option<Batch>,
     pending: Option<Pending>,
+    /// The number being fetched or expanded (where a failure is recorded as stuck).
+    at: Option<u64>,
     started: DateTime<Utc>,
     cursor_start: u64,
     requests_base: u64,
@@ -51,6 +76,7 @@ pub struct SweepStream {
     holes_recorded: u64,
     holes_filled: u64,
     holes_abandoned: u64,
+    duplicate_numbers: u64,
     events: Vec<PollerEvent>,
     summary: Option<SweepSummary>,
 }
@@ -109,7 +135,9 @@ impl SweepStream {
             holes_todo,
             pipeline: VecDeque::new(),
             next_fetch: cursor,
+            batch: None,
             pending: None,
+            at: None,
             started: now,
             cursor_start: cursor,
             requests_base,
@@ -118,6 +146,7 @@ impl SweepStream {
             holes_recorded: 0,
             holes_filled: 0,
             holes_abandoned: abandoned,
+            duplicate_numbers: 0,
             events,
             summary: None,
         })
@@ -159,34 +188,75 @@ impl SweepStream {
     }
 
     fn ack(&mut self) -> Result<()> {
-        let Some(pending) = self.pending.take() else {
+        let Some(p) = self.pending.take() else {
             return Ok(());
         };
+        self.items += 1;
+        self.settle(p.seq, p.source, p.holes, Some((p.item_id, p.last)))
+    }
+
+    /// Moves the state for number `seq`: records `holes`; `delivered` is the item just
+    /// acknowledged and whether it was the number's last, `None` when every item of the
+    /// number had been acknowledged before (a restart between them). Saves, then emits.
+    fn settle(
+        &mut self,
+        seq: u64,
+        source: Source,
+        holes: Vec<u64>,
+        delivered: Option<(Option<i64>, bool)>,
+    ) -> Result<()> {
         let now = self.shared.clock.now();
         let mut events = Vec::new();
-        match pending {
-            Pending::Main { seq, holes } => {
-                for h in holes {
-                    self.core.state.holes.insert(
-                        h,
-                        Hole {
-                            first_seen: now,
-                            probes: 0,
-                        },
-                    );
-                    self.holes_recorded += 1;
-                    events.push(PollerEvent::HoleRecorded { seq: h });
-                }
-                self.core.state.cursor = self.core.state.cursor.max(seq + 1);
-                self.core.state.stalled_next = None;
+        let state = &mut self.core.state;
+        for h in holes {
+            state.holes.insert(
+                h,
+                Hole {
+                    first_seen: now,
+                    probes: 0,
+                },
+            );
+            self.holes_recorded += 1;
+            events.push(PollerEvent::HoleRecorded { seq: h });
+        }
+        let complete = delivered.is_none_or(|(_, last)| last);
+        if complete {
+            state.partial = None;
+        } else if let Some((item_id, _)) = delivered {
+            let partial = match &mut state.partial {
+                Some(p) if p.seq == seq => p,
+                slot => slot.insert(PartialNumber {
+                    seq,
+                    done: Vec::new(),
+                    done_without_id: 0,
+                }),
+            };
+            match item_id {
+                Some(id) => partial.done.push(id),
+                None => partial.done_without_id += 1,
             }
-            Pending::Hole { seq } => {
-                self.core.state.holes.remove(&seq);
+        }
+        match source {
+            Source::Main => {
+                let next = if complete { seq + 1 } else { seq };
+                state.cursor = state.cursor.max(next);
+                state.stalled_next = None;
+            }
+            Source::Hole if complete => {
+                state.holes.remove(&seq);
                 self.holes_filled += 1;
                 events.push(PollerEvent::HoleFilled { seq });
             }
+            Source::Hole => {}
         }
-        self.items += 1;
+        let cursor = state.cursor;
+        if state
+            .stuck
+            .as_ref()
+            .is_some_and(|st| st.seq < cursor || (st.seq == seq && complete))
+        {
+            state.stuck = None;
+        }
         self.update_spent();
         let shared = self.shared.clone();
         self.core.save(&shared)?;
@@ -196,8 +266,35 @@ impl SweepStream {
         Ok(())
     }
 
-    async fn fetch(&self, seq: u64) -> Result<Option<Item>> {
-        cancellable(&self.shared.cancel, self.core.client.item_by_seq(seq)).await
+    /// The items of `seq`'s answer not acknowledged before (a restart inside a duplicated
+    /// number redelivers only the rest); notes a duplicated number.
+    fn fresh(&mut self, seq: u64, items: Vec<Item>) -> VecDeque<Item> {
+        if items.len() > 1 {
+            self.duplicate_numbers += 1;
+            self.core.state.duplicate_numbers += 1;
+            let ids = items.iter().filter_map(|i| i.id).collect();
+            self.event(PollerEvent::DuplicateNumber { seq, ids });
+        }
+        let Some(partial) = self.core.state.partial.as_ref().filter(|p| p.seq == seq) else {
+            return items.into();
+        };
+        let mut without_id_done = partial.done_without_id;
+        items
+            .into_iter()
+            .filter(|item| match item.id {
+                Some(id) => !partial.done.contains(&id),
+                None if without_id_done > 0 => {
+                    without_id_done -= 1;
+                    false
+                }
+                None => true,
+            })
+            .collect()
+    }
+
+    async fn fetch(&mut self, seq: u64) -> Result<Vec<Item>> {
+        self.at = Some(seq);
+        cancellable(&self.shared.cancel, self.core.client.items_by_seq(seq)).await
     }
 
     /// Keeps `read_ahead + 1` requests in flight from `next_fetch` on.
@@ -209,7 +306,7 @@ impl SweepStream {
             let client = self.core.client.clone();
             self.pipeline.push_back((
                 seq,
-                tokio::spawn(async move { client.item_by_seq(seq).await }),
+                tokio::spawn(async move { client.items_by_seq(seq).await }),
             ));
         }
     }
@@ -220,7 +317,7 @@ impl SweepStream {
         }
     }
 
-    async fn next_main(&mut self) -> Result<(u64, Option<Item>)> {
+    async fn next_main(&mut self) -> Result<(u64, Vec<Item>)> {
         if self.shared.cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
@@ -231,6 +328,7 @@ impl SweepStream {
         }
         self.fill_pipeline();
         let (seq, handle) = self.pipeline.pop_front().expect("pipeline filled");
+        self.at = Some(seq);
         let joined = cancellable(&self.shared.cancel, async {
             handle
                 .await
@@ -240,10 +338,61 @@ impl SweepStream {
         Ok((seq, joined?))
     }
 
+    /// Hands out the next item of the current batch, if any.
+    async fn next_of_batch(&mut self) -> Result<Option<ItemRecord>> {
+        let Some(batch) = self.batch.as_mut() else {
+            return Ok(None);
+        };
+        let Some(item) = batch.items.pop_front() else {
+            self.batch = None;
+            return Ok(None);
+        };
+        let (seq, source, last) = (batch.seq, batch.source, batch.items.is_empty());
+        let holes = std::mem::take(&mut batch.holes);
+        if last {
+            self.batch = None;
+        }
+        let item_id = item.id;
+        let record = self.record(seq, item, source == Source::Hole).await?;
+        self.pending = Some(Pending {
+            seq,
+            source,
+            holes,
+            item_id,
+            last,
+        });
+        Ok(Some(record))
+    }
+
+    /// Queues the answer of `seq` (not blank): its items not delivered before, or, when all
+    /// were (a restart between them), completes the number at once.
+    fn take_answer(
+        &mut self,
+        seq: u64,
+        source: Source,
+        items: Vec<Item>,
+        holes: Vec<u64>,
+    ) -> Result<()> {
+        let items = self.fresh(seq, items);
+        if items.is_empty() {
+            return self.settle(seq, source, holes, None);
+        }
+        self.batch = Some(Batch {
+            seq,
+            source,
+            items,
+            holes,
+        });
+        Ok(())
+    }
+
     async fn advance(&mut self) -> Result<Option<ItemRecord>> {
         loop {
             if self.shared.cancel.is_cancelled() {
                 return Err(Error::Cancelled);
+            }
+            if let Some(record) = self.next_of_batch().await? {
+                return Ok(Some(record));
             }
             match self.phase {
                 Phase::Holes => {
@@ -251,46 +400,39 @@ impl SweepStream {
                         self.phase = Phase::Main;
                         continue;
                     };
-                    match self.fetch(seq).await? {
-                        Some(item) => {
-                            let record = self.record(seq, item, true).await?;
-                            self.pending = Some(Pending::Hole { seq });
-                            return Ok(Some(record));
+                    let items = self.fetch(seq).await?;
+                    if items.is_empty() {
+                        if let Some(h) = self.core.state.holes.get_mut(&seq) {
+                            h.probes += 1;
                         }
-                        None => {
-                            if let Some(h) = self.core.state.holes.get_mut(&seq) {
-                                h.probes += 1;
-                            }
-                            self.event(PollerEvent::HoleProbed { seq });
-                        }
+                        self.event(PollerEvent::HoleProbed { seq });
+                    } else {
+                        self.take_answer(seq, Source::Hole, items, Vec::new())?;
                     }
                 }
                 Phase::Main => {
-                    let (seq, answer) = self.next_main().await?;
-                    if let Some(item) = answer {
-                        let record = self.record(seq, item, false).await?;
-                        self.pending = Some(Pending::Main {
-                            seq,
-                            holes: Vec::new(),
-                        });
-                        return Ok(Some(record));
+                    let (seq, items) = self.next_main().await?;
+                    if !items.is_empty() {
+                        self.take_answer(seq, Source::Main, items, Vec::new())?;
+                        continue;
                     }
                     // Blank at `seq`: answers past it are discarded (already counted).
                     self.drain_pipeline();
+                    let mut found = false;
                     for step in 1..=u64::from(self.options.gap_tolerance) {
                         let probe = seq + step;
-                        if let Some(item) = self.fetch(probe).await? {
-                            let record = self.record(probe, item, false).await?;
-                            self.pending = Some(Pending::Main {
-                                seq: probe,
-                                holes: (seq..probe).collect(),
-                            });
+                        let items = self.fetch(probe).await?;
+                        if !items.is_empty() {
                             self.next_fetch = probe + 1;
-                            return Ok(Some(record));
+                            self.take_answer(probe, Source::Main, items, (seq..probe).collect())?;
+                            found = true;
+                            break;
                         }
                     }
-                    self.phase = Phase::Done;
-                    return Ok(None);
+                    if !found {
+                        self.phase = Phase::Done;
+                        return Ok(None);
+                    }
                 }
                 Phase::Done => return Ok(None),
             }
@@ -299,7 +441,8 @@ impl SweepStream {
 
     /// The item with the expansions asked for. A missing case or form (404) is a warning, not
     /// a failure, so a restricted case cannot stall the poller.
-    async fn record(&self, seq: u64, item: Item, late: bool) -> Result<ItemRecord> {
+    async fn record(&mut self, seq: u64, item: Item, late: bool) -> Result<ItemRecord> {
+        self.at = Some(seq);
         let c = &self.core.client;
         let cancel = &self.shared.cancel;
         let e = self.options.expand;
@@ -348,8 +491,15 @@ impl SweepStream {
             )?,
             _ => None,
         };
-        Ok(ItemRecord {
-            organization_id: c.config().credentials.organization_id,
+        let organization_id = c.config().credentials.organization_id;
+        if id.is_none() {
+            warnings.push(format!(
+                "the item has no `id`: its key is (organization {organization_id}, number {seq})"
+            ));
+        }
+        let record = ItemRecord {
+            key: DedupeKey::of(organization_id, seq, &item),
+            organization_id,
             sequential_org_id: seq,
             item,
             form_data,
@@ -358,7 +508,8 @@ impl SweepStream {
             custody,
             late,
             warnings,
-        })
+        };
+        Ok(with_form_data_warnings(record))
     }
 
     /// Ends the sweep: stall detection when the cursor did not move, summary, save.
@@ -442,6 +593,7 @@ impl SweepStream {
             holes_recorded: self.holes_recorded,
             holes_filled: self.holes_filled,
             holes_abandoned: self.holes_abandoned,
+            duplicate_numbers: self.duplicate_numbers,
             cursor_start: self.cursor_start,
             cursor_end: self.core.state.cursor,
             outcome,
@@ -456,12 +608,40 @@ impl SweepStream {
 
     async fn fail(&mut self, e: Error) -> Error {
         self.pending = None;
+        self.batch = None;
         self.drain_pipeline();
+        self.note_stuck(&e);
         let outcome = SweepOutcome::from_error(&e);
         if let Err(save_error) = self.close(outcome) {
             tracing::error!(error = %save_error, "could not save the checkpoint after a failed sweep");
         }
         e
+    }
+
+    /// Records the number this failure happened at (cancellation and store failures are not
+    /// about a number).
+    fn note_stuck(&mut self, e: &Error) {
+        let Some(seq) = self.at else { return };
+        if matches!(e, Error::Cancelled | Error::Checkpoint(_)) {
+            return;
+        }
+        let now = self.shared.clock.now();
+        let sweeps = match &self.core.state.stuck {
+            Some(st) if st.seq == seq => st.sweeps + 1,
+            _ => 1,
+        };
+        let since = match &self.core.state.stuck {
+            Some(st) if st.seq == seq => st.since,
+            _ => now,
+        };
+        self.core.state.stuck = Some(StuckNumber {
+            seq,
+            code: e.code().as_u32(),
+            name: e.code().name().to_string(),
+            message: e.to_string(),
+            since,
+            sweeps,
+        });
     }
 
     /// Ends the sweep because the consumer failed on the last record (not acknowledged).
@@ -484,6 +664,33 @@ impl SweepStream {
     pub fn cursor(&self) -> u64 {
         self.core.state.cursor
     }
+}
+
+/// Adds a warning for every form-data entry (the expansion's, and those inside the item, the
+/// case and the people) whose `data` did not decode; the raw text stays in the entry.
+fn with_form_data_warnings(mut record: ItemRecord) -> ItemRecord {
+    let mut found = Vec::new();
+    let mut scan = |place: &str, entries: Option<&Vec<crate::models::FormDataEntry>>| {
+        for entry in entries.into_iter().flatten() {
+            if let Some(error) = entry.data.error() {
+                found.push(format!(
+                    "{place}: form {} (entry {}): {error}; the raw `data` text is kept",
+                    entry.form_id.map_or("?".to_string(), |f| f.to_string()),
+                    entry.id.as_deref().unwrap_or("?"),
+                ));
+            }
+        }
+    };
+    scan("form data", record.form_data.as_ref());
+    scan("the item's formData", record.item.form_data.as_ref());
+    if let Some(case) = &record.case {
+        scan("the case's formData", case.form_data.as_ref());
+    }
+    for person in record.people.iter().flatten() {
+        scan("a person's formData", person.form_data.as_ref());
+    }
+    record.warnings.extend(found);
+    record
 }
 
 impl Drop for SweepStream {

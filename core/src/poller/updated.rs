@@ -12,7 +12,9 @@ use tokio::sync::OwnedMutexGuard;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::models::{Item, SafeDateTime};
-use crate::poller::options::{MIN_SWEEP_INTERVAL, PollerEvent, PollerStatus, SweepReport};
+use crate::poller::options::{
+    DedupeKey, MIN_SWEEP_INTERVAL, PollerEvent, PollerStatus, SweepReport,
+};
 use crate::poller::state::{SweepOutcome, SweepSummary};
 use crate::poller::{CheckpointStore, Clock, Core, Shared, SystemClock, cancellable};
 
@@ -46,9 +48,14 @@ impl Default for UpdatedOptions {
     }
 }
 
-/// One changed item.
+/// One changed item. Upsert it by [`UpdatedRecord::key`], (organisation, item id): the same
+/// row a [`crate::poller::Poller`] record of the item lands in, whatever number it has now (an
+/// item renumbered below a poller's cursor reaches the host only through this stream, or a
+/// hole re-probe).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpdatedRecord {
+    /// The identity to upsert by: (organisation, item id).
+    pub key: DedupeKey,
     /// Organisation id.
     pub organization_id: u64,
     /// The item id (first half of the dedupe key).
@@ -60,7 +67,8 @@ pub struct UpdatedRecord {
 }
 
 impl UpdatedRecord {
-    /// The dedupe key: (item id, modification time).
+    /// The identity of this change: (item id, modification time); the stream delivers each
+    /// change once within its overlap window.
     pub fn dedupe_key(&self) -> (i64, &str) {
         (self.item_id, &self.updated)
     }
@@ -335,8 +343,13 @@ impl UpdatedStream {
                     continue;
                 }
                 self.pending = Some((id, updated.clone(), when));
+                let organization_id = self.core.client.config().credentials.organization_id;
                 return Ok(Some(UpdatedRecord {
-                    organization_id: self.core.client.config().credentials.organization_id,
+                    key: DedupeKey::Item {
+                        organization_id,
+                        item_id: id,
+                    },
+                    organization_id,
                     item_id: id,
                     updated,
                     item,
@@ -373,6 +386,7 @@ impl UpdatedStream {
             holes_recorded: 0,
             holes_filled: 0,
             holes_abandoned: 0,
+            duplicate_numbers: 0,
             cursor_start: self.core.state.cursor,
             cursor_end: self.core.state.cursor,
             outcome,

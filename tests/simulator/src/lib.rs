@@ -155,6 +155,9 @@ pub struct SimConfig {
     pub bind: SocketAddr,
     /// Serve HTTPS with this identity (plain HTTP when `None`).
     pub tls: Option<TlsIdentity>,
+    /// After seeding, give this many numbers of every organisation a second item (see
+    /// [`World::seed_duplicates`] and [`world::duplicate_numbers`]; 0 by default).
+    pub duplicates: u64,
 }
 
 impl Default for SimConfig {
@@ -169,6 +172,7 @@ impl Default for SimConfig {
             faults: Vec::new(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             tls: None,
+            duplicates: 0,
         }
     }
 }
@@ -352,8 +356,10 @@ pub fn router(app: Arc<App>) -> Router {
 impl Simulator {
     /// Seeds a world and serves it on `config.bind` (127.0.0.1 port 0 by default).
     pub async fn start(config: SimConfig) -> std::io::Result<Simulator> {
+        let mut world = World::seed(&config.seed);
+        world.seed_duplicates(config.duplicates);
         let app = Arc::new(App {
-            world: Mutex::new(World::seed(&config.seed)),
+            world: Mutex::new(world),
             stats: Mutex::new(stats::Stats::default()),
             faults: Mutex::new(config.faults),
             options: Mutex::new(config.options),
@@ -467,7 +473,7 @@ pub fn credentials_json(w: &World) -> serde_json::Value {
                 "token": token_for(o.id),
                 "token_no_licence": format!("{}-nolicence", token_for(o.id)),
                 "token_disabled": format!("{}-disabled", token_for(o.id)),
-                "items": o.items.len(),
+                "items": o.item_count(),
                 "next_seq": o.next_seq,
             })
         })

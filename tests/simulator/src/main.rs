@@ -20,6 +20,10 @@ struct Args {
     /// Items seeded per organisation.
     #[arg(long, default_value_t = 50)]
     items: u64,
+    /// Give K numbers of every organisation a second item (duplicated sequential org ids),
+    /// evenly spread over 2..=items.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    duplicates: u64,
     /// Address to bind.
     #[arg(long, default_value = "127.0.0.1:0")]
     bind: SocketAddr,
@@ -73,6 +77,7 @@ async fn main() {
         faults,
         bind: args.bind,
         tls: None,
+        duplicates: args.duplicates,
     };
     let mut config = config;
     if let Some(path) = &args.tls_cert_out {

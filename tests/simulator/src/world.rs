@@ -1,6 +1,7 @@
 //! The simulator's data: organisations, offices, tokens, users, cases, people, items with
 //! form data and custody history, all seeded deterministically from one number.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -58,6 +59,13 @@ pub struct ItemRec {
     pub visible: bool,
 }
 
+impl ItemRec {
+    /// The item's database id (`doc.id`).
+    pub fn id(&self) -> i64 {
+        self.doc["id"].as_i64().unwrap_or_default()
+    }
+}
+
 /// One organisation.
 #[derive(Debug, Clone)]
 pub struct Org {
@@ -75,8 +83,14 @@ pub struct Org {
     pub people: BTreeMap<i64, Value>,
     /// People of each case: (person id, person type id).
     pub case_people: HashMap<i64, Vec<(i64, i64)>>,
-    /// Items by sequential org id.
+    /// Items by sequential org id: the item with the lowest id holding each number (the only
+    /// one unless the number is duplicated). Read through [`Org::items_at`] and
+    /// [`Org::all_items`] to see duplicates too.
     pub items: BTreeMap<u64, ItemRec>,
+    /// Further items holding a number that is also in `items` (a sequential org id held by
+    /// several items, as real SAFE allows), ascending by id; every id here is above the id of
+    /// the item in `items` at the same number.
+    pub more_items: BTreeMap<u64, Vec<ItemRec>>,
     /// Sequential org id by item id.
     pub item_ids: HashMap<i64, u64>,
     /// The next sequential org id.
@@ -102,7 +116,9 @@ pub struct World {
     clock_base: DateTime<Utc>,
 }
 
-/// Seeding options.
+/// Seeding options. (Duplicated numbers are seeded by [`World::seed_duplicates`], which
+/// `SimConfig::duplicates` and the binary's `--duplicates` call, so that code building a `Seed`
+/// literal keeps compiling.)
 #[derive(Debug, Clone)]
 pub struct Seed {
     /// The seed.
@@ -272,6 +288,7 @@ impl World {
             people: BTreeMap::new(),
             case_people: HashMap::new(),
             items: BTreeMap::new(),
+            more_items: BTreeMap::new(),
             item_ids: HashMap::new(),
             next_seq: 1,
             form_data: HashMap::new(),
@@ -401,6 +418,16 @@ impl World {
     }
 
     fn add_item(&mut self, org_id: u64, case_id: i64, visible: bool) -> u64 {
+        let org = self.orgs.get_mut(&org_id).expect("org");
+        let seq = org.next_seq;
+        org.next_seq += 1;
+        self.make_item(org_id, case_id, seq, visible);
+        seq
+    }
+
+    /// Generates an item of case `case_id` holding number `seq` (with its form data and
+    /// custody) and files it under `seq`; returns its id. Does not move `next_seq`.
+    fn make_item(&mut self, org_id: u64, case_id: i64, seq: u64, visible: bool) -> i64 {
         let id = self.new_id() + 7_000_000;
         let description = *self.rng.pick(&DESCRIPTIONS);
         let (status_id, status) = *self.rng.pick(&STATUSES);
@@ -409,8 +436,6 @@ impl World {
         let street = *self.rng.pick(&STREETS);
         let quantity = self.rng.below(20) as i64;
         let org = self.orgs.get_mut(&org_id).expect("org");
-        let seq = org.next_seq;
-        org.next_seq += 1;
         let case = &org.cases[&case_id];
         let created = (self.clock_base + Duration::minutes(seq as i64))
             .format("%Y-%m-%dT%H:%M:%S%.3fZ")
@@ -463,15 +488,27 @@ impl World {
                 "fromUser": "Lee Okafor", "toUser": "Property Room", "location": "Shelf A", "notes": ""
             })],
         );
-        org.item_ids.insert(id, seq);
-        org.items.insert(seq, ItemRec { doc, visible });
-        seq
+        org.file_item(seq, ItemRec { doc, visible });
+        id
     }
 
-    /// Changes an item (description and `updatedDate`) and adds a custody entry.
+    /// Changes every item holding number `seq` (description and `updatedDate`) and adds a
+    /// custody entry to each; returns the document of the one with the lowest id.
     pub fn touch_item(&mut self, org_id: u64, seq: u64) -> Option<Value> {
+        let ids = self.orgs.get(&org_id)?.ids_at(seq);
+        let mut first = None;
+        for id in ids {
+            let doc = self.touch_item_id(org_id, id);
+            first = first.or(doc);
+        }
+        first
+    }
+
+    /// Changes item `id` (description and `updatedDate`) and adds a custody entry; returns its
+    /// document.
+    pub fn touch_item_id(&mut self, org_id: u64, id: i64) -> Option<Value> {
         let org = self.orgs.get_mut(&org_id)?;
-        let rec = org.items.get_mut(&seq)?;
+        let rec = org.item_mut(id)?;
         let now = World::now_stamp();
         let desc = format!(
             "{} (updated)",
@@ -479,11 +516,211 @@ impl World {
         );
         rec.doc["description"] = json!(desc);
         rec.doc["updatedDate"] = json!(now);
-        let id = rec.doc["id"].as_i64()?;
+        let doc = rec.doc.clone();
         org.custody.entry(id).or_default().push(json!({
             "id": id * 10 + 1, "itemId": id, "date": now, "action": "Check Out",
             "fromUser": "Property Room", "toUser": "Dana Reyes", "location": "Court", "notes": "updated"
         }));
-        Some(rec.doc.clone())
+        Some(doc)
+    }
+
+    /// Gives number `seq` of organisation `org_id` one more item: freshly generated, with a new
+    /// id, its own form data and custody, of the case of the item already there (or of a new
+    /// case). Works whether or not `seq` holds an item; moves `next_seq` past `seq`. Returns
+    /// the new id, or `None` for an unknown organisation.
+    pub fn duplicate_item(&mut self, org_id: u64, seq: u64, visible: bool) -> Option<i64> {
+        let org = self.orgs.get(&org_id)?;
+        let case_id = org
+            .items_at(seq)
+            .first()
+            .and_then(|r| r.doc["primaryCaseId"].as_i64())
+            .filter(|c| org.cases.contains_key(c));
+        let case_id = match case_id {
+            Some(c) => c,
+            None => self.seed_case(org_id),
+        };
+        let id = self.make_item(org_id, case_id, seq, visible);
+        let org = self.orgs.get_mut(&org_id).expect("org");
+        org.next_seq = org.next_seq.max(seq + 1);
+        Some(id)
+    }
+
+    /// Moves item `id` to number `to` (an admin renumbering it): sets its `sequentialOrgId`
+    /// and its `updatedDate` (to now, so the updated-items search sees it), takes it off its
+    /// old number (a hole if nothing else holds it) and files it under `to` (a duplicate if
+    /// `to` is taken); moves `next_seq` past `to`. Returns the old number, or `None` for an
+    /// unknown organisation or item.
+    pub fn renumber_item(&mut self, org_id: u64, id: i64, to: u64) -> Option<u64> {
+        let org = self.orgs.get_mut(&org_id)?;
+        let (from, mut rec) = org.take_item(id)?;
+        rec.doc["sequentialOrgId"] = json!(to);
+        rec.doc["updatedDate"] = json!(World::now_stamp());
+        org.file_item(to, rec);
+        org.next_seq = org.next_seq.max(to + 1);
+        Some(from)
+    }
+
+    /// Sets the `data` text of item `id`'s first form-data entry to `data` (creating an entry
+    /// when it has none), and the same in the first entry of the document's `formData` array
+    /// when it carries one (adding the entry to an empty array). Returns `None` for an unknown
+    /// organisation or item.
+    pub fn corrupt_form(&mut self, org_id: u64, id: i64, data: &str) -> Option<()> {
+        let org = self.orgs.get_mut(&org_id)?;
+        org.item(id)?;
+        let (org_no, office) = (org.id, office_for(org.id));
+        let list = org.form_data.entry(id).or_default();
+        if list.is_empty() {
+            list.push(json!({
+                "id": format!("{:024x}", id as u64 * 7919), "active": true, "entityId": id, "formId": 1,
+                "formName": "Drug Form Sys Template", "dateFields": null, "data": "",
+                "organizationId": org_no, "officeId": office, "visibilityId": 1
+            }));
+        }
+        list[0]["data"] = json!(data);
+        let entry = list[0].clone();
+        let rec = org.item_mut(id)?;
+        if let Some(arr) = rec.doc["formData"].as_array_mut() {
+            match arr.first_mut() {
+                Some(first) => first["data"] = json!(data),
+                None => arr.push(entry),
+            }
+        }
+        Some(())
+    }
+
+    /// Gives `count` numbers of every organisation a second item (new id, own form data and
+    /// custody): the numbers [`duplicate_numbers`] picks from `1..next_seq`. Call it right
+    /// after seeding so the picks fall in the seeded range; the other items are the same as
+    /// without duplicates.
+    pub fn seed_duplicates(&mut self, count: u64) {
+        let orgs: Vec<(u64, u64)> = self
+            .orgs
+            .values()
+            .map(|o| (o.id, o.next_seq.saturating_sub(1)))
+            .collect();
+        for (org_id, last) in orgs {
+            for seq in duplicate_numbers(last, count) {
+                self.duplicate_item(org_id, seq, true);
+            }
+        }
+    }
+}
+
+/// The numbers that seeded duplicates go to when numbers `1..=last` are seeded: `count`
+/// distinct numbers (at most `last - 1`) evenly spread over `2..=last` (never number 1), in
+/// ascending order: the middle of each of `count` equal slices.
+pub fn duplicate_numbers(last: u64, count: u64) -> Vec<u64> {
+    let span = last.saturating_sub(1);
+    let count = count.min(span);
+    (0..count)
+        .map(|i| 2 + (2 * i + 1) * span / (2 * count))
+        .collect()
+}
+
+impl Org {
+    /// Every item holding number `seq`, visible or not, ascending by id.
+    pub fn items_at(&self, seq: u64) -> Vec<&ItemRec> {
+        self.items
+            .get(&seq)
+            .into_iter()
+            .chain(self.more_items.get(&seq).into_iter().flatten())
+            .collect()
+    }
+
+    /// The ids of every item holding number `seq`, ascending.
+    pub fn ids_at(&self, seq: u64) -> Vec<i64> {
+        self.items_at(seq).iter().map(|r| r.id()).collect()
+    }
+
+    /// Every item, visible or not, by number and then by id.
+    pub fn all_items(&self) -> impl Iterator<Item = &ItemRec> {
+        self.items.iter().flat_map(|(seq, rec)| {
+            std::iter::once(rec).chain(self.more_items.get(seq).into_iter().flatten())
+        })
+    }
+
+    /// How many items there are (counting every item of a duplicated number).
+    pub fn item_count(&self) -> usize {
+        self.items.len() + self.more_items.values().map(Vec::len).sum::<usize>()
+    }
+
+    /// Item `id`, visible or not.
+    pub fn item(&self, id: i64) -> Option<&ItemRec> {
+        let seq = self.item_ids.get(&id)?;
+        self.items_at(*seq).into_iter().find(|r| r.id() == id)
+    }
+
+    /// Item `id`, visible or not, to change (its number must not be changed here: use
+    /// [`World::renumber_item`]).
+    pub fn item_mut(&mut self, id: i64) -> Option<&mut ItemRec> {
+        let seq = *self.item_ids.get(&id)?;
+        match self.items.get_mut(&seq) {
+            Some(rec) if rec.id() == id => Some(rec),
+            _ => self
+                .more_items
+                .get_mut(&seq)?
+                .iter_mut()
+                .find(|r| r.id() == id),
+        }
+    }
+
+    /// Files `rec` under number `seq`, keeping `items`/`more_items` ordered by id.
+    pub fn file_item(&mut self, seq: u64, rec: ItemRec) {
+        self.item_ids.insert(rec.id(), seq);
+        let rec = match self.items.entry(seq) {
+            Entry::Vacant(e) => {
+                e.insert(rec);
+                return;
+            }
+            // A lower id than the holder's takes its place; the holder moves to `more_items`.
+            Entry::Occupied(mut e) if rec.id() < e.get().id() => e.insert(rec),
+            Entry::Occupied(_) => rec,
+        };
+        let more = self.more_items.entry(seq).or_default();
+        let at = more.partition_point(|r| r.id() < rec.id());
+        more.insert(at, rec);
+    }
+
+    /// Takes item `id` off its number (the next item there, if any, takes its place in
+    /// `items`); returns the number and the item. Its form data and custody stay.
+    pub fn take_item(&mut self, id: i64) -> Option<(u64, ItemRec)> {
+        let seq = *self.item_ids.get(&id)?;
+        let rec = match self.items.get(&seq) {
+            Some(rec) if rec.id() == id => {
+                let rec = self.items.remove(&seq).expect("present");
+                if let Some(more) = self.more_items.get_mut(&seq) {
+                    self.items.insert(seq, more.remove(0));
+                }
+                rec
+            }
+            _ => {
+                let more = self.more_items.get_mut(&seq)?;
+                let at = more.iter().position(|r| r.id() == id)?;
+                more.remove(at)
+            }
+        };
+        if self.more_items.get(&seq).is_some_and(Vec::is_empty) {
+            self.more_items.remove(&seq);
+        }
+        self.item_ids.remove(&id);
+        Some((seq, rec))
+    }
+
+    /// Deletes every item holding number `seq` (with their form data and custody); returns
+    /// their ids, ascending.
+    pub fn delete_items_at(&mut self, seq: u64) -> Vec<i64> {
+        let ids = self.ids_at(seq);
+        for id in &ids {
+            self.delete_item(*id);
+        }
+        ids
+    }
+
+    /// Deletes item `id` (with its form data and custody); returns its former number.
+    pub fn delete_item(&mut self, id: i64) -> Option<u64> {
+        let (seq, _) = self.take_item(id)?;
+        self.form_data.remove(&id);
+        self.custody.remove(&id);
+        Some(seq)
     }
 }
