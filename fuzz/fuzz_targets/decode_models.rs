@@ -6,8 +6,19 @@ use safe_tracker::models::{Case, CustodyEntry, Item, NewPerson, Person, SeqAnswe
 
 fuzz_target!(|data: &[u8]| {
     for status in [200u16, 204, 404] {
-        if let Ok(SeqAnswer::Item(item)) = decode_seq_answer(status, data) {
-            let _ = serde_json::to_vec(&item).expect("a decoded item encodes");
+        match decode_seq_answer(status, data) {
+            Ok(SeqAnswer::Item(item)) => {
+                let _ = serde_json::to_vec(&item).expect("a decoded item encodes");
+            }
+            Ok(SeqAnswer::Several(items)) => {
+                assert!(items.len() > 1, "several means two or more");
+                let ids: Vec<i64> = items.iter().filter_map(|i| i.id).collect();
+                assert!(ids.windows(2).all(|w| w[0] < w[1]), "ascending, no repeats");
+                let without = items.iter().position(|i| i.id.is_none()).unwrap_or(items.len());
+                assert!(items[without..].iter().all(|i| i.id.is_none()), "id-less last");
+                let _ = serde_json::to_vec(&items).expect("decoded items encode");
+            }
+            _ => {}
         }
     }
     if let Ok(v) = serde_json::from_slice::<Case>(data) {
