@@ -500,3 +500,40 @@ async fn a_stuck_probe_past_the_cursor_and_a_hole_can_be_skipped() {
     assert!(p.status().holes.is_empty());
     assert_eq!(p.status().skipped.len(), 2);
 }
+
+#[tokio::test]
+async fn an_item_without_an_id_is_delivered_under_its_number_with_a_warning() {
+    let sim = simulator(4).await;
+    sim.add_fault(fault(serde_json::json!({
+        "kind": "status", "status": 200,
+        "body": "{\"sequentialOrgId\": 3, \"description\": \"no id\"}",
+        "path_contains": "seqOrgID/3"
+    })));
+    let clk = clock();
+    let p = open(
+        &client(&sim, 1),
+        Arc::new(MemoryCheckpoint::new()),
+        PollerOptions::default(),
+        &clk,
+    );
+    let records = sweep(&p).await.unwrap();
+    assert_eq!(seqs(&records), [1, 2, 3, 4], "never refused");
+    let r = &records[2];
+    assert_eq!(
+        r.key,
+        DedupeKey::Number {
+            organization_id: 1,
+            sequential_org_id: 3
+        }
+    );
+    assert!(
+        r.warnings.iter().any(|w| w.contains("no `id`")),
+        "{:?}",
+        r.warnings
+    );
+    assert_eq!(r.key.to_string(), "1/seq/3");
+    assert_eq!(
+        records[1].key.to_string(),
+        format!("1/item/{}", records[1].item.id.unwrap())
+    );
+}
