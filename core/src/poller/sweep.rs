@@ -634,6 +634,15 @@ impl SweepStream {
             Some(st) if st.seq == seq => st.since,
             _ => now,
         };
+        if sweeps >= 3 {
+            tracing::warn!(
+                seq,
+                sweeps,
+                code = e.code().name(),
+                "the poller is stuck at this number; if it can never be read, an operator can \
+                 step over it with skip(seq, reason)"
+            );
+        }
         self.core.state.stuck = Some(StuckNumber {
             seq,
             code: e.code().as_u32(),
