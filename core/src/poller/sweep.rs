@@ -516,6 +516,10 @@ impl SweepStream {
     async fn finish(&mut self, outcome: SweepOutcome) -> Result<()> {
         self.drain_pipeline();
         if outcome == SweepOutcome::Completed {
+            // Reaching the blank means no number is stuck; a failing stall search is not
+            // about a number.
+            self.core.state.stuck = None;
+            self.at = None;
             self.detect_stall().await?;
         }
         self.close(outcome)
