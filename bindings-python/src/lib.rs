@@ -128,6 +128,8 @@ fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
             info.path.clone(),
             info.retry_after,
             info.field.clone(),
+            info.seq,
+            info.ids.clone(),
         ))
     });
     match built {
@@ -399,6 +401,27 @@ impl NativePoller {
                 p.wait_scheduled().await?;
                 Ok(None)
             },
+            callback,
+        )
+    }
+
+    /// Steps over number `seq` for good (the items stream only; refused while a sweep runs);
+    /// returns the recorded skip as JSON. Releases the GIL.
+    fn skip(&self, py: Python<'_>, seq: u64, reason: String) -> PyResult<String> {
+        check_fork(self.created, "poller")?;
+        let p = self.poller.clone();
+        run_blocking(py, self.driver, async move {
+            p.skip(seq, &reason).await.map(|v| v.to_string())
+        })
+    }
+
+    /// `skip` for asyncio: `callback(ok, payload)`.
+    fn skip_async(&self, seq: u64, reason: String, callback: Py<PyAny>) -> PyResult<TaskHandle> {
+        check_fork(self.created, "poller")?;
+        let p = self.poller.clone();
+        run_callback(
+            self.driver,
+            async move { p.skip(seq, &reason).await.map(|v| Some(v.to_string())) },
             callback,
         )
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import subprocess
@@ -42,6 +44,31 @@ class Sim:
     def fault(self, **rule: Any) -> None:
         self.admin("faults", rule)
 
+    def clear_faults(self) -> None:
+        self.admin("faults", method="DELETE")
+
+    def duplicate(self, org: int, seq: int, hidden: bool = False) -> Dict[str, Any]:
+        """Gives number ``seq`` one more item: ``{"seq", "id", "ids"}``."""
+        return self.admin(f"orgs/{org}/items/{seq}/duplicate", {"hidden": True} if hidden else {})  # type: ignore[no-any-return]
+
+    def item_action(self, org: int, seq: int, action: str, id: Optional[int] = None) -> Any:
+        """``hide``, ``show`` or ``touch`` the items of ``seq`` (or only item ``id``)."""
+        query = "" if id is None else f"?id={id}"
+        return self.admin(f"orgs/{org}/items/{seq}/{action}{query}", {})
+
+    def delete_item(self, org: int, seq: int, id: Optional[int] = None) -> Any:
+        query = "" if id is None else f"?id={id}"
+        return self.admin(f"orgs/{org}/items/{seq}{query}", method="DELETE")
+
+    def renumber(self, org: int, item_id: int, to: int) -> Dict[str, Any]:
+        """Moves item ``item_id`` to number ``to``: ``{"id", "from", "to", "ids_at_to"}``."""
+        return self.admin(f"orgs/{org}/item-ids/{item_id}/renumber", {"to": to})  # type: ignore[no-any-return]
+
+    def corrupt_form(self, org: int, item_id: int, data: Optional[str] = None) -> Dict[str, Any]:
+        """Gives item ``item_id``'s first form an invalid ``data`` (default ``{"field2849":``):
+        ``{"id", "data"}``."""
+        return self.admin(f"orgs/{org}/item-ids/{item_id}/corrupt-form", {} if data is None else {"data": data})  # type: ignore[no-any-return]
+
     def count(self, route: str) -> int:
         return int(self.admin("stats")["per_route"].get(route, 0))
 
@@ -59,10 +86,11 @@ class Sim:
         return st.AsyncClient(base_url=self.base_url, token=f"sim-token-org{org}", organization_id=org, office_id=org * 100 + 1, **kw)
 
 
-@pytest.fixture(scope="session")
-def sim() -> Iterator[Sim]:
+@contextlib.contextmanager
+def running_simulator(*args: str) -> Iterator[Sim]:
+    """Starts a simulator with ``args`` on port 0; stops it on exit."""
     proc = subprocess.Popen(
-        [simulator_binary(), "--orgs", "8", "--items", "60", "--seed", "11"],
+        [simulator_binary(), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -77,11 +105,20 @@ def sim() -> Iterator[Sim]:
         proc.wait()
 
 
+@pytest.fixture(scope="session")
+def sim() -> Iterator[Sim]:
+    with running_simulator("--orgs", "8", "--items", "60", "--seed", "11") as s:
+        yield s
+
+
 @pytest.fixture(autouse=True)
 def clean(sim: Sim) -> Iterator[None]:
     sim.admin("faults", method="DELETE")
     sim.admin("stats/reset", {})
     yield
+    # A poller left in a reference cycle (a closure seen by a caught exception's traceback)
+    # holds its one-poller lock until collected: collect now, not in some later test.
+    gc.collect()
     sim.admin("faults", method="DELETE")
     sim.admin("options", {"blank_style": "empty_body", "item_shape": "object", "police_per_minute": None, "licence_status": 403, "conflict_status": 409})
 

@@ -46,7 +46,9 @@ def test_handler_form_report_and_expand(sim: Sim) -> None:
     report = poller.sweep(records.append)
     assert report is not None and report["summary"]["items"] == 60
     r = records[0]
-    assert r.dedupe_key == (3, 1)
+    assert r.item is not None and r.item.id is not None
+    assert r.key == st.RecordKey(3, item_id=r.item.id) and r.dedupe_key == r.key and r.sequential_org_id == 1
+    assert len({x.key for x in records}) == 60
     assert r.item is not None and r.case is not None and r.case.id == r.item.primary_case_id
     assert r.form_data and r.form_data[0].data and r.people and r.custody
     assert sim.count("/api/items/seqOrgID/{n}") == 61

@@ -2,6 +2,7 @@
 
 ``Client`` and ``AsyncClient`` call every endpoint; ``Poller`` and ``AsyncPoller`` run the
 throttled sequential poller with durable checkpoints; ``UpdatedPoller`` follows changed items.
+Hosts upsert poller records by ``record.key`` (organisation, item id).
 Errors are :class:`SafeError` subclasses; logs go to the ``safe_tracker`` logger.
 """
 
@@ -16,6 +17,7 @@ from ._errors import (
     ConflictError,
     ConsumerError,
     DecodeError,
+    DuplicateNumberError,
     InvalidConfigError,
     LicenseUnavailableError,
     NotFoundError,
@@ -38,8 +40,14 @@ from ._models import (
     LookupEntry,
     Model,
     NewPerson,
+    PartialNumber,
     Person,
+    PollerStatus,
+    RecordKey,
     SearchPage,
+    SkippedNumber,
+    StuckNumber,
+    SweepSummary,
     TypeaheadEntry,
     UpdatedRecord,
     User,
@@ -62,9 +70,10 @@ __all__ = [
     "AsyncUpdatedPoller", "Checkpoint", "MemoryCheckpoint", "FileCheckpoint", "SqliteCheckpoint",
     "CallbackCheckpoint", "Model", "Item", "Case", "Person", "Address", "NewPerson", "User",
     "CustodyEntry", "FormDataEntry", "Form", "LookupEntry", "TypeaheadEntry", "SearchPage",
-    "ItemRecord", "UpdatedRecord", "SafeError", "InvalidConfigError", "ValidationError",
+    "ItemRecord", "UpdatedRecord", "RecordKey", "PollerStatus", "StuckNumber", "PartialNumber",
+    "SkippedNumber", "SweepSummary", "SafeError", "InvalidConfigError", "ValidationError",
     "TransportError", "TimeoutError", "ResponseTooLargeError", "DecodeError", "AuthError",
     "AccountDisabledError", "LicenseUnavailableError", "RateLimitedError", "BudgetExhaustedError",
-    "NotFoundError", "ConflictError", "ServerError", "CheckpointError", "CancelledError",
+    "NotFoundError", "ConflictError", "DuplicateNumberError", "ServerError", "CheckpointError", "CancelledError",
     "ConsumerError", "ERRORS_BY_CODE",
 ]

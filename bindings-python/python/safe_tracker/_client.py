@@ -149,8 +149,15 @@ class Client(_Base):
         return json.loads(self._native.call(method, json.dumps(args)))
 
     def item_by_seq(self, seq: int) -> Optional[Item]:
-        """The item with sequential org id ``seq``, or ``None`` for the blank answer."""
+        """The item with sequential org id ``seq``, or ``None`` for the blank answer. A number
+        held by several items raises :class:`~safe_tracker.DuplicateNumberError` (with ``seq``
+        and ``ids``): read them all with :meth:`items_by_seq`."""
         return _item(self._call("item_by_seq", seq=seq))
+
+    def items_by_seq(self, seq: int) -> List[Item]:
+        """Every item holding sequential org id ``seq``, ascending ``id`` (items without an id
+        last); empty for the blank answer."""
+        return _list(Item, self._call("items_by_seq", seq=seq))  # type: ignore[no-any-return]
 
     def item(self, id: int) -> Item:
         """The item with database id ``id``."""
@@ -289,8 +296,13 @@ class AsyncClient(_Base):
         return json.loads(raw)
 
     async def item_by_seq(self, seq: int) -> Optional[Item]:
-        """See :meth:`Client.item_by_seq`."""
+        """See :meth:`Client.item_by_seq` (raises :class:`~safe_tracker.DuplicateNumberError`
+        for a number held by several items)."""
         return _item(await self._call("item_by_seq", seq=seq))
+
+    async def items_by_seq(self, seq: int) -> List[Item]:
+        """See :meth:`Client.items_by_seq`."""
+        return _list(Item, await self._call("items_by_seq", seq=seq))  # type: ignore[no-any-return]
 
     async def item(self, id: int) -> Item:
         """See :meth:`Client.item`."""

@@ -2,14 +2,15 @@
 
 Every exception carries ``code`` (the stable number shared with C, Node and C#), ``status`` (the
 HTTP status, when an answer came), ``path`` (the templated route, never ids), ``retry_after``
-(seconds, for :class:`RateLimitedError`) and ``field`` (for :class:`ValidationError`). They are
-picklable. The token never appears in their messages.
+(seconds, for :class:`RateLimitedError`) and ``field`` (for :class:`ValidationError`);
+:class:`DuplicateNumberError` adds ``seq`` and ``ids``. They are picklable. The token never
+appears in their messages.
 """
 
 from __future__ import annotations
 
 import builtins
-from typing import Any, Dict, Optional, Tuple, Type
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type
 
 
 class SafeError(Exception):
@@ -34,10 +35,14 @@ class SafeError(Exception):
         self.retry_after = retry_after
         self.field = field
 
+    def _extra(self) -> Dict[str, Any]:
+        """Keyword arguments of a subclass beyond the common ones (kept by pickling)."""
+        return {}
+
     def __reduce__(self) -> Tuple[Any, ...]:
         return (
             _rebuild,
-            (type(self), self.message, self.status, self.path, self.retry_after, self.field),
+            (type(self), self.message, self.status, self.path, self.retry_after, self.field, self._extra()),
         )
 
     def __repr__(self) -> str:
@@ -51,8 +56,9 @@ def _rebuild(
     path: Optional[str],
     retry_after: Optional[float],
     field: Optional[str],
+    extra: Optional[Mapping[str, Any]] = None,
 ) -> SafeError:
-    return cls(message, status=status, path=path, retry_after=retry_after, field=field)
+    return cls(message, status=status, path=path, retry_after=retry_after, field=field, **dict(extra or {}))
 
 
 class InvalidConfigError(SafeError):
@@ -133,6 +139,37 @@ class ConflictError(SafeError):
     code = 31
 
 
+class DuplicateNumberError(SafeError):
+    """Several items hold the sequential org id asked for with ``item_by_seq``: read them all
+    with ``items_by_seq``. ``seq`` is the number, ``ids`` the ids of its items (ascending; an
+    item without an id is not listed). Nothing was dropped: no item is chosen for you."""
+
+    code = 32
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: Optional[int] = None,
+        path: Optional[str] = None,
+        retry_after: Optional[float] = None,
+        field: Optional[str] = None,
+        seq: Optional[int] = None,
+        ids: Optional[Sequence[int]] = None,
+    ) -> None:
+        super().__init__(message, status=status, path=path, retry_after=retry_after, field=field)
+        self.seq: Optional[int] = seq
+        """The sequential org id held by several items."""
+        self.ids: List[int] = list(ids or [])
+        """The ids of the items holding it (ascending)."""
+
+    def _extra(self) -> Dict[str, Any]:
+        return {"seq": self.seq, "ids": list(self.ids)}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code}, seq={self.seq}, ids={self.ids}, message={self.message!r})"
+
+
 class ServerError(SafeError):
     """The server failed after the retries allowed."""
 
@@ -173,6 +210,7 @@ ERRORS_BY_CODE: Dict[int, Type[SafeError]] = {
         BudgetExhaustedError,
         NotFoundError,
         ConflictError,
+        DuplicateNumberError,
         ServerError,
         CheckpointError,
         CancelledError,
@@ -189,6 +227,12 @@ def _from_native(
     path: Optional[str],
     retry_after: Optional[float],
     field: Optional[str],
+    seq: Optional[int] = None,
+    ids: Optional[List[int]] = None,
 ) -> SafeError:
     cls = ERRORS_BY_CODE.get(code, SafeError)
+    if cls is DuplicateNumberError:
+        return DuplicateNumberError(
+            message, status=status, path=path, retry_after=retry_after, field=field, seq=seq, ids=ids
+        )
     return cls(message, status=status, path=path, retry_after=retry_after, field=field)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Dict, List, Mapping, Optional, Type, TypeVar
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple, Type, TypedDict, TypeVar
 
 T = TypeVar("T", bound="Model")
 
@@ -67,7 +67,12 @@ def _plain(value: Any) -> Any:
 
 @dataclass(eq=True)
 class FormDataEntry(Model):
-    """One custom form attached to an entity; ``data`` is decoded, ``raw_data`` kept as sent."""
+    """One custom form attached to an entity; ``data`` is decoded, ``raw_data`` kept as sent.
+
+    Decoding is lenient: a ``data`` text that is not a JSON object (a corrupt form) never
+    raises. ``raw_data`` keeps it byte for byte, ``data`` is ``None`` and ``data_error`` says
+    why; ``to_dict()`` writes the raw text back unchanged.
+    """
 
     id: Optional[str] = None
     """Entry id (24 hex digits)."""
@@ -81,10 +86,13 @@ class FormDataEntry(Model):
     """The form's name."""
     date_fields: Optional[List[str]] = None
     """Which keys of ``data`` hold dates."""
-    data: Dict[str, Any] = field(default_factory=dict)
-    """The decoded fields."""
+    data: Optional[Dict[str, Any]] = field(default_factory=dict)
+    """The decoded fields (empty for an empty or ``null`` text); ``None`` when ``raw_data`` is
+    not a JSON object (see ``data_error``)."""
     raw_data: str = ""
     """``data`` exactly as the server sent it (a JSON object in a string)."""
+    data_error: Optional[str] = None
+    """Why ``raw_data`` did not decode, when it did not (``data`` is then ``None``)."""
     organization_id: Optional[int] = None
     """Organisation id."""
     office_id: Optional[int] = None
@@ -103,25 +111,48 @@ class FormDataEntry(Model):
     @classmethod
     def from_dict(cls: Type[T], data: Mapping[str, Any]) -> T:
         rest = dict(data)
-        raw = rest.pop("data", None) or ""
+        raw = rest.pop("data", None)
         entry = super().from_dict(rest)
         assert isinstance(entry, FormDataEntry)
+        if raw is None:
+            raw = ""
+        elif isinstance(raw, dict):  # already decoded (built by hand): keep it as the fields
+            entry.raw_data = json.dumps(raw, separators=(",", ":"))
+            entry.data = dict(raw)
+            return entry
+        elif not isinstance(raw, str):
+            entry.raw_data = json.dumps(raw, separators=(",", ":"))
+            entry.data = None
+            entry.data_error = "form data `data` is not a string"
+            return entry
         entry.raw_data = raw
-        entry.data = _decode_form_data(raw)
+        entry.data, entry.data_error = _decode_form_data(raw)
         return entry
 
     def to_dict(self) -> Dict[str, Any]:
         out = super().to_dict()
-        unchanged = _decode_form_data(self.raw_data) == self.data
-        out["data"] = self.raw_data if unchanged else json.dumps(self.data, separators=(",", ":"))
+        if self.data is None:
+            # Not decoded (or cleared): the raw text goes back exactly as it came.
+            out["data"] = self.raw_data
+            return out
+        decoded, _ = _decode_form_data(self.raw_data)
+        out["data"] = self.raw_data if decoded == self.data else json.dumps(self.data, separators=(",", ":"))
         return out
 
 
-def _decode_form_data(raw: str) -> Dict[str, Any]:
-    if raw.strip() in ("", "null"):
-        return {}
-    value = json.loads(raw)
-    return value if isinstance(value, dict) else {}
+def _decode_form_data(raw: str) -> Tuple[Optional[Dict[str, Any]], Optional[str]]:
+    """``(fields, None)``, or ``(None, reason)`` when ``raw`` is not a JSON object (as the
+    core decodes it: an empty or ``null`` text has no fields)."""
+    text = raw.strip()
+    if text in ("", "null"):
+        return {}, None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        return None, f"form data `data` is not valid JSON: {exc}"
+    if not isinstance(value, dict):
+        return None, "form data `data` is not a JSON object"
+    return value, None
 
 
 @dataclass(eq=True)
@@ -566,14 +597,73 @@ class SearchPage(Model):
     _nested: ClassVar[Dict[str, str]] = {"entities": "Item"}
 
 
+@dataclass(frozen=True)
+class RecordKey:
+    """The identity of a delivered item: **upsert by it** (``record.key``).
+
+    ``(organization_id, item_id)`` for every item with an ``id``: the same row whatever
+    number the item holds now (a number can be held by several items, and an item can be
+    renumbered). An item delivered without an ``id`` gets ``(organization_id,
+    sequential_org_id)`` instead (``item_id`` is then ``None``; the record carries a warning).
+    Hashable, so usable as a ``dict`` key; ``str(key)`` is ``"<org>/item/<id>"`` or
+    ``"<org>/seq/<number>"`` for a text column.
+    """
+
+    organization_id: int
+    """Organisation id."""
+    item_id: Optional[int] = None
+    """Item id (``None`` only for an item without one)."""
+    sequential_org_id: Optional[int] = None
+    """The number, only for an item without an id (else ``None``)."""
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "RecordKey":
+        """From the wire form: ``{"organization_id", "item_id"}`` or ``{"organization_id",
+        "sequential_org_id"}``."""
+        if data.get("item_id") is not None:
+            return cls(int(data["organization_id"]), item_id=int(data["item_id"]))
+        seq = data.get("sequential_org_id")
+        return cls(int(data["organization_id"]), sequential_org_id=None if seq is None else int(seq))
+
+    @classmethod
+    def of(cls, organization_id: int, seq: Optional[int], item: Optional["Item"]) -> "RecordKey":
+        """The key of ``item`` delivered under number ``seq`` (as the core computes it)."""
+        if item is not None and item.id is not None:
+            return cls(organization_id, item_id=item.id)
+        return cls(organization_id, sequential_org_id=seq)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The wire form."""
+        if self.item_id is not None:
+            return {"organization_id": self.organization_id, "item_id": self.item_id}
+        return {"organization_id": self.organization_id, "sequential_org_id": self.sequential_org_id}
+
+    def __str__(self) -> str:
+        if self.item_id is not None:
+            return f"{self.organization_id}/item/{self.item_id}"
+        return f"{self.organization_id}/seq/{self.sequential_org_id}"
+
+
+def _key_from(data: Mapping[str, Any]) -> Optional[RecordKey]:
+    raw = data.get("key")
+    if isinstance(raw, Mapping):
+        return RecordKey.from_dict(raw)
+    return None
+
+
 @dataclass(eq=True)
 class ItemRecord(Model):
-    """One item delivered by the poller, with the expansions asked for."""
+    """One item delivered by the poller, with the expansions asked for.
+
+    Delivery is at least once: **upsert by** :attr:`key` (organisation, item id). Several
+    records of one sweep may share a ``sequential_org_id`` (a number held by several items:
+    one record per item, ascending id), and an item may come back later under another number.
+    """
 
     organization_id: Optional[int] = None
-    """Organisation id (first half of the dedupe key)."""
+    """Organisation id."""
     sequential_org_id: Optional[int] = None
-    """Sequential org id (second half of the dedupe key)."""
+    """The sequential org id it was delivered under (not its identity: see ``key``)."""
     item: Optional[Item] = None
     """The item."""
     form_data: Optional[List[FormDataEntry]] = None
@@ -587,7 +677,11 @@ class ItemRecord(Model):
     late: Optional[bool] = None
     """True when it filled a hole."""
     warnings: Optional[List[str]] = None
-    """Expansions that were not found."""
+    """What was not as it should be: expansions not found, form data whose ``data`` did not
+    decode (kept raw), an item without an id."""
+    key: Optional[RecordKey] = None
+    """The identity to upsert by: (organisation, item id), or (organisation, number) for an
+    item without an id."""
     extra: Dict[str, Any] = field(default_factory=dict)
     """Other fields."""
 
@@ -601,24 +695,47 @@ class ItemRecord(Model):
         "custody": "CustodyEntry",
     }
 
+    @classmethod
+    def from_dict(cls: Type[T], data: Mapping[str, Any]) -> T:
+        rest = dict(data)
+        key = _key_from(rest)
+        rest.pop("key", None)
+        record = super().from_dict(rest)
+        assert isinstance(record, ItemRecord)
+        if key is None and record.organization_id is not None:
+            key = RecordKey.of(record.organization_id, record.sequential_org_id, record.item)
+        record.key = key
+        return record
+
+    def to_dict(self) -> Dict[str, Any]:
+        out = super().to_dict()
+        if self.key is not None:
+            out = {"key": self.key.to_dict(), **out}
+        return out
+
     @property
-    def dedupe_key(self) -> tuple:  # type: ignore[type-arg]
-        """(organization id, sequential org id)."""
-        return (self.organization_id, self.sequential_org_id)
+    def dedupe_key(self) -> Optional[RecordKey]:
+        """The same as :attr:`key` (the item id is the identity, not the number)."""
+        return self.key
 
 
 @dataclass(eq=True)
 class UpdatedRecord(Model):
-    """One changed item from the updated-items stream."""
+    """One changed item from the updated-items stream. **Upsert by** :attr:`key`
+    (organisation, item id): the same row a :class:`ItemRecord` of the item lands in, whatever
+    number it holds now. An item renumbered below a poller's cursor reaches you only through
+    this stream (or a hole re-probe)."""
 
     organization_id: Optional[int] = None
     """Organisation id."""
     item_id: Optional[int] = None
-    """Item id (first half of the dedupe key)."""
+    """Item id."""
     updated: Optional[str] = None
-    """Modification time as sent (second half of the dedupe key)."""
+    """Modification time as sent ((item id, updated) identifies the change)."""
     item: Optional[Item] = None
     """The item."""
+    key: Optional[RecordKey] = None
+    """The identity to upsert by: (organisation, item id)."""
     extra: Dict[str, Any] = field(default_factory=dict)
     """Other fields."""
 
@@ -627,6 +744,105 @@ class UpdatedRecord(Model):
         "item": "item",
     }
     _nested: ClassVar[Dict[str, str]] = {"item": "Item"}
+
+    @classmethod
+    def from_dict(cls: Type[T], data: Mapping[str, Any]) -> T:
+        rest = dict(data)
+        key = _key_from(rest)
+        rest.pop("key", None)
+        record = super().from_dict(rest)
+        assert isinstance(record, UpdatedRecord)
+        if key is None and record.organization_id is not None and record.item_id is not None:
+            key = RecordKey(record.organization_id, item_id=record.item_id)
+        record.key = key
+        return record
+
+    def to_dict(self) -> Dict[str, Any]:
+        out = super().to_dict()
+        if self.key is not None:
+            out = {"key": self.key.to_dict(), **out}
+        return out
+
+
+class SweepSummary(TypedDict):
+    """How a sweep went (``status()["last_sweep"]``, ``last_report()["summary"]``); times are
+    ISO-8601 text."""
+
+    started: str
+    finished: str
+    items: int
+    requests: int
+    holes_recorded: int
+    holes_filled: int
+    holes_abandoned: int
+    duplicate_numbers: int
+    """Answers that held several items for one number."""
+    cursor_start: int
+    cursor_end: int
+    outcome: Dict[str, Any]
+    """``{"outcome": "completed" | "failed" | "interrupted"}``, with ``code`` and ``message``
+    for a failure."""
+
+
+class StuckNumber(TypedDict):
+    """The number the last sweeps failed at, and why (``status()["stuck"]``)."""
+
+    seq: int
+    code: int
+    """The stable error code of the last failure."""
+    name: str
+    """The error's name (``Decode``…)."""
+    message: str
+    since: str
+    """When a sweep first failed at it."""
+    sweeps: int
+    """How many sweeps in a row failed at it."""
+
+
+class PartialNumber(TypedDict):
+    """A number held by several items whose delivery is under way (``status()["partial"]``):
+    the ids acknowledged so far, so a restart redelivers only the others."""
+
+    seq: int
+    done: List[int]
+    done_without_id: int
+
+
+class _SkippedBase(TypedDict):
+    seq: int
+    reason: str
+    at: str
+
+
+class SkippedNumber(_SkippedBase, total=False):
+    """A number an operator stepped over with ``skip`` (``status()["skipped"]``)."""
+
+    error: str
+    """The failure the poller was stuck with there, if any."""
+
+
+class PollerStatus(TypedDict):
+    """``poller.status()``: a plain ``dict`` of the checkpoint state (no request)."""
+
+    stream: str
+    cursor: int
+    """The next number to request."""
+    holes: List[int]
+    last_sweep_started: Optional[str]
+    last_sweep: Optional[SweepSummary]
+    next_allowed_sweep: Optional[str]
+    requests_spent: int
+    stalled_next: Optional[int]
+    watermark: Optional[str]
+    """Updated-items stream: the watermark."""
+    stuck: Optional[StuckNumber]
+    """The number the last sweeps failed at and why; step over it with ``skip`` when it will
+    never succeed."""
+    partial: Optional[PartialNumber]
+    skipped: List[SkippedNumber]
+    """Numbers skipped by an operator (the latest 100)."""
+    duplicate_numbers: int
+    """Answers that held several items for one number, over the poller's life."""
 
 
 _MODELS: Dict[str, Type[Model]] = {

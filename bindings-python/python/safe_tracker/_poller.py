@@ -5,6 +5,13 @@ an exception in the loop body (or a ``break``) leaves that record unacknowledged
 checkpoint never moves past it. ``poller.sweep(handler)`` acknowledges when the handler
 returns; ``poller.run_forever(handler)`` follows the schedule (default every 10 minutes, never
 twice within 60 seconds).
+
+Delivery is at least once: upsert each record by ``record.key`` (organisation, item id), not
+by its number. A number held by several items gives one record per item (ascending id); the
+cursor passes the number once all of them are acknowledged, and a restart between them
+redelivers only the unacknowledged ones. An item that can never be decoded stops every sweep
+at its number: ``status()["stuck"]`` says which and why, and ``poller.skip(seq, reason)``
+steps over it for good (recorded in ``status()["skipped"]``).
 """
 
 from __future__ import annotations
@@ -30,8 +37,8 @@ from typing import (
 
 from . import _native
 from ._client import AsyncClient, Client, _await_native
-from ._errors import CancelledError, SafeError
-from ._models import ItemRecord, Model, UpdatedRecord
+from ._errors import CancelledError, SafeError, ValidationError
+from ._models import ItemRecord, Model, PollerStatus, SkippedNumber, UpdatedRecord
 
 LOGGER = logging.getLogger("safe_tracker")
 
@@ -125,8 +132,11 @@ class _PollerBase(Generic[R]):
             callback = on_event
             self._native.on_event(lambda text: callback(json.loads(text)))
 
-    def status(self) -> Dict[str, Any]:
-        """Cursor, holes, last sweep, next allowed sweep and requests spent (no request)."""
+    def status(self) -> PollerStatus:
+        """Cursor, holes, last sweep, next allowed sweep, requests spent, the number the poller
+        is stuck at (``stuck``), a duplicated number under way (``partial``), operator skips
+        (``skipped``) and the count of duplicated numbers met (``duplicate_numbers``); no
+        request."""
         return json.loads(self._native.status())  # type: ignore[no-any-return]
 
     def plan(self) -> Optional[Dict[str, Any]]:
@@ -261,6 +271,13 @@ class _ItemsOptions:
         )
 
 
+def _skip_args(seq: int, reason: str) -> None:
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+        raise ValidationError(f"seq must be a sequential org id, not {seq!r}", field="seq")
+    if not isinstance(reason, str):
+        raise ValidationError("reason must be text", field="reason")
+
+
 class Poller(_PollerBase[ItemRecord]):
     """The throttled sequential poller (blocking). Durations are in seconds.
 
@@ -305,6 +322,16 @@ class Poller(_PollerBase[ItemRecord]):
         are raised, transient ones wait for the next sweep."""
         self._run_forever(handler)
 
+    def skip(self, seq: int, reason: str) -> SkippedNumber:
+        """Steps over number ``seq`` for good (an item that can never be decoded, say) and
+        records ``reason`` in ``status()["skipped"]`` (and a ``skipped`` event). Allowed for the
+        cursor, an open hole, or the number the poller is stuck at (``status()["stuck"]``);
+        anything else raises :class:`~safe_tracker.ValidationError` (``field == "seq"``), as
+        does an empty reason (``field == "reason"``). Between sweeps only
+        (:class:`~safe_tracker.CheckpointError` while one runs). Returns the recorded skip."""
+        _skip_args(seq, reason)
+        return json.loads(self._native.skip(seq, reason))  # type: ignore[no-any-return]
+
 
 class AsyncPoller(_PollerBase[ItemRecord]):
     """The sequential poller for asyncio: ``async for record in poller.sweep():``."""
@@ -345,6 +372,12 @@ class AsyncPoller(_PollerBase[ItemRecord]):
     async def run_forever(self, handler: Callable[[ItemRecord], Any]) -> None:
         """Sweeps on the schedule until :meth:`cancel`."""
         await self._arun_forever(handler)
+
+    async def skip(self, seq: int, reason: str) -> SkippedNumber:
+        """See :meth:`Poller.skip`."""
+        _skip_args(seq, reason)
+        raw = await _await_native(lambda cb: self._native.skip_async(seq, reason, cb))
+        return json.loads(raw)  # type: ignore[no-any-return]
 
 
 def _updated_options(since: Optional[str], overlap: Optional[float], page_size: Optional[int],
