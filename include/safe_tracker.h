@@ -88,6 +88,12 @@ typedef enum {
    */
   SAFE_CONFLICT = 31,
   /*
+   Several items hold the sequential org id asked for with a one-item read
+   (safe_item_by_seq): read them all with safe_items_by_seq(). safe_last_error_seq() and
+   safe_last_error_ids() give the number and the item ids.
+   */
+  SAFE_DUPLICATE_NUMBER = 32,
+  /*
    Server error after retries.
    */
   SAFE_SERVER = 40,
@@ -127,6 +133,11 @@ typedef struct safe_client safe_client;
  An opaque item with accessors for its key fields.
  */
 typedef struct safe_item safe_item;
+
+/*
+ An opaque list of items (see safe_items_by_seq()); free it with safe_item_list_free().
+ */
+typedef struct safe_item_list safe_item_list;
 
 /*
  An opaque poller (new items, or updated items).
@@ -189,9 +200,19 @@ typedef int32_t (*safe_checkpoint_save_fn)(void *user_data, const char *key, con
 
 /*
  Called for each record: `item` (borrowed for the call) and the whole record as JSON
- (`{"organization_id","sequential_org_id","item","form_data",...}`). Return 0 to acknowledge
- it and continue; any other value stops the sweep with SAFE_CONSUMER and leaves the record
- unacknowledged.
+ (`{"key","organization_id","sequential_org_id","item","form_data",...,"warnings"}`).
+ Return 0 to acknowledge it and continue; any other value stops the sweep with
+ SAFE_CONSUMER and leaves the record unacknowledged.
+
+ Delivery is at least once: store records by upserting on their key, never by inserting.
+ The key is the record's `"key"`: `{"organization_id":O,"item_id":I}` for an item with an
+ id (I is safe_item_id(item)), or `{"organization_id":O,"sequential_org_id":N}` with a
+ warning on the record for an item without one (then safe_item_id(item) is 0). A
+ sequential org id is not an identity: several records may share one (a number held by
+ several items arrives as one record per item, in ascending id order) and an item may
+ come back later under another number (renumbered), which must update the row stored for
+ its key. An item renumbered below the cursor reaches the host only through the "updated"
+ stream (whose records carry the same item `"key"`) or a hole re-probe.
  */
 typedef int32_t (*safe_record_fn)(void *user_data, const safe_item *item, const char *record_json);
 
@@ -224,6 +245,20 @@ int32_t safe_last_error_http_status(void);
  Seconds the server asked to wait, for SAFE_RATE_LIMITED (negative when unknown).
  */
 double safe_last_error_retry_after(void);
+
+/*
+ The sequential org id of the last failure on this thread when it was
+ SAFE_DUPLICATE_NUMBER (0 otherwise).
+ */
+uint64_t safe_last_error_seq(void);
+
+/*
+ The item ids of the last failure on this thread when it was SAFE_DUPLICATE_NUMBER
+ (ascending; an item without an id is not listed). Writes at most `capacity` ids to `out`
+ and returns how many there are in all (0 for any other failure), so
+ `safe_last_error_ids(NULL, 0)` asks for the count.
+ */
+size_t safe_last_error_ids(int64_t *out, size_t capacity);
 
 /*
  Forgets the last failure on this thread.
@@ -262,9 +297,37 @@ safe_status safe_client_call(const safe_client *client,
 
 /*
  The item with sequential org id `seq`. On success `*out` is the item, or NULL for the
- "blank" answer (no item holds the number yet).
+ "blank" answer (no item holds the number yet). A number held by several items (a
+ duplicated sequential org id) fails with SAFE_DUPLICATE_NUMBER, whose message names
+ safe_items_by_seq and the ids (also in safe_last_error_seq() and safe_last_error_ids()):
+ read such a number with safe_items_by_seq(), which never drops one.
  */
 safe_status safe_item_by_seq(const safe_client *client, uint64_t seq, safe_item **out);
+
+/*
+ Every item holding sequential org id `seq`, in ascending item id order (items without an
+ id last). On success `*out` is a list, empty (length 0, not NULL) for the "blank" answer
+ (no item holds the number yet). Read it with safe_item_list_len() and
+ safe_item_list_get(); free it with safe_item_list_free().
+ */
+safe_status safe_items_by_seq(const safe_client *client, uint64_t seq, safe_item_list **out);
+
+/*
+ How many items `list` holds (0 when `list` is NULL).
+ */
+size_t safe_item_list_len(const safe_item_list *list);
+
+/*
+ Item `index` (from 0) of `list`, borrowed from the list: valid until
+ safe_item_list_free(list), usable with every safe_item_* accessor, never passed to
+ safe_item_free(). NULL when `list` is NULL or `index` is out of range.
+ */
+const safe_item *safe_item_list_get(const safe_item_list *list, size_t index);
+
+/*
+ Frees a list and every item it holds. Accepts NULL.
+ */
+void safe_item_list_free(safe_item_list *list);
 
 /*
  The item with database id `id`.
@@ -449,7 +512,8 @@ safe_status safe_poller_new_with_callbacks(const safe_client *client,
                                            safe_poller **out);
 
 /*
- Frees a poller (releasing its lock). Accepts NULL.
+ Frees a poller, releasing its lock at once (even while a safe_cancel handle of it lives:
+ the same checkpoint may be opened again right away). Accepts NULL.
  */
 void safe_poller_free(safe_poller *poller);
 
@@ -471,7 +535,14 @@ safe_status safe_poller_run_forever(const safe_poller *poller,
                                     void *user_data);
 
 /*
- Writes the poller's status as JSON (cursor, holes, last sweep, next allowed sweep…).
+ Writes the poller's status as JSON: `stream`, `cursor`, `holes`, `last_sweep`,
+ `next_allowed_sweep`, `requests_spent`, … and `stuck` (null, or
+ `{"seq","code","name","message","since","sweeps"}`: the number the last sweeps failed at
+ and why; step over it with safe_poller_skip() when it will never succeed), `partial` (null,
+ or `{"seq","done":[ids],"done_without_id"}`: a number held by several items whose delivery
+ is under way), `skipped` (the numbers stepped over, `{"seq","reason","at","error"?}`, the
+ last 100) and `duplicate_numbers` (how many numbers held several items, over the
+ poller's life).
  */
 safe_status safe_poller_status(const safe_poller *poller, char **out_json);
 
@@ -479,6 +550,20 @@ safe_status safe_poller_status(const safe_poller *poller, char **out_json);
  Writes the plan of the next sweep as JSON, without any request.
  */
 safe_status safe_poller_plan(const safe_poller *poller, char **out_json);
+
+/*
+ Steps over number `seq` for good (the "items" poller only), with the operator's `reason`
+ (required, not blank), recorded in the checkpoint's `skipped` list (see
+ safe_poller_status()). Allowed for the cursor, an open hole, or the number the
+ poller is stuck at (see `stuck` in safe_poller_status()); any other number, a blank
+ reason or an "updated" poller fails with SAFE_VALIDATION, and a call while a sweep of this
+ poller runs (from another thread) with SAFE_CHECKPOINT. On success `*out_json` (when not
+ NULL) receives the record `{"seq","reason","at","error"?}`.
+ */
+safe_status safe_poller_skip(const safe_poller *poller,
+                             uint64_t seq,
+                             const char *reason,
+                             char **out_json);
 
 /*
  A handle that cancels `poller` from any thread; free it with safe_cancel_free().

@@ -2,6 +2,7 @@
 // exceptions raised from status codes with the library's last-error message, and a poller
 // whose record delegate is kept alive for the whole native call.
 using System;
+using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading;
@@ -13,30 +14,42 @@ namespace SafeTracker
     {
         Ok = 0, InvalidConfig = 1, Validation = 2, Transport = 10, Timeout = 11, ResponseTooLarge = 12,
         Decode = 13, Auth = 20, AccountDisabled = 21, LicenseUnavailable = 22, RateLimited = 23,
-        BudgetExhausted = 24, NotFound = 30, Conflict = 31, Server = 40, Checkpoint = 50, Cancelled = 51,
+        BudgetExhausted = 24, NotFound = 30, Conflict = 31, DuplicateNumber = 32, Server = 40, Checkpoint = 50, Cancelled = 51,
         Consumer = 52, InvalidArgument = 90, Panic = 91,
     }
 
-    /// <summary>A failed call: the status, the library's message, the HTTP status and Retry-After.</summary>
+    /// <summary>A failed call: the status, the library's message, the HTTP status and Retry-After;
+    /// for <see cref="Status.DuplicateNumber"/> also the number and the ids of the items holding it.</summary>
     public class SafeException : Exception
     {
         public Status Code { get; private set; }
         public int HttpStatus { get; private set; }
         public double RetryAfterSeconds { get; private set; }
+        /// <summary>The sequential org id of a <see cref="Status.DuplicateNumber"/> (0 otherwise).</summary>
+        public ulong Seq { get; private set; }
+        /// <summary>The ids (ascending) of the items holding <see cref="Seq"/> (empty otherwise).</summary>
+        public long[] Ids { get; private set; }
 
-        public SafeException(Status code, string message, int httpStatus, double retryAfter, Exception inner = null)
+        public SafeException(Status code, string message, int httpStatus, double retryAfter, Exception inner = null,
+                             ulong seq = 0, long[] ids = null)
             : base(message, inner)
         {
             Code = code;
             HttpStatus = httpStatus;
             RetryAfterSeconds = retryAfter;
+            Seq = seq;
+            Ids = ids ?? new long[0];
         }
 
         internal static void Check(Status status, Exception inner = null)
         {
             if (status == Status.Ok) return;
             string message = Utf8.Read(Native.safe_last_error_message()) ?? status.ToString();
-            throw new SafeException(status, message, Native.safe_last_error_http_status(), Native.safe_last_error_retry_after(), inner);
+            int count = (int)Native.safe_last_error_ids(null, UIntPtr.Zero);
+            var ids = new long[count];
+            if (count > 0) Native.safe_last_error_ids(ids, (UIntPtr)count);
+            throw new SafeException(status, message, Native.safe_last_error_http_status(), Native.safe_last_error_retry_after(), inner,
+                                    Native.safe_last_error_seq(), ids);
         }
     }
 
@@ -106,6 +119,15 @@ namespace SafeTracker
         [DllImport(Lib)] internal static extern long safe_item_id(ItemHandle item);
         [DllImport(Lib)] internal static extern long safe_item_primary_case_id(ItemHandle item);
         [DllImport(Lib)] internal static extern long safe_item_sequential_org_id(IntPtr item);
+        [DllImport(Lib)] internal static extern IntPtr safe_item_json(IntPtr item);
+        [DllImport(Lib)] internal static extern IntPtr safe_item_description(IntPtr item);
+        [DllImport(Lib)] internal static extern long safe_item_id(IntPtr item);
+        [DllImport(Lib)] internal static extern long safe_item_primary_case_id(IntPtr item);
+        [DllImport(Lib)] internal static extern Status safe_items_by_seq(ClientHandle client, ulong seq, out ItemListHandle list);
+        [DllImport(Lib)] internal static extern UIntPtr safe_item_list_len(ItemListHandle list);
+        [DllImport(Lib)] internal static extern IntPtr safe_item_list_get(ItemListHandle list, UIntPtr index);
+        [DllImport(Lib)] internal static extern void safe_item_list_free(IntPtr list);
+        [DllImport(Lib)] internal static extern Status safe_poller_skip(PollerHandle poller, ulong seq, IntPtr reason, out IntPtr json);
         [DllImport(Lib)] internal static extern Status safe_poller_new(ClientHandle client, IntPtr kind, IntPtr checkpoint, IntPtr options, out PollerHandle poller);
         [DllImport(Lib)] internal static extern void safe_poller_free(IntPtr poller);
         [DllImport(Lib)] internal static extern Status safe_poller_sweep(PollerHandle poller, RecordCallback callback, IntPtr userData, out IntPtr report);
@@ -118,6 +140,8 @@ namespace SafeTracker
         [DllImport(Lib)] internal static extern IntPtr safe_last_error_message();
         [DllImport(Lib)] internal static extern int safe_last_error_http_status();
         [DllImport(Lib)] internal static extern double safe_last_error_retry_after();
+        [DllImport(Lib)] internal static extern ulong safe_last_error_seq();
+        [DllImport(Lib)] internal static extern UIntPtr safe_last_error_ids([Out] long[] ids, UIntPtr capacity);
     }
 
     public sealed class ClientHandle : SafeHandle
@@ -132,6 +156,13 @@ namespace SafeTracker
         public ItemHandle() : base(IntPtr.Zero, true) { }
         public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
         protected override bool ReleaseHandle() { Native.safe_item_free(handle); return true; }
+    }
+
+    public sealed class ItemListHandle : SafeHandle
+    {
+        public ItemListHandle() : base(IntPtr.Zero, true) { }
+        public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
+        protected override bool ReleaseHandle() { Native.safe_item_list_free(handle); return true; }
     }
 
     public sealed class PollerHandle : SafeHandle
@@ -155,6 +186,33 @@ namespace SafeTracker
         public long Id;
         public long PrimaryCaseId;
         public string Description;
+        public string Json;
+
+        /// <summary>Copies the fields of a borrowed native item (an element of a list).</summary>
+        internal static Item From(IntPtr item)
+        {
+            return new Item
+            {
+                SequentialOrgId = Native.safe_item_sequential_org_id(item),
+                Id = Native.safe_item_id(item),
+                PrimaryCaseId = Native.safe_item_primary_case_id(item),
+                Description = Utf8.Read(Native.safe_item_description(item)),
+                Json = Utf8.Read(Native.safe_item_json(item)),
+            };
+        }
+    }
+
+    /// <summary>One poller record. Delivery is at least once: store records by upserting on their
+    /// key, (organization id, <see cref="ItemId"/>), or (organization id, <see cref="SequentialOrgId"/>)
+    /// for an item without an id (<see cref="ItemId"/> 0, with a warning in the record) — the
+    /// record JSON's "key". A sequential org id is not an identity: several records may share one
+    /// (one per item, ascending id) and an item may come back later under another number.</summary>
+    public sealed class Record
+    {
+        public long SequentialOrgId;
+        /// <summary>The item id (0 when the item has none).</summary>
+        public long ItemId;
+        /// <summary>The whole record as JSON: key, organization_id, sequential_org_id, item, warnings…</summary>
         public string Json;
     }
 
@@ -199,7 +257,9 @@ namespace SafeTracker
 
         internal ClientHandle Handle { get { return handle; } }
 
-        /// <summary>The item with this sequential org id, or null for the blank answer.</summary>
+        /// <summary>The item with this sequential org id, or null for the blank answer. A number held
+        /// by several items throws a <see cref="SafeException"/> with <see cref="SafeTracker.Status.DuplicateNumber"/>
+        /// (its Seq and Ids name them): read such a number with <see cref="ItemsBySeq"/>.</summary>
         public Item ItemBySeq(ulong seq)
         {
             ItemHandle h;
@@ -215,6 +275,22 @@ namespace SafeTracker
                     Description = Utf8.Read(Native.safe_item_description(h)),
                     Json = Utf8.Read(Native.safe_item_json(h)),
                 };
+            }
+        }
+
+        /// <summary>Every item holding this sequential org id, in ascending id order (items without
+        /// an id last); empty for the blank answer.</summary>
+        public Item[] ItemsBySeq(ulong seq)
+        {
+            ItemListHandle h;
+            SafeException.Check(Native.safe_items_by_seq(handle, seq, out h));
+            using (h)
+            {
+                int count = (int)Native.safe_item_list_len(h);
+                var items = new Item[count];
+                for (int i = 0; i < count; i++)
+                    items[i] = Item.From(Native.safe_item_list_get(h, (UIntPtr)i)); // borrowed from the list
+                return items;
             }
         }
 
@@ -252,13 +328,19 @@ namespace SafeTracker
             finally { Utf8.Free(k); Utf8.Free(c); Utf8.Free(o); }
         }
 
-        RecordCallback Wrap(Func<long, string, bool> handler, Exception[] failure)
+        static RecordCallback Wrap(Func<Record, bool> handler, Exception[] failure)
         {
             return (userData, item, json) =>
             {
                 try
                 {
-                    return handler(Native.safe_item_sequential_org_id(item), Utf8.Read(json)) ? 0 : 1;
+                    var record = new Record
+                    {
+                        SequentialOrgId = Native.safe_item_sequential_org_id(item),
+                        ItemId = Native.safe_item_id(item),
+                        Json = Utf8.Read(json),
+                    };
+                    return handler(record) ? 0 : 1;
                 }
                 catch (Exception e)
                 {
@@ -268,9 +350,18 @@ namespace SafeTracker
             };
         }
 
+        static Func<Record, bool> ByNumber(Func<long, string, bool> handler)
+        {
+            return r => handler(r.SequentialOrgId, r.Json);
+        }
+
         /// <summary>One sweep: handler(sequentialOrgId, recordJson) returns true to acknowledge.
         /// Returns the report JSON.</summary>
-        public string Sweep(Func<long, string, bool> handler)
+        public string Sweep(Func<long, string, bool> handler) { return Sweep(ByNumber(handler)); }
+
+        /// <summary>One sweep: handler(record) returns true to acknowledge (upsert by the record's
+        /// key, see <see cref="Record"/>). Returns the report JSON.</summary>
+        public string Sweep(Func<Record, bool> handler)
         {
             var failure = new Exception[1];
             RecordCallback callback = Wrap(handler, failure);
@@ -282,7 +373,10 @@ namespace SafeTracker
         }
 
         /// <summary>Sweeps on the schedule until cancelled.</summary>
-        public void RunForever(Func<long, string, bool> handler)
+        public void RunForever(Func<long, string, bool> handler) { RunForever(ByNumber(handler)); }
+
+        /// <summary>Sweeps on the schedule until cancelled.</summary>
+        public void RunForever(Func<Record, bool> handler)
         {
             var failure = new Exception[1];
             RecordCallback callback = Wrap(handler, failure);
@@ -291,6 +385,25 @@ namespace SafeTracker
             SafeException.Check(status, failure[0]);
         }
 
+        /// <summary>Steps over number <paramref name="seq"/> for good, with the operator's reason
+        /// (required): allowed for the cursor, an open hole, or the number the poller is stuck at
+        /// (the status JSON's "stuck"); otherwise <see cref="SafeTracker.Status.Validation"/>, and
+        /// <see cref="SafeTracker.Status.Checkpoint"/> while a sweep runs. Returns the recorded skip as JSON
+        /// ({"seq","reason","at","error"?}), also listed in the status JSON's "skipped".</summary>
+        public string Skip(ulong seq, string reason)
+        {
+            IntPtr r = Utf8.Alloc(reason);
+            try
+            {
+                IntPtr json;
+                SafeException.Check(Native.safe_poller_skip(handle, seq, r, out json));
+                return Utf8.Take(json);
+            }
+            finally { Utf8.Free(r); }
+        }
+
+        /// <summary>The status JSON: cursor, holes, last sweep, "stuck" (null or the number the last
+        /// sweeps failed at and why), "partial", "skipped" and "duplicate_numbers".</summary>
         public string Status()
         {
             IntPtr json;

@@ -1,6 +1,8 @@
 // Console sample and test of the C# wrapper against the simulator (SAFE_BASE_URL from run.sh).
 using System;
+using System.Collections.Generic;
 using System.IO;
+using System.Net;
 using System.Threading;
 using SafeTracker;
 
@@ -11,6 +13,80 @@ static class Sample
     static void Check(bool ok, string what)
     {
         if (ok) passed++; else { failed++; Console.Error.WriteLine("check failed: " + what); }
+    }
+
+    /// <summary>POSTs to the simulator's admin API (next to the API root) and returns the answer.</summary>
+    static string Admin(string url, string path, string json)
+    {
+        using (var web = new WebClient())
+        {
+            web.Headers[HttpRequestHeader.ContentType] = "application/json";
+            return web.UploadString(new Uri(new Uri(url), path), "POST", json);
+        }
+    }
+
+    /// <summary>A number held by two items: ItemsBySeq reads both, ItemBySeq refuses, the poller
+    /// delivers both with distinct keys, and Skip steps over the cursor only.</summary>
+    static void DuplicateNumberAndSkip(Client client, string url)
+    {
+        Admin(url, "/__admin/orgs/1/items/3/duplicate", "{}");
+        Item[] items = client.ItemsBySeq(3);
+        Check(items.Length == 2 && items[0].SequentialOrgId == 3 && items[1].SequentialOrgId == 3, "ItemsBySeq: both items");
+        Check(items.Length == 2 && items[0].Id > 0 && items[0].Id < items[1].Id, "ItemsBySeq: ascending id");
+        Check(items.Length == 2 && items[1].Json.Contains("\"sequentialOrgId\":3"), "ItemsBySeq: JSON");
+        Check(client.ItemsBySeq(100000).Length == 0, "ItemsBySeq: blank answer is empty");
+        Check(client.ItemsBySeq(4).Length == 1, "ItemsBySeq: one item");
+        try { client.ItemBySeq(3); Check(false, "DuplicateNumber expected"); }
+        catch (SafeException e)
+        {
+            Check(e.Code == Status.DuplicateNumber && (int)e.Code == 32, "DuplicateNumber status");
+            Check(e.Message.Contains("items_by_seq") && e.Seq == 3, "DuplicateNumber message and number");
+            Check(items.Length == 2 && e.Ids.Length == 2 && e.Ids[0] == items[0].Id && e.Ids[1] == items[1].Id, "DuplicateNumber ids");
+        }
+
+        using (var poller = new Poller(client, "{\"kind\":\"memory\"}", "{\"unsafe_min_interval\":0}"))
+        {
+            var ofThree = new List<Record>();
+            int seen = 0;
+            Status duringSweep = Status.Ok;
+            string report = poller.Sweep(r =>
+            {
+                seen++;
+                if (r.SequentialOrgId == 3) ofThree.Add(r);
+                if (seen == 10)
+                {
+                    // Another thread may not skip while this sweep runs.
+                    var t = new Thread(() =>
+                    {
+                        try { poller.Skip(21, "while sweeping"); }
+                        catch (SafeException e) { duringSweep = e.Code; }
+                    });
+                    t.Start();
+                    t.Join();
+                }
+                return true;
+            });
+            Check(seen == 21, "the sweep delivers both items of 3 (" + seen + " records)");
+            Check(ofThree.Count == 2 && ofThree[0].ItemId == items[0].Id && ofThree[1].ItemId == items[1].Id, "records of 3: one per item, ascending id");
+            Check(ofThree.Count == 2 && ofThree[0].Json.Contains("\"key\":{\"organization_id\":1,\"item_id\":" + ofThree[0].ItemId + "}")
+                  && ofThree[1].Json.Contains("\"item_id\":" + ofThree[1].ItemId + "}"), "records of 3: distinct keys");
+            Check(report.Contains("\"event\":\"duplicate_number\""), "duplicate_number event");
+            Check(duringSweep == Status.Checkpoint, "skip while sweeping: Checkpoint (" + duringSweep + ")");
+            Check(poller.Status().Contains("\"duplicate_numbers\":1"), "status counts the duplicated number");
+
+            try { poller.Skip(5, "not the cursor"); Check(false, "Validation expected"); }
+            catch (SafeException e) { Check(e.Code == Status.Validation, "skip of a delivered number: Validation"); }
+            try { poller.Skip(21, " "); Check(false, "Validation expected"); }
+            catch (SafeException e) { Check(e.Code == Status.Validation && e.Message.Contains("reason"), "skip without a reason: Validation"); }
+            string skipped = poller.Skip(21, "never filed");
+            Check(skipped.Contains("\"seq\":21") && skipped.Contains("never filed"), "skip of the cursor: " + skipped);
+            string status = poller.Status();
+            Check(status.Contains("\"cursor\":22") && status.Contains("\"reason\":\"never filed\""), "skip moved the cursor and is recorded");
+            Admin(url, "/__admin/orgs/1/items", "{\"count\":2}"); // numbers 21 and 22
+            var late = new List<long>();
+            poller.Sweep(r => { late.Add(r.SequentialOrgId); return true; });
+            Check(late.Count == 1 && late[0] == 22, "the skipped number is never delivered");
+        }
     }
 
     static int Main()
@@ -63,6 +139,7 @@ static class Sample
                 Check(true, "run forever cancelled from another thread");
             }
             Directory.Delete(dir, true);
+            DuplicateNumberAndSkip(client, url);
         }
         Console.WriteLine(passed + " passed, " + failed + " failed");
         return failed == 0 ? 0 : 1;

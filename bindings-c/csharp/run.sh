@@ -17,5 +17,6 @@ mcs -nologo -warnaserror -out:"$OUT/sample.exe" "$ROOT/bindings-c/csharp/SafeTra
 "$SIM" --items 20 --orgs 1 > "$OUT/sim.out" 2>/dev/null &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do [ -s "$OUT/sim.out" ] && break; sleep 0.05; done
+for _ in $(seq 1 600); do [ -s "$OUT/sim.out" ] && break; sleep 0.05; done # up to 30 s on a busy machine
+[ -s "$OUT/sim.out" ] || { echo "the simulator did not start ($SIM)" >&2; exit 1; }
 SAFE_BASE_URL=$(head -1 "$OUT/sim.out") LD_LIBRARY_PATH="$LIBDIR" mono "$OUT/sample.exe"

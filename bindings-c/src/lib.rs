@@ -47,6 +47,10 @@ pub enum safe_status {
     SAFE_NOT_FOUND = 30,
     /// Duplicate entity.
     SAFE_CONFLICT = 31,
+    /// Several items hold the sequential org id asked for with a one-item read
+    /// (safe_item_by_seq): read them all with safe_items_by_seq(). safe_last_error_seq() and
+    /// safe_last_error_ids() give the number and the item ids.
+    SAFE_DUPLICATE_NUMBER = 32,
     /// Server error after retries.
     SAFE_SERVER = 40,
     /// Checkpoint store failure or lock held by another poller.
@@ -62,6 +66,9 @@ pub enum safe_status {
 }
 
 impl safe_status {
+    /// The status of core error code `code`. Every code of `ErrorCode::ALL` has its own
+    /// status of the same number (a unit test checks it); SAFE_PANIC only for a number the
+    /// core never produces.
     fn from_code(code: u32) -> safe_status {
         use safe_status::*;
         match code {
@@ -78,6 +85,7 @@ impl safe_status {
             24 => SAFE_BUDGET_EXHAUSTED,
             30 => SAFE_NOT_FOUND,
             31 => SAFE_CONFLICT,
+            32 => SAFE_DUPLICATE_NUMBER,
             40 => SAFE_SERVER,
             50 => SAFE_CHECKPOINT,
             51 => SAFE_CANCELLED,
@@ -92,18 +100,37 @@ struct LastError {
     message: CString,
     status: i32,
     retry_after: f64,
+    seq: u64,
+    ids: Vec<i64>,
 }
 
 thread_local! {
     static LAST_ERROR: RefCell<Option<LastError>> = const { RefCell::new(None) };
 }
 
-/// An error of this ABI: a status and a message.
+/// An error of this ABI: a status, a message and the details of the core error.
 struct Failure {
     status: safe_status,
     message: String,
     http_status: i32,
     retry_after: f64,
+    /// The number of a SAFE_DUPLICATE_NUMBER (0 otherwise).
+    seq: u64,
+    /// The item ids of a SAFE_DUPLICATE_NUMBER (empty otherwise).
+    ids: Vec<i64>,
+}
+
+impl Failure {
+    fn new(status: safe_status, message: impl Into<String>) -> Failure {
+        Failure {
+            status,
+            message: message.into(),
+            http_status: 0,
+            retry_after: -1.0,
+            seq: 0,
+            ids: Vec::new(),
+        }
+    }
 }
 
 impl From<Error> for Failure {
@@ -114,17 +141,14 @@ impl From<Error> for Failure {
             message: info.message,
             http_status: info.status.map(i32::from).unwrap_or(0),
             retry_after: info.retry_after.unwrap_or(-1.0),
+            seq: info.seq.unwrap_or(0),
+            ids: info.ids.unwrap_or_default(),
         }
     }
 }
 
 fn invalid(message: impl Into<String>) -> Failure {
-    Failure {
-        status: safe_status::SAFE_INVALID_ARGUMENT,
-        message: message.into(),
-        http_status: 0,
-        retry_after: -1.0,
-    }
+    Failure::new(safe_status::SAFE_INVALID_ARGUMENT, message)
 }
 
 fn set_last_error(f: Failure) -> safe_status {
@@ -135,6 +159,8 @@ fn set_last_error(f: Failure) -> safe_status {
             message,
             status: f.http_status,
             retry_after: f.retry_after,
+            seq: f.seq,
+            ids: f.ids,
         })
     });
     f.status
@@ -151,12 +177,10 @@ fn guard(f: impl FnOnce() -> Result<(), Failure>) -> safe_status {
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            set_last_error(Failure {
-                status: safe_status::SAFE_PANIC,
-                message: format!("internal error (panic): {what}"),
-                http_status: 0,
-                retry_after: -1.0,
-            })
+            set_last_error(Failure::new(
+                safe_status::SAFE_PANIC,
+                format!("internal error (panic): {what}"),
+            ))
         }
     }
 }
@@ -265,6 +289,31 @@ pub extern "C" fn safe_last_error_http_status() -> i32 {
 #[unsafe(no_mangle)]
 pub extern "C" fn safe_last_error_retry_after() -> f64 {
     LAST_ERROR.with(|l| l.borrow().as_ref().map(|e| e.retry_after).unwrap_or(-1.0))
+}
+
+/// The sequential org id of the last failure on this thread when it was
+/// SAFE_DUPLICATE_NUMBER (0 otherwise).
+#[unsafe(no_mangle)]
+pub extern "C" fn safe_last_error_seq() -> u64 {
+    LAST_ERROR.with(|l| l.borrow().as_ref().map(|e| e.seq).unwrap_or(0))
+}
+
+/// The item ids of the last failure on this thread when it was SAFE_DUPLICATE_NUMBER
+/// (ascending; an item without an id is not listed). Writes at most `capacity` ids to `out`
+/// and returns how many there are in all (0 for any other failure), so
+/// `safe_last_error_ids(NULL, 0)` asks for the count.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_last_error_ids(out: *mut i64, capacity: usize) -> usize {
+    LAST_ERROR.with(|l| {
+        let last = l.borrow();
+        let ids: &[i64] = last.as_ref().map(|e| e.ids.as_slice()).unwrap_or(&[]);
+        if !out.is_null() {
+            for (i, id) in ids.iter().take(capacity).enumerate() {
+                unsafe { *out.add(i) = *id };
+            }
+        }
+        ids.len()
+    })
 }
 
 /// Forgets the last failure on this thread.
@@ -423,34 +472,46 @@ pub struct safe_item {
     item: Item,
 }
 
-fn make_item(v: Value) -> Result<*mut safe_item, Failure> {
+fn decode_item(v: Value) -> Result<safe_item, Failure> {
     let item: Item = serde_json::from_value(v).map_err(|e| {
         Failure::from(Error::Decode {
             message: e.to_string(),
             context: Box::default(),
         })
     })?;
-    item_handle(item)
+    item_value(item)
 }
 
-/// A `safe_item` handle for `item`, its JSON written from the typed item.
-fn item_handle(item: Item) -> Result<*mut safe_item, Failure> {
+fn make_item(v: Value) -> Result<*mut safe_item, Failure> {
+    Ok(Box::into_raw(Box::new(decode_item(v)?)))
+}
+
+/// A `safe_item` for `item`, its JSON written from the typed item.
+fn item_value(item: Item) -> Result<safe_item, Failure> {
     let cs = |s: &Option<String>| {
         s.as_ref()
             .and_then(|s| CString::new(s.replace('\0', " ")).ok())
     };
     let json = serde_json::to_string(&item)
         .map_err(|e| invalid(format!("cannot encode the item: {e}")))?;
-    Ok(Box::into_raw(Box::new(safe_item {
+    Ok(safe_item {
         json: CString::new(json).map_err(|_| invalid("NUL in item"))?,
         description: cs(&item.description),
         primary_case_number: cs(&item.primary_case_number),
         item,
-    })))
+    })
+}
+
+/// A `safe_item` handle for `item`.
+fn item_handle(item: Item) -> Result<*mut safe_item, Failure> {
+    Ok(Box::into_raw(Box::new(item_value(item)?)))
 }
 
 /// The item with sequential org id `seq`. On success `*out` is the item, or NULL for the
-/// "blank" answer (no item holds the number yet).
+/// "blank" answer (no item holds the number yet). A number held by several items (a
+/// duplicated sequential org id) fails with SAFE_DUPLICATE_NUMBER, whose message names
+/// safe_items_by_seq and the ids (also in safe_last_error_seq() and safe_last_error_ids()):
+/// read such a number with safe_items_by_seq(), which never drops one.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn safe_item_by_seq(
     client: *const safe_client,
@@ -469,6 +530,70 @@ pub unsafe extern "C" fn safe_item_by_seq(
         unsafe { *out = item };
         Ok(())
     })
+}
+
+/// An opaque list of items (see safe_items_by_seq()); free it with safe_item_list_free().
+pub struct safe_item_list {
+    items: Vec<safe_item>,
+}
+
+/// Every item holding sequential org id `seq`, in ascending item id order (items without an
+/// id last). On success `*out` is a list, empty (length 0, not NULL) for the "blank" answer
+/// (no item holds the number yet). Read it with safe_item_list_len() and
+/// safe_item_list_get(); free it with safe_item_list_free().
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_items_by_seq(
+    client: *const safe_client,
+    seq: u64,
+    out: *mut *mut safe_item_list,
+) -> safe_status {
+    guard(|| {
+        let client = unsafe { ref_arg(client, "client") }?;
+        out_check(out, "out")?;
+        let v = call_json(client, "items_by_seq", json!({ "seq": seq }))?;
+        let Value::Array(values) = v else {
+            return Err(Failure::from(Error::Decode {
+                message: "items_by_seq did not answer a list".into(),
+                context: Box::default(),
+            }));
+        };
+        let items = values
+            .into_iter()
+            .map(decode_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        unsafe { *out = Box::into_raw(Box::new(safe_item_list { items })) };
+        Ok(())
+    })
+}
+
+/// How many items `list` holds (0 when `list` is NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_item_list_len(list: *const safe_item_list) -> usize {
+    unsafe { list.as_ref() }.map(|l| l.items.len()).unwrap_or(0)
+}
+
+/// Item `index` (from 0) of `list`, borrowed from the list: valid until
+/// safe_item_list_free(list), usable with every safe_item_* accessor, never passed to
+/// safe_item_free(). NULL when `list` is NULL or `index` is out of range.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_item_list_get(
+    list: *const safe_item_list,
+    index: usize,
+) -> *const safe_item {
+    unsafe { list.as_ref() }
+        .and_then(|l| l.items.get(index))
+        .map(|i| i as *const safe_item)
+        .unwrap_or(std::ptr::null())
+}
+
+/// Frees a list and every item it holds. Accepts NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_item_list_free(list: *mut safe_item_list) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        if !list.is_null() {
+            drop(unsafe { Box::from_raw(list) });
+        }
+    }));
 }
 
 /// The item with database id `id`.
@@ -870,9 +995,19 @@ pub struct safe_cancel {
 }
 
 /// Called for each record: `item` (borrowed for the call) and the whole record as JSON
-/// (`{"organization_id","sequential_org_id","item","form_data",...}`). Return 0 to acknowledge
-/// it and continue; any other value stops the sweep with SAFE_CONSUMER and leaves the record
-/// unacknowledged.
+/// (`{"key","organization_id","sequential_org_id","item","form_data",...,"warnings"}`).
+/// Return 0 to acknowledge it and continue; any other value stops the sweep with
+/// SAFE_CONSUMER and leaves the record unacknowledged.
+///
+/// Delivery is at least once: store records by upserting on their key, never by inserting.
+/// The key is the record's `"key"`: `{"organization_id":O,"item_id":I}` for an item with an
+/// id (I is safe_item_id(item)), or `{"organization_id":O,"sequential_org_id":N}` with a
+/// warning on the record for an item without one (then safe_item_id(item) is 0). A
+/// sequential org id is not an identity: several records may share one (a number held by
+/// several items arrives as one record per item, in ascending id order) and an item may
+/// come back later under another number (renumbered), which must update the row stored for
+/// its key. An item renumbered below the cursor reaches the host only through the "updated"
+/// stream (whose records carry the same item `"key"`) or a hole re-probe.
 pub type safe_record_fn = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -1003,12 +1138,18 @@ pub unsafe extern "C" fn safe_poller_new_with_callbacks(
     })
 }
 
-/// Frees a poller (releasing its lock). Accepts NULL.
+/// Frees a poller, releasing its lock at once (even while a safe_cancel handle of it lives:
+/// the same checkpoint may be opened again right away). Accepts NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn safe_poller_free(poller: *mut safe_poller) {
     let _ = catch_unwind(AssertUnwindSafe(|| {
         if !poller.is_null() {
-            drop(unsafe { Box::from_raw(poller) });
+            let poller = unsafe { Box::from_raw(poller) };
+            // A cancel handle shares the poller: close it rather than wait for the last one.
+            if tokio::runtime::Handle::try_current().is_err() {
+                runtime().block_on(poller.poller.close());
+            }
+            drop(poller);
         }
     }));
 }
@@ -1087,7 +1228,14 @@ pub unsafe extern "C" fn safe_poller_run_forever(
     })
 }
 
-/// Writes the poller's status as JSON (cursor, holes, last sweep, next allowed sweep…).
+/// Writes the poller's status as JSON: `stream`, `cursor`, `holes`, `last_sweep`,
+/// `next_allowed_sweep`, `requests_spent`, … and `stuck` (null, or
+/// `{"seq","code","name","message","since","sweeps"}`: the number the last sweeps failed at
+/// and why; step over it with safe_poller_skip() when it will never succeed), `partial` (null,
+/// or `{"seq","done":[ids],"done_without_id"}`: a number held by several items whose delivery
+/// is under way), `skipped` (the numbers stepped over, `{"seq","reason","at","error"?}`, the
+/// last 100) and `duplicate_numbers` (how many numbers held several items, over the
+/// poller's life).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn safe_poller_status(
     poller: *const safe_poller,
@@ -1110,6 +1258,32 @@ pub unsafe extern "C" fn safe_poller_plan(
         let poller = unsafe { ref_arg(poller, "poller") }?;
         out_check(out_json, "out_json")?;
         write_json(poller.poller.plan(), out_json)
+    })
+}
+
+/// Steps over number `seq` for good (the "items" poller only), with the operator's `reason`
+/// (required, not blank), recorded in the checkpoint's `skipped` list (see
+/// safe_poller_status()). Allowed for the cursor, an open hole, or the number the
+/// poller is stuck at (see `stuck` in safe_poller_status()); any other number, a blank
+/// reason or an "updated" poller fails with SAFE_VALIDATION, and a call while a sweep of this
+/// poller runs (from another thread) with SAFE_CHECKPOINT. On success `*out_json` (when not
+/// NULL) receives the record `{"seq","reason","at","error"?}`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_poller_skip(
+    poller: *const safe_poller,
+    seq: u64,
+    reason: *const c_char,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    guard(|| {
+        let poller = unsafe { ref_arg(poller, "poller") }?;
+        let reason = unsafe { str_arg(reason, "reason") }?.to_string();
+        let p = poller.poller.clone();
+        let skipped = block_on(async move { p.skip(seq, &reason).await })?;
+        if !out_json.is_null() {
+            write_json(skipped, out_json)?;
+        }
+        Ok(())
     })
 }
 
@@ -1149,4 +1323,47 @@ pub unsafe extern "C" fn safe_cancel_free(cancel: *mut safe_cancel) {
             drop(unsafe { Box::from_raw(cancel) });
         }
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_core_code_has_its_own_status() {
+        for code in safe_tracker::ErrorCode::ALL {
+            let status = safe_status::from_code(code.as_u32());
+            assert_eq!(status as u32, code.as_u32(), "{code:?}");
+            assert_ne!(status, safe_status::SAFE_PANIC, "{code:?}");
+        }
+        assert_eq!(
+            safe_status::from_code(32),
+            safe_status::SAFE_DUPLICATE_NUMBER
+        );
+    }
+
+    #[test]
+    fn a_duplicate_number_keeps_its_details() {
+        let status = set_last_error(Failure::from(Error::DuplicateNumber {
+            seq: 20,
+            count: 2,
+            ids: vec![5, 6],
+        }));
+        assert_eq!(status, safe_status::SAFE_DUPLICATE_NUMBER);
+        assert_eq!(safe_last_error_code(), safe_status::SAFE_DUPLICATE_NUMBER);
+        assert_eq!(safe_last_error_seq(), 20);
+        assert_eq!(unsafe { safe_last_error_ids(std::ptr::null_mut(), 0) }, 2);
+        let mut ids = [0i64; 1];
+        assert_eq!(unsafe { safe_last_error_ids(ids.as_mut_ptr(), 1) }, 2);
+        assert_eq!(ids, [5]);
+        let message = unsafe { CStr::from_ptr(safe_last_error_message()) };
+        let message = message.to_str().unwrap();
+        assert!(
+            message.contains("items_by_seq") && message.contains("[5, 6]"),
+            "{message}"
+        );
+        safe_clear_last_error();
+        assert_eq!(safe_last_error_seq(), 0);
+        assert_eq!(unsafe { safe_last_error_ids(std::ptr::null_mut(), 0) }, 0);
+    }
 }

@@ -32,8 +32,14 @@ echo "header compiles as C++"
 with_simulator() {
   "$SIM" --items 20 --orgs 2 > "$OUT/sim.out" 2>/dev/null &
   local pid=$!
-  for _ in $(seq 1 100); do [ -s "$OUT/sim.out" ] && break; sleep 0.05; done
+  # Up to 30 s: a busy machine (parallel builds) can be slow to start it.
+  for _ in $(seq 1 600); do [ -s "$OUT/sim.out" ] && break; sleep 0.05; done
   SAFE_BASE_URL=$(head -1 "$OUT/sim.out")
+  if [ -z "$SAFE_BASE_URL" ]; then
+    echo "the simulator did not start ($SIM)" >&2
+    kill "$pid" 2>/dev/null || true
+    return 1
+  fi
   export SAFE_BASE_URL
   local work
   work=$(mktemp -d)

@@ -2,11 +2,14 @@
  * Compiled with -std=c99 -Wall -Wextra -Werror, linked statically and dynamically, and run
  * under valgrind. */
 #define _POSIX_C_SOURCE 200809L
+#include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "safe_tracker.h"
 
@@ -33,13 +36,13 @@ static const char *env(const char *name) {
   return v;
 }
 
-static safe_client *make_client(const char *token) {
+static safe_client *make_org_client(const char *token, uint64_t org) {
   safe_client_config cfg;
   memset(&cfg, 0, sizeof cfg);
   cfg.base_url = env("SAFE_BASE_URL");
   cfg.token = token;
-  cfg.organization_id = 1;
-  cfg.office_id = 101;
+  cfg.organization_id = org;
+  cfg.office_id = org * 100 + 1;
   cfg.requests_per_second = 0; /* loopback simulator: no pacing */
   cfg.max_attempts = 2;
   cfg.options_json = "{\"base_delay_ms\":1,\"max_delay_ms\":2}";
@@ -47,6 +50,90 @@ static safe_client *make_client(const char *token) {
   CHECK(safe_client_new(&cfg, &c) == SAFE_OK);
   CHECK(c != NULL);
   return c;
+}
+
+static safe_client *make_client(const char *token) { return make_org_client(token, 1); }
+
+/* One request to the simulator's admin API (HTTP/1.0 on loopback, next to SAFE_BASE_URL):
+ * returns the HTTP status (0 when there was no answer) and copies the body to `body`. */
+static int admin_request(const char *method, const char *path, const char *json, char *body,
+                         size_t cap) {
+  char host[128], port[16];
+  if (sscanf(env("SAFE_BASE_URL"), "http://%127[^:]:%15[0-9]", host, port) != 2) return 0;
+  struct addrinfo hints, *res = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  if (getaddrinfo(host, port, &hints, &res) != 0) return 0;
+  int fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol);
+  if (fd < 0 || connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
+    if (fd >= 0) close(fd);
+    freeaddrinfo(res);
+    return 0;
+  }
+  freeaddrinfo(res);
+  char request[1024];
+  int n = snprintf(request, sizeof request,
+                   "%s %s HTTP/1.0\r\nHost: %s:%s\r\nContent-Type: application/json\r\n"
+                   "Content-Length: %zu\r\n\r\n%s",
+                   method, path, host, port, strlen(json), json);
+  if (n < 0 || (size_t)n >= sizeof request || write(fd, request, (size_t)n) != n) {
+    close(fd);
+    return 0;
+  }
+  char answer[16384];
+  size_t len = 0;
+  ssize_t got;
+  while (len + 1 < sizeof answer && (got = read(fd, answer + len, sizeof answer - 1 - len)) > 0)
+    len += (size_t)got;
+  close(fd);
+  answer[len] = 0;
+  int status = 0;
+  if (sscanf(answer, "HTTP/%*s %d", &status) != 1) return 0;
+  const char *start = strstr(answer, "\r\n\r\n");
+  snprintf(body, cap, "%s", start ? start + 4 : "");
+  return status;
+}
+
+/* The integer after `"name":` in `json` (-1 when absent). */
+static long long json_int(const char *json, const char *name) {
+  char pattern[64];
+  snprintf(pattern, sizeof pattern, "\"%s\":", name);
+  const char *at = json ? strstr(json, pattern) : NULL;
+  return at ? strtoll(at + strlen(pattern), NULL, 10) : -1;
+}
+
+/* Copies the JSON value after the first `"name":` in `json` (an object or array with its
+ * brackets, strings inside it respected; otherwise up to the next `,` or `}`) to `out`.
+ * Returns 0 when absent or longer than `cap`. */
+static int json_value(const char *json, const char *name, char *out, size_t cap) {
+  char pattern[64];
+  snprintf(pattern, sizeof pattern, "\"%s\":", name);
+  const char *start = json ? strstr(json, pattern) : NULL;
+  if (!start) return 0;
+  start += strlen(pattern);
+  const char *p = start;
+  int depth = 0, in_string = 0;
+  for (; *p; p++) {
+    if (in_string) {
+      if (*p == '\\' && p[1]) p++;
+      else if (*p == '"') in_string = 0;
+    } else if (*p == '"') {
+      in_string = 1;
+    } else if (*p == '{' || *p == '[') {
+      depth++;
+    } else if (*p == '}' || *p == ']') {
+      if (depth == 0) break;
+      if (--depth == 0) { p++; break; }
+    } else if (*p == ',' && depth == 0) {
+      break;
+    }
+  }
+  size_t len = (size_t)(p - start);
+  if (len + 1 > cap) return 0;
+  memcpy(out, start, len);
+  out[len] = 0;
+  return 1;
 }
 
 static void test_invalid_inputs(void) {
@@ -82,6 +169,16 @@ static void test_invalid_inputs(void) {
   CHECK(safe_client_call(c, "item", "{}", NULL) == SAFE_INVALID_ARGUMENT);
   CHECK(safe_client_call(c, "no_such_method", "{}", &out) == SAFE_VALIDATION);
   CHECK(safe_item_by_seq(NULL, 1, NULL) == SAFE_INVALID_ARGUMENT);
+  safe_item_list *list = (safe_item_list *)0x1;
+  CHECK(safe_items_by_seq(NULL, 1, &list) == SAFE_INVALID_ARGUMENT);
+  CHECK(safe_items_by_seq(c, 1, NULL) == SAFE_INVALID_ARGUMENT);
+  CHECK(strstr(safe_last_error_message(), "out") != NULL);
+  CHECK(list == (safe_item_list *)0x1);
+  CHECK(safe_item_list_len(NULL) == 0);
+  CHECK(safe_item_list_get(NULL, 0) == NULL);
+  CHECK(safe_poller_skip(NULL, 1, "reason", NULL) == SAFE_INVALID_ARGUMENT);
+  CHECK(safe_last_error_seq() == 0);
+  CHECK(safe_last_error_ids(NULL, 0) == 0);
   CHECK(safe_case_create(c, "{not json", &out) == SAFE_INVALID_ARGUMENT);
   CHECK(safe_poller_sweep(NULL, NULL, NULL, NULL) == SAFE_INVALID_ARGUMENT);
   CHECK(safe_cancel_trigger(NULL) == SAFE_INVALID_ARGUMENT);
@@ -90,6 +187,7 @@ static void test_invalid_inputs(void) {
   /* every _free accepts NULL */
   safe_client_free(NULL);
   safe_item_free(NULL);
+  safe_item_list_free(NULL);
   safe_poller_free(NULL);
   safe_cancel_free(NULL);
   safe_string_free(NULL);
@@ -317,6 +415,25 @@ static void test_cancel_from_another_thread(void) {
   safe_client_free(c);
 }
 
+/* Freeing a poller releases its lock even while a cancel handle of it is still alive. */
+static void test_free_releases_the_lock(void) {
+  safe_client *c = make_client("sim-token-org1");
+  safe_poller *p = NULL;
+  CHECK(safe_poller_new(c, "items", "{\"kind\":\"memory\"}", NULL, &p) == SAFE_OK);
+  safe_cancel *cancel = NULL;
+  CHECK(safe_poller_cancel_handle(p, &cancel) == SAFE_OK);
+  safe_poller_free(p);
+  safe_poller *again = NULL;
+  CHECK(safe_poller_new(c, "items", "{\"kind\":\"memory\"}", NULL, &again) == SAFE_OK);
+  CHECK(safe_cancel_trigger(cancel) == SAFE_OK); /* the freed poller's handle: harmless */
+  safe_cancel_free(cancel);
+  safe_poller *third = (safe_poller *)0x1;
+  CHECK(safe_poller_new(c, "items", "{\"kind\":\"memory\"}", NULL, &third) == SAFE_CHECKPOINT);
+  CHECK(third == (safe_poller *)0x1);
+  safe_poller_free(again);
+  safe_client_free(c);
+}
+
 /* One client shared by several threads at once: every call blocks its own thread, one of them
  * drives the shared connections, and each gets its own answers. */
 struct reader {
@@ -354,6 +471,218 @@ static void test_shared_client_from_threads(void) {
   safe_client_free(c);
 }
 
+/* A number held by two items (organisation 2, so the other tests keep their 20 numbers):
+ * safe_items_by_seq reads both in ascending id order, safe_item_by_seq refuses it. */
+static void test_duplicate_number(void) {
+  safe_client *c = make_org_client("sim-token-org2", 2);
+  char body[4096];
+  CHECK(admin_request("POST", "/__admin/orgs/2/items/5/duplicate", "{}", body, sizeof body) == 200);
+  long long new_id = json_int(body, "id");
+  long long a = 0, b = 0;
+  const char *ids = strstr(body, "\"ids\":[");
+  CHECK(ids && sscanf(ids, "\"ids\":[%lld,%lld]", &a, &b) == 2);
+  CHECK(a > 0 && a < b && (new_id == a || new_id == b));
+
+  safe_item_list *list = NULL;
+  CHECK(safe_items_by_seq(c, 5, &list) == SAFE_OK);
+  CHECK(list != NULL && safe_item_list_len(list) == 2);
+  const safe_item *first = safe_item_list_get(list, 0);
+  const safe_item *second = safe_item_list_get(list, 1);
+  CHECK(first && second && safe_item_list_get(list, 2) == NULL);
+  CHECK(safe_item_id(first) == a && safe_item_id(second) == b); /* ascending id */
+  CHECK(safe_item_sequential_org_id(first) == 5 && safe_item_sequential_org_id(second) == 5);
+  CHECK(safe_item_description(second) != NULL);
+  CHECK(strstr(safe_item_json(second), "\"sequentialOrgId\":5") != NULL);
+  safe_item_list_free(list);
+
+  list = NULL;
+  CHECK(safe_items_by_seq(c, 1, &list) == SAFE_OK);
+  CHECK(safe_item_list_len(list) == 1 && safe_item_sequential_org_id(safe_item_list_get(list, 0)) == 1);
+  safe_item_list_free(list);
+  list = NULL;
+  CHECK(safe_items_by_seq(c, 100000, &list) == SAFE_OK); /* blank: an empty list */
+  CHECK(list != NULL && safe_item_list_len(list) == 0 && safe_item_list_get(list, 0) == NULL);
+  safe_item_list_free(list);
+
+  safe_item *item = (safe_item *)0x1;
+  CHECK(safe_item_by_seq(c, 5, &item) == SAFE_DUPLICATE_NUMBER);
+  CHECK(item == (safe_item *)0x1);
+  CHECK(safe_last_error_code() == SAFE_DUPLICATE_NUMBER);
+  char expected[64];
+  snprintf(expected, sizeof expected, "[%lld, %lld]", a, b);
+  CHECK(strstr(safe_last_error_message(), "items_by_seq") != NULL);
+  CHECK(strstr(safe_last_error_message(), expected) != NULL);
+  CHECK(safe_last_error_seq() == 5);
+  int64_t got[4] = {0, 0, 0, 0};
+  CHECK(safe_last_error_ids(NULL, 0) == 2);
+  CHECK(safe_last_error_ids(got, 1) == 2 && got[0] == a && got[1] == 0);
+  CHECK(safe_last_error_ids(got, 4) == 2 && got[0] == a && got[1] == b);
+  safe_clear_last_error();
+  CHECK(safe_last_error_seq() == 0 && safe_last_error_ids(NULL, 0) == 0);
+  item = NULL;
+  CHECK(safe_item_by_seq(c, 6, &item) == SAFE_OK && safe_item_sequential_org_id(item) == 6);
+  safe_item_free(item);
+  safe_client_free(c);
+}
+
+struct delivery {
+  int seen;
+  int64_t seqs[64];
+  int64_t keys[64];   /* item_id of each record's key */
+  int keys_ok;        /* records whose key is {"organization_id":2,"item_id":safe_item_id} */
+  int refuse_second_of; /* refuse the second record of this number */
+  int at_refused;
+  const safe_poller *poller;
+  int skip_check_at; /* at this number, try safe_poller_skip while the sweep runs */
+  safe_status skip_inside, skip_other_thread, other_thread_last;
+};
+
+struct skip_attempt {
+  const safe_poller *poller;
+  safe_status status, last;
+};
+
+static void *skip_from_thread(void *arg) {
+  struct skip_attempt *s = arg;
+  s->status = safe_poller_skip(s->poller, 21, "while the sweep runs", NULL);
+  s->last = safe_last_error_code();
+  return NULL;
+}
+
+static int32_t on_delivery(void *user_data, const safe_item *item, const char *record_json) {
+  struct delivery *d = user_data;
+  int64_t seq = safe_item_sequential_org_id(item);
+  if (d->refuse_second_of && seq == d->refuse_second_of) {
+    if (d->at_refused++ == 1) return 1;
+  }
+  if (d->skip_check_at && seq == d->skip_check_at) {
+    d->skip_inside = safe_poller_skip(d->poller, 21, "from the callback", NULL);
+    struct skip_attempt s = {d->poller, SAFE_OK, SAFE_OK};
+    pthread_t t;
+    pthread_create(&t, NULL, skip_from_thread, &s);
+    pthread_join(t, NULL);
+    d->skip_other_thread = s.status;
+    d->other_thread_last = s.last;
+  }
+  long long org = 0, item_id = 0;
+  const char *key = strstr(record_json, "\"key\":{");
+  if (key && sscanf(key, "\"key\":{\"organization_id\":%lld,\"item_id\":%lld}", &org, &item_id) == 2 &&
+      org == 2 && item_id == safe_item_id(item) &&
+      json_int(record_json, "sequential_org_id") == seq)
+    d->keys_ok++;
+  if (d->seen < 64) {
+    d->seqs[d->seen] = seq;
+    d->keys[d->seen] = item_id;
+  }
+  d->seen++;
+  return 0;
+}
+
+/* The poller delivers both items of the duplicated number 5 (one record each, distinct keys,
+ * ascending id), resumes between them, and skips numbers on request. */
+static void test_poller_duplicates_and_skip(void) {
+  safe_client *c = make_org_client("sim-token-org2", 2);
+  safe_item_list *list = NULL;
+  CHECK(safe_items_by_seq(c, 5, &list) == SAFE_OK && safe_item_list_len(list) == 2);
+  int64_t a = safe_item_id(safe_item_list_get(list, 0)), b = safe_item_id(safe_item_list_get(list, 1));
+  safe_item_list_free(list);
+
+  safe_poller *p = NULL;
+  CHECK(safe_poller_new(c, "items", "{\"kind\":\"memory\"}", "{\"unsafe_min_interval\":0}", &p) == SAFE_OK);
+
+  /* refused between the two items of 5: the first stays acknowledged */
+  struct delivery d1;
+  memset(&d1, 0, sizeof d1);
+  d1.refuse_second_of = 5;
+  CHECK(safe_poller_sweep(p, on_delivery, &d1, NULL) == SAFE_CONSUMER);
+  CHECK(d1.seen == 5 && d1.keys_ok == 5 && d1.seqs[4] == 5 && d1.keys[4] == a);
+  char *status = NULL;
+  CHECK(safe_poller_status(p, &status) == SAFE_OK);
+  char value[2048], expected[128];
+  CHECK(json_value(status, "partial", value, sizeof value)); /* a is done, b is not */
+  snprintf(expected, sizeof expected, "\"done\":[%lld]", (long long)a);
+  CHECK(json_int(value, "seq") == 5 && strstr(value, expected) != NULL);
+  CHECK(json_int(status, "cursor") == 5);
+  safe_string_free(status);
+
+  /* the next sweep redelivers only the second item of 5, then the rest; skipping while it
+   * runs is refused */
+  struct delivery d2;
+  memset(&d2, 0, sizeof d2);
+  d2.poller = p;
+  d2.skip_check_at = 10;
+  char *report = NULL;
+  CHECK(safe_poller_sweep(p, on_delivery, &d2, &report) == SAFE_OK);
+  CHECK(d2.seen == 16 && d2.keys_ok == 16);
+  CHECK(d2.seqs[0] == 5 && d2.keys[0] == b && d2.keys[0] != d1.keys[4]);
+  CHECK(d2.seqs[1] == 6 && d2.seqs[15] == 20);
+  CHECK(d2.skip_inside == SAFE_INVALID_ARGUMENT);            /* a call from inside a callback */
+  CHECK(d2.skip_other_thread == SAFE_CHECKPOINT && d2.other_thread_last == SAFE_CHECKPOINT);
+  CHECK(report && strstr(report, "\"event\":\"duplicate_number\"") != NULL);
+  CHECK(json_int(report, "duplicate_numbers") >= 1);
+  safe_string_free(report);
+  CHECK(safe_poller_status(p, &status) == SAFE_OK);
+  CHECK(json_value(status, "partial", value, sizeof value) && strcmp(value, "null") == 0);
+  CHECK(json_value(status, "stuck", value, sizeof value) && strcmp(value, "null") == 0);
+  CHECK(json_value(status, "skipped", value, sizeof value) && strcmp(value, "[]") == 0);
+  CHECK(json_int(status, "cursor") == 21 && json_int(status, "duplicate_numbers") >= 1);
+  safe_string_free(status);
+
+  /* skip: only the cursor, a hole or the stuck number, with a reason */
+  char *json = (char *)0x1;
+  CHECK(safe_poller_skip(p, 3, "operator", &json) == SAFE_VALIDATION);
+  CHECK(json == (char *)0x1);
+  CHECK(strstr(safe_last_error_message(), "cursor") != NULL);
+  CHECK(safe_poller_skip(p, 21, "   ", &json) == SAFE_VALIDATION);
+  CHECK(strstr(safe_last_error_message(), "reason") != NULL);
+  CHECK(safe_poller_skip(p, 21, NULL, &json) == SAFE_INVALID_ARGUMENT);
+  CHECK(json == (char *)0x1);
+  CHECK(safe_poller_skip(p, 21, "never filed", &json) == SAFE_OK);
+  CHECK(json_int(json, "seq") == 21 && strstr(json, "\"reason\":\"never filed\"") != NULL);
+  safe_string_free(json);
+  CHECK(safe_poller_status(p, &status) == SAFE_OK);
+  CHECK(json_int(status, "cursor") == 22);
+  CHECK(json_value(status, "skipped", value, sizeof value) && json_int(value, "seq") == 21);
+  CHECK(strstr(value, "\"reason\":\"never filed\"") != NULL && strstr(value, "\"at\":") != NULL);
+  safe_string_free(status);
+
+  /* 21 and 22 arrive; 22 cannot be decoded: the sweep stops there and says so */
+  char body[4096];
+  CHECK(admin_request("POST", "/__admin/orgs/2/items", "{\"count\":2}", body, sizeof body) == 200);
+  CHECK(strstr(body, "[21,22]") != NULL);
+  CHECK(admin_request("POST", "/__admin/faults",
+                      "{\"kind\":\"malformed\",\"path_contains\":\"seqOrgID/22\"}", body, sizeof body) == 200);
+  struct delivery d3;
+  memset(&d3, 0, sizeof d3);
+  CHECK(safe_poller_sweep(p, on_delivery, &d3, NULL) == SAFE_DECODE);
+  CHECK(d3.seen == 0); /* 21 was skipped */
+  CHECK(safe_poller_status(p, &status) == SAFE_OK);
+  CHECK(json_value(status, "stuck", value, sizeof value) && json_int(value, "seq") == 22);
+  CHECK(strstr(value, "\"name\":\"Decode\"") != NULL && json_int(value, "code") == 13);
+  safe_string_free(status);
+  CHECK(safe_poller_skip(p, 22, "cannot be decoded", &json) == SAFE_OK);
+  CHECK(json_int(json, "seq") == 22 && strstr(json, "\"error\":") != NULL);
+  safe_string_free(json);
+  CHECK(admin_request("DELETE", "/__admin/faults", "", body, sizeof body) == 200);
+  struct delivery d4;
+  memset(&d4, 0, sizeof d4);
+  CHECK(safe_poller_sweep(p, on_delivery, &d4, NULL) == SAFE_OK);
+  CHECK(d4.seen == 0);
+  CHECK(safe_poller_status(p, &status) == SAFE_OK);
+  CHECK(json_int(status, "cursor") == 23);
+  CHECK(json_value(status, "stuck", value, sizeof value) && strcmp(value, "null") == 0);
+  CHECK(json_value(status, "skipped", value, sizeof value));
+  CHECK(strstr(value, "\"reason\":\"never filed\"") && strstr(value, "\"reason\":\"cannot be decoded\""));
+  safe_string_free(status);
+  safe_poller_free(p);
+
+  /* the updated-items stream has no numbers to skip */
+  CHECK(safe_poller_new(c, "updated", "{\"kind\":\"memory\"}", "{\"unsafe_min_interval\":0}", &p) == SAFE_OK);
+  CHECK(safe_poller_skip(p, 1, "nothing", NULL) == SAFE_VALIDATION);
+  safe_poller_free(p);
+  safe_client_free(c);
+}
+
 int main(int argc, char **argv) {
   const char *dir = argc > 1 ? argv[1] : ".";
   CHECK(strlen(safe_version()) > 0);
@@ -362,7 +691,10 @@ int main(int argc, char **argv) {
   test_poller(dir);
   test_callback_checkpoint();
   test_cancel_from_another_thread();
+  test_free_releases_the_lock();
   test_shared_client_from_threads();
+  test_duplicate_number();
+  test_poller_duplicates_and_skip();
   printf("%d passed, %d failed\n", checks - failures, failures);
   return failures == 0 ? 0 : 1;
 }
