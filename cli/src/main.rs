@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use safe_tracker::models::Lookup;
 use safe_tracker::poller::{
-    CheckpointStore, Expand, FileCheckpoint, ItemRecord, Poller, PollerOptions, UpdatedOptions,
-    UpdatedPoller, UpdatedRecord,
+    CheckpointStore, DedupeKey, Expand, FileCheckpoint, ItemRecord, Poller, PollerOptions,
+    PollerStatus, UpdatedOptions, UpdatedPoller, UpdatedRecord,
 };
 use safe_tracker::{Client, Error, ErrorCode};
 use serde_json::Value;
@@ -56,11 +56,11 @@ struct Cli {
 enum Command {
     /// One request that proves the token, licence, organisation and office.
     Check,
-    /// Print the item with this sequential org id.
+    /// Print every item holding this sequential org id (one row each; usually one).
     Item {
         /// The sequential org id.
         seq: u64,
-        /// Print JSON instead of a table.
+        /// Print a JSON array of the items (always an array, even for one item).
         #[arg(long)]
         json: bool,
     },
@@ -98,8 +98,20 @@ enum Command {
     },
     /// Sync new items (and with --updated, changed items) into SQLite or JSON lines.
     Sync(SyncArgs),
-    /// Show the checkpoint (cursor, holes, last sweep) without any request.
+    /// Show the checkpoint (cursor, holes, last sweep, the number a failing sweep is stuck at,
+    /// skipped numbers) and what the store holds, without any request.
     Status(StoreArgs),
+    /// Step over a number for good (an item that can never be read): only the cursor, an open
+    /// hole or the number the poller is stuck at. Recorded in the checkpoint and the sync log.
+    Skip {
+        /// The sequential org id to step over.
+        seq: u64,
+        /// Why (kept with the record).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Show what the next sweep would do and when it may start, without any request.
     Plan(StoreArgs),
     /// Start the bundled SAFE simulator with seeded data, to try everything offline.
@@ -110,6 +122,9 @@ enum Command {
         /// Organisations.
         #[arg(long, default_value_t = 1)]
         orgs: u64,
+        /// Seeded numbers (never 1) that hold two items, as after an admin reused a number.
+        #[arg(long, default_value_t = 0)]
+        duplicates: u64,
         /// Address to bind.
         #[arg(long, default_value = "127.0.0.1:0")]
         bind: std::net::SocketAddr,
@@ -302,7 +317,12 @@ struct Progress {
     plain: bool,
     started: Instant,
     items: u64,
+    /// Records that carried warnings.
+    warned: u64,
 }
+
+/// Warnings printed in full per run; the rest are counted (all are in the sync log).
+const WARNINGS_SHOWN: u64 = 20;
 
 impl Progress {
     fn new(quiet: bool) -> Progress {
@@ -321,19 +341,44 @@ impl Progress {
             plain: !quiet && !terminal,
             started: Instant::now(),
             items: 0,
+            warned: 0,
         }
     }
 
-    fn item(&mut self, seq: u64) {
+    fn item(&mut self, r: &ItemRecord) {
+        let seq = r.sequential_org_id;
         self.items += 1;
+        if !r.warnings.is_empty() {
+            self.warned += 1;
+            if self.warned <= WARNINGS_SHOWN {
+                let who = match r.key {
+                    DedupeKey::Item { item_id, .. } => format!("item {item_id}"),
+                    DedupeKey::Number { .. } => "an item without id".to_string(),
+                };
+                self.line(&format!(
+                    "warning: {who} (number {seq}): {}",
+                    r.warnings.join("; ")
+                ));
+            } else if self.warned == WARNINGS_SHOWN + 1 {
+                self.line("warning: more records with warnings: counted in the summary, each in the sync log");
+            }
+        }
         let rate = self.items as f64 / self.started.elapsed().as_secs_f64().max(0.001);
+        let warned = if self.warned > 0 {
+            format!(", {} with warnings", self.warned)
+        } else {
+            String::new()
+        };
         if let Some(b) = &self.bar {
             b.set_message(format!(
-                "{} items · seq {seq} · {rate:.0} items/s",
+                "{} items · seq {seq} · {rate:.0} items/s{warned}",
                 self.items
             ));
         } else if self.plain && self.items.is_multiple_of(500) {
-            eprintln!("synced {} items, seq {seq}, {rate:.0} items/s", self.items);
+            eprintln!(
+                "synced {} items, seq {seq}, {rate:.0} items/s{warned}",
+                self.items
+            );
         }
     }
 
@@ -357,6 +402,7 @@ async fn sync(cli: &Cli, args: &SyncArgs) -> Result<(), Error> {
     let options = poller_options(args)?;
     let started = Instant::now();
     let mut progress = Progress::new(cli.quiet);
+    let mut db_store = None;
     let (store, sink): (Arc<dyn CheckpointStore>, Sink) = match &args.jsonl {
         Some(target) => {
             let writer: Box<dyn Write + Send> = if target == "-" {
@@ -371,6 +417,7 @@ async fn sync(cli: &Cli, args: &SyncArgs) -> Result<(), Error> {
         }
         None => {
             let s = Arc::new(SyncStore::open(&args.store.db)?);
+            db_store = Some(s.clone());
             (s.clone(), Sink::Db(s))
         }
     };
@@ -413,7 +460,15 @@ async fn sync(cli: &Cli, args: &SyncArgs) -> Result<(), Error> {
         }
     });
     let sink = std::sync::Mutex::new(sink);
+    let renumbered = || {
+        db_store.as_ref().map_or(0, |d| d.renumbered())
+            + updated
+                .as_ref()
+                .and_then(|(_, d)| d.as_ref())
+                .map_or(0, |d| d.renumbered())
+    };
     loop {
+        let (renumbered_before, warned_before) = (renumbered(), progress.warned);
         let plan = poller.plan();
         if plan.wait > Duration::ZERO {
             progress.line(&format!(
@@ -423,12 +478,11 @@ async fn sync(cli: &Cli, args: &SyncArgs) -> Result<(), Error> {
         }
         let report = poller
             .sweep(|r: ItemRecord| {
-                let seq = r.sequential_org_id;
+                progress.item(&r);
                 let result = sink
                     .lock()
                     .map_err(|_| "sink poisoned".to_string())
                     .and_then(|mut s| s.item(r));
-                progress.item(seq);
                 async move { result }
             })
             .await;
@@ -436,11 +490,17 @@ async fn sync(cli: &Cli, args: &SyncArgs) -> Result<(), Error> {
             Ok(r) => r,
             Err(e) if args.watch && safe_tracker::host::keeps_running_after(e.code()) => {
                 progress.line(&format!("sweep failed, retrying at the next sweep: {e}"));
+                if let Some(hint) = stuck_hint(&poller) {
+                    progress.line(&hint);
+                }
                 continue_after(&poller).await?;
                 continue;
             }
             Err(e) => {
                 progress.finish();
+                if let Some(hint) = stuck_hint(&poller) {
+                    eprintln!("{hint}");
+                }
                 return Err(e);
             }
         };
@@ -462,18 +522,31 @@ async fn sync(cli: &Cli, args: &SyncArgs) -> Result<(), Error> {
             .await?;
         }
         let s = &report.summary;
+        let mut extra = String::new();
+        if s.holes_recorded > 0 {
+            extra.push_str(&format!(", {} holes", s.holes_recorded));
+        }
+        if s.duplicate_numbers > 0 {
+            extra.push_str(&format!(
+                ", {} numbers held by several items",
+                s.duplicate_numbers
+            ));
+        }
+        let moved = renumbered() - renumbered_before;
+        if moved > 0 {
+            extra.push_str(&format!(", {moved} renumbered (moved rows, see sync_log)"));
+        }
+        let warned = progress.warned - warned_before;
+        if warned > 0 {
+            extra.push_str(&format!(", {warned} records with warnings (see sync_log)"));
+        }
         let summary = format!(
-            "synced {} items (cursor {} -> {}), {} requests, {:.1?} elapsed{}",
+            "synced {} items (cursor {} -> {}), {} requests, {:.1?} elapsed{extra}",
             s.items,
             s.cursor_start,
             s.cursor_end,
             client.requests_sent(),
             started.elapsed(),
-            if report.summary.holes_recorded > 0 {
-                format!(", {} holes", report.summary.holes_recorded)
-            } else {
-                String::new()
-            }
         );
         if !args.watch {
             progress.finish();
@@ -485,6 +558,22 @@ async fn sync(cli: &Cli, args: &SyncArgs) -> Result<(), Error> {
         progress.line(&summary);
         continue_after(&poller).await?;
     }
+}
+
+/// What to do about a number the poller is stuck at, when it is.
+fn stuck_hint(poller: &Poller) -> Option<String> {
+    let st = poller.status().stuck?;
+    Some(format!(
+        "the poller is stuck at number {} ({} sweep{} since {}): {}: {}\n\
+         if that number can never be read, step over it: safe-tracker skip {} --reason \"...\"",
+        st.seq,
+        st.sweeps,
+        if st.sweeps == 1 { "" } else { "s" },
+        st.since.format("%Y-%m-%d %H:%M:%S UTC"),
+        st.name,
+        st.message,
+        st.seq
+    ))
 }
 
 /// Waits for the next scheduled sweep (interval, floor), or returns `Cancelled`.
@@ -553,20 +642,152 @@ impl Sink {
     }
 }
 
-fn status_or_plan(cli: &Cli, args: &StoreArgs, plan: bool) -> Result<(), Error> {
+/// The items poller on the store `sync` uses (SQLite, or the `--checkpoint` file), without
+/// any request; the SQLite store too when that is the one.
+fn open_items_poller(
+    cli: &Cli,
+    args: &StoreArgs,
+) -> Result<(Poller, Option<Arc<SyncStore>>), Error> {
     let client = Client::new(cli.conn.client_config(false)?)?;
-    let store: Arc<dyn CheckpointStore> = match &args.checkpoint {
-        Some(p) => Arc::new(FileCheckpoint::new(p)),
-        None => Arc::new(SyncStore::open(&args.db)?),
+    let (store, db): (Arc<dyn CheckpointStore>, Option<Arc<SyncStore>>) = match &args.checkpoint {
+        Some(p) => (Arc::new(FileCheckpoint::new(p)), None),
+        None => {
+            let s = Arc::new(SyncStore::open(&args.db)?);
+            (s.clone(), Some(s))
+        }
     };
-    let poller = Poller::open(client, store, PollerOptions::default())?;
-    let v = if plan {
-        serde_json::to_value(poller.plan())
-    } else {
-        serde_json::to_value(poller.status())
+    Ok((Poller::open(client, store, PollerOptions::default())?, db))
+}
+
+fn status_or_plan(cli: &Cli, args: &StoreArgs, plan: bool) -> Result<(), Error> {
+    let (poller, db) = open_items_poller(cli, args)?;
+    if plan {
+        print_json(&serde_json::to_value(poller.plan()).unwrap_or(Value::Null));
+        return Ok(());
     }
-    .unwrap_or(Value::Null);
+    let status = poller.status();
+    let mut v = serde_json::to_value(&status).unwrap_or(Value::Null);
+    if let (Some(db), Value::Object(map)) = (&db, &mut v) {
+        map.insert(
+            "store".into(),
+            serde_json::to_value(db.summary()?).unwrap_or(Value::Null),
+        );
+    }
     print_json(&v);
+    if !cli.quiet {
+        for line in status_lines(&status) {
+            eprintln!("{line}");
+        }
+    }
+    Ok(())
+}
+
+/// What an operator should notice in a status, in words (stderr; stdout keeps the JSON).
+fn status_lines(s: &PollerStatus) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(st) = &s.stuck {
+        lines.push(format!(
+            "stuck at number {} since {} ({} sweep{} failed there): {}: {}",
+            st.seq,
+            st.since.format("%Y-%m-%d %H:%M:%S UTC"),
+            st.sweeps,
+            if st.sweeps == 1 { "" } else { "s" },
+            st.name,
+            st.message
+        ));
+        lines.push(format!(
+            "  if it can never be read: safe-tracker skip {} --reason \"...\"",
+            st.seq
+        ));
+    }
+    if let Some(p) = &s.partial {
+        lines.push(format!(
+            "number {} is partly delivered (held by several items): ids {:?} done{}",
+            p.seq,
+            p.done,
+            if p.done_without_id > 0 {
+                format!(", and {} without id", p.done_without_id)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    if !s.skipped.is_empty() {
+        let list: Vec<String> = s
+            .skipped
+            .iter()
+            .map(|k| {
+                format!(
+                    "{} ({}, {})",
+                    k.seq,
+                    k.reason,
+                    k.at.format("%Y-%m-%d %H:%M")
+                )
+            })
+            .collect();
+        lines.push(format!("skipped numbers: {}", list.join(", ")));
+    }
+    if s.duplicate_numbers > 0 {
+        lines.push(format!(
+            "numbers held by several items, seen so far: {}",
+            s.duplicate_numbers
+        ));
+    }
+    lines
+}
+
+/// `skip`: steps over a number, recorded in the checkpoint and (same transaction) the sync log.
+async fn skip(cli: &Cli, args: &StoreArgs, seq: u64, reason: &str) -> Result<(), Error> {
+    let (poller, db) = open_items_poller(cli, args)?;
+    let before = poller.status();
+    if let Some(db) = &db {
+        let stuck = before.stuck.as_ref().filter(|st| st.seq == seq);
+        db.stage(Staged::Skipped {
+            organization_id: cli.conn.client_config(false)?.credentials.organization_id,
+            seq,
+            note: match stuck {
+                Some(st) => format!("{} (stuck: {}: {})", reason.trim(), st.name, st.message),
+                None => reason.trim().to_string(),
+            },
+        });
+    }
+    let skipped = match poller.skip(seq, reason).await {
+        Ok(s) => s,
+        Err(e) => {
+            if let Some(db) = &db {
+                db.discard_staged();
+            }
+            return Err(e);
+        }
+    };
+    let after = poller.status();
+    let what = if before.cursor == seq {
+        "it was the cursor"
+    } else if before.holes.contains(&seq) {
+        "it was an open hole, now closed"
+    } else {
+        "the poller was stuck at it; the blank numbers before it are holes now"
+    };
+    say!(
+        "skipped number {seq} ({what}): cursor {} -> {}; reason: {}{}",
+        before.cursor,
+        after.cursor,
+        skipped.reason,
+        skipped
+            .error
+            .as_ref()
+            .map(|e| format!("; it failed with: {e}"))
+            .unwrap_or_default()
+    );
+    say!(
+        "recorded in the checkpoint{}",
+        if db.is_some() {
+            " and the sync log (event 'skipped')"
+        } else {
+            ""
+        }
+    );
+    poller.close().await;
     Ok(())
 }
 
@@ -574,18 +795,18 @@ async fn run(cli: &Cli) -> Result<(), Error> {
     match &cli.command {
         Command::Check => {
             let c = client(cli)?;
-            match c.item_by_seq(1).await {
-                Ok(item) => {
+            match c.items_by_seq(1).await {
+                Ok(items) => {
                     let cfg = c.config();
                     say!(
                         "OK: token, licence, organisation {} and office {} accepted by {}{}",
                         cfg.credentials.organization_id,
                         cfg.credentials.office_id,
                         cfg.base_url,
-                        if item.is_some() {
-                            ""
-                        } else {
+                        if items.is_empty() {
                             " (no item 1 yet)"
+                        } else {
+                            ""
                         }
                     );
                     Ok(())
@@ -597,16 +818,33 @@ async fn run(cli: &Cli) -> Result<(), Error> {
             }
         }
         Command::Item { seq, json } => {
-            let item = client(cli)?.item_by_seq(*seq).await?;
-            match item {
-                Some(i) => show(serde_json::to_value(i).unwrap_or_default(), *json, &[]),
-                None => {
-                    eprintln!("no item has sequential org id {seq} (yet)");
-                    return Err(Error::NotFound {
-                        context: Box::default(),
-                    });
-                }
+            let items = client(cli)?.items_by_seq(*seq).await?;
+            if items.is_empty() {
+                eprintln!("no item has sequential org id {seq} (yet)");
+                return Err(Error::NotFound {
+                    context: Box::default(),
+                });
             }
+            if items.len() > 1 && !cli.quiet {
+                eprintln!(
+                    "number {seq} is held by {} items (ascending id)",
+                    items.len()
+                );
+            }
+            show(
+                serde_json::to_value(items).unwrap_or_default(),
+                *json,
+                &[
+                    "id",
+                    "sequentialOrgId",
+                    "barcode",
+                    "description",
+                    "status",
+                    "primaryCaseNumber",
+                    "location",
+                    "updatedDate",
+                ],
+            );
             Ok(())
         }
         Command::Case { id, json } => {
@@ -645,8 +883,14 @@ async fn run(cli: &Cli) -> Result<(), Error> {
         }
         Command::Sync(args) => sync(cli, args).await,
         Command::Status(args) => status_or_plan(cli, args, false),
+        Command::Skip { seq, reason, store } => skip(cli, store, *seq, reason).await,
         Command::Plan(args) => status_or_plan(cli, args, true),
-        Command::Simulate { items, orgs, bind } => {
+        Command::Simulate {
+            items,
+            orgs,
+            duplicates,
+            bind,
+        } => {
             let sim = safe_simulator::Simulator::start(safe_simulator::SimConfig {
                 seed: safe_simulator::Seed {
                     seed: 42,
@@ -654,6 +898,7 @@ async fn run(cli: &Cli) -> Result<(), Error> {
                     items: *items,
                 },
                 bind: *bind,
+                duplicates: *duplicates,
                 ..safe_simulator::SimConfig::default()
             })
             .await

@@ -18,6 +18,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod host;
+pub mod migrations;
 pub mod models;
 pub mod pacing;
 pub mod poller;

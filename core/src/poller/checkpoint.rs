@@ -254,8 +254,23 @@ impl CheckpointStore for FileCheckpoint {
     }
 }
 
+/// The schema component of [`SqliteCheckpoint`] (see [`crate::migrations`]).
+const CHECKPOINT_COMPONENT: &str = "checkpoints";
+
+/// The schema of [`SqliteCheckpoint`]; version 1 is the table as created before versioning.
+const CHECKPOINT_MIGRATIONS: &[crate::migrations::Migration] = &[crate::migrations::Migration {
+    version: 1,
+    name: "safe_tracker_checkpoints",
+    sql: "CREATE TABLE IF NOT EXISTS safe_tracker_checkpoints (
+            stream_key TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            saved_at TEXT NOT NULL
+          );",
+}];
+
 /// A SQLite database holding the states of any number of pollers (table
-/// `safe_tracker_checkpoints`), written with `synchronous=FULL`.
+/// `safe_tracker_checkpoints`, versioned as component `checkpoints` with
+/// [`crate::migrations`]), written with `synchronous=FULL`.
 pub struct SqliteCheckpoint {
     path: PathBuf,
     conn: Mutex<rusqlite::Connection>,
@@ -273,24 +288,23 @@ impl SqliteCheckpoint {
     /// Opens (or creates) the database at `path`.
     pub fn open(path: impl Into<PathBuf>) -> Result<SqliteCheckpoint> {
         let path = path.into();
-        let conn = rusqlite::Connection::open(&path).map_err(|e| {
+        let mut conn = rusqlite::Connection::open(&path).map_err(|e| {
             Error::Checkpoint(format!(
                 "cannot open SQLite database {}: {e}",
                 path.display()
             ))
         })?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
-            .and_then(|_| {
-                conn.execute_batch(
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
-                     CREATE TABLE IF NOT EXISTS safe_tracker_checkpoints (
-                        stream_key TEXT PRIMARY KEY,
-                        state TEXT NOT NULL,
-                        saved_at TEXT NOT NULL
-                     );",
-                )
-            })
+            .and_then(|_| conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"))
             .map_err(|e| Error::Checkpoint(format!("cannot prepare {}: {e}", path.display())))?;
+        crate::migrations::apply(&mut conn, CHECKPOINT_COMPONENT, CHECKPOINT_MIGRATIONS).map_err(
+            |e| match e {
+                Error::Checkpoint(m) => {
+                    Error::Checkpoint(format!("cannot prepare {}: {m}", path.display()))
+                }
+                other => other,
+            },
+        )?;
         Ok(SqliteCheckpoint {
             path,
             conn: Mutex::new(conn),
