@@ -7,7 +7,10 @@ const poller = new Poller(client, {
 });
 
 async function writeToRms(record: ItemRecord): Promise<void> {
-  console.log(record.sequentialOrgId, record.item.description, record.case?.caseNumber);
+  // Upsert by record.key (organization id, item id), never by the number.
+  const k = record.key;
+  const row = 'item_id' in k ? `${k.organization_id}/item/${k.item_id}` : `${k.organization_id}/seq/${k.sequential_org_id}`;
+  console.log(row, record.sequentialOrgId, record.item.description, record.case?.caseNumber);
 }
 
 try {

@@ -31,16 +31,31 @@ const definitions = [
   ['BudgetExhaustedError', 24],
   ['NotFoundError', 30],
   ['ConflictError', 31],
+  ['DuplicateNumberError', 32],
   ['ServerError', 40],
   ['CheckpointError', 50],
   ['CancelledError', 51],
   ['ConsumerError', 52],
 ];
 
+/** Several items hold the number asked for with `itemBySeq`: read them all with
+ * `itemsBySeq`. `seq` is the number, `ids` the ids of its items (ascending). */
+class DuplicateNumberError extends SafeError {
+  constructor(message, details = {}) {
+    // The core names its own method; this package's is itemsBySeq.
+    super(String(message).replace(/\bitems_by_seq\b/g, 'itemsBySeq'), details);
+    this.seq = details.seq ?? null;
+    this.ids = Array.isArray(details.ids) ? [...details.ids] : [];
+  }
+}
+
+// Classes with fields of their own; the others are plain subclasses.
+const special = { DuplicateNumberError };
+
 const classes = {};
 const byCode = new Map();
 for (const [name, code] of definitions) {
-  const cls = { [name]: class extends SafeError {} }[name];
+  const cls = special[name] ?? { [name]: class extends SafeError {} }[name];
   cls.code = code;
   classes[name] = cls;
   byCode.set(code, cls);
@@ -78,6 +93,8 @@ function fromInfo(info) {
     path: info.path,
     retryAfter: info.retry_after,
     field: info.field,
+    seq: info.seq,
+    ids: info.ids,
   });
 }
 

@@ -1,5 +1,6 @@
 // Types of the safe-tracker package. Models are the wire's plain objects (camelCase);
-// form data comes decoded in `data` with the raw string in `rawData`.
+// form data comes decoded in `data` with the raw string in `rawData` (a `data` that does not
+// decode is kept raw: `data` null, `dataError` says why).
 
 export interface ClientOptions {
   baseUrl?: string;
@@ -44,10 +45,12 @@ export interface FormDataEntry {
   formId?: number;
   formName?: string;
   dateFields?: string[] | null;
-  /** Decoded fields. */
-  data: Record<string, unknown>;
-  /** `data` as the server sent it (JSON in a string). */
+  /** Decoded fields; null when the server's `data` is not a JSON object (see `dataError`). */
+  data: Record<string, unknown> | null;
+  /** `data` as the server sent it (JSON in a string), byte for byte, decoded or not. */
   rawData: string;
+  /** Why `data` did not decode, when it did not (the entry is kept, never refused). */
+  dataError?: string;
   organizationId?: number;
   officeId?: number;
   visibilityId?: number;
@@ -144,7 +147,12 @@ export class Client {
   static fromEnv(options?: ClientOptions): Client;
   readonly requestsSent: number;
   config(): Promise<{ base_url: string; organization_id: number; office_id: number; user_agent: string; requests_per_second: number | null; max_attempts: number }>;
+  /** The item holding number `seq`, or null for a blank answer. A number held by several
+   * items rejects with {@link DuplicateNumberError} (never drops one): use `itemsBySeq`. */
   itemBySeq(seq: number, opts?: CallOptions): Promise<Item | null>;
+  /** Every item holding number `seq`, ascending `id` (items without an id last); `[]` for a
+   * blank answer. */
+  itemsBySeq(seq: number, opts?: CallOptions): Promise<Item[]>;
   item(id: number, opts?: CallOptions): Promise<Item>;
   itemFormData(id: number, opts?: CallOptions): Promise<FormDataEntry[]>;
   chainOfCustody(id: number, opts?: CallOptions): Promise<CustodyEntry[]>;
@@ -168,8 +176,20 @@ export class Client {
   forms(formType?: 'All' | 'Cases' | 'Items' | 'People', opts?: CallOptions): Promise<Form[]>;
 }
 
+/** The identity of an item record: upsert by it. (organisation, item id) for every item with
+ * an id; (organisation, number) for an item that came without one (the record then has a
+ * warning). */
+export type ItemKey = { organization_id: number; item_id: number };
+export type NumberKey = { organization_id: number; sequential_org_id: number };
+export type RecordKey = ItemKey | NumberKey;
+
+/** One delivered item. Delivery is at least once: upsert by `record.key`, not by the number
+ * (several items may share one, and an item may come back later under another). */
 export interface ItemRecord {
+  /** Upsert by this key. */
+  key: RecordKey;
   organizationId: number;
+  /** The number it was delivered under. */
   sequentialOrgId: number;
   item: Item;
   formData?: FormDataEntry[];
@@ -178,10 +198,22 @@ export interface ItemRecord {
   custody?: CustodyEntry[];
   /** True when the item filled a hole. */
   late: boolean;
+  /** What was not as it should be: expansions not found, form data whose `data` did not
+   * decode (kept raw), an item without an id. */
   warnings: string[];
 }
 
-export interface UpdatedRecord { organizationId: number; itemId: number; updated: string; item: Item }
+/** One changed item: upsert by `record.key`, the same row the item's ItemRecord lands in
+ * (an item renumbered below the poller's cursor reaches the host only through this stream). */
+export interface UpdatedRecord {
+  /** Upsert by this key. */
+  key: ItemKey;
+  organizationId: number;
+  itemId: number;
+  updated: string;
+  item: Item;
+  warnings: string[];
+}
 
 export interface Checkpoint { spec(): { kind: string; path?: string } }
 export class MemoryCheckpoint implements Checkpoint { spec(): { kind: string } }
@@ -194,8 +226,21 @@ export class CallbackCheckpoint implements Checkpoint {
 
 export type Expansion = 'form_data' | 'case' | 'people' | 'custody' | 'all';
 
+/** Poller events (the `event` tag and its fields). */
+export type PollerEvent =
+  | { event: 'sweep_started'; cursor: number }
+  | { event: 'hole_recorded' | 'hole_probed' | 'hole_filled' | 'hole_abandoned'; seq: number }
+  /** One number held by several items; each is delivered as its own record. */
+  | { event: 'duplicate_number'; seq: number; ids: number[] }
+  /** An operator stepped over a number with `skip` (reaches `onEvent`, not a sweep report). */
+  | { event: 'skipped'; seq: number; reason: string }
+  | { event: 'stalled'; at: number; next_known: number; jumped: boolean }
+  | { event: 'sweep_finished'; summary: SweepSummary };
+
 export interface PollerOptions {
   checkpoint?: Checkpoint;
+  /** Called with every event, on the event loop after the fact (a throw is only warned). */
+  onEvent?: (event: PollerEvent) => void;
   startSeq?: number;
   gapTolerance?: number;
   /** Seconds. */
@@ -214,6 +259,7 @@ export interface PollerOptions {
 
 export interface UpdatedPollerOptions {
   checkpoint?: Checkpoint;
+  onEvent?: (event: PollerEvent) => void;
   since?: string | Date;
   overlap?: number;
   pageSize?: number;
@@ -222,11 +268,59 @@ export interface UpdatedPollerOptions {
   unsafeMinInterval?: number;
 }
 
-export interface SweepReport { summary: { items: number; requests: number; cursor_start: number; cursor_end: number; [k: string]: unknown }; events: Array<Record<string, unknown>> }
+export type SweepOutcome =
+  | { outcome: 'completed' }
+  | { outcome: 'failed'; code: number; message: string }
+  | { outcome: 'interrupted' };
+
+export interface SweepSummary {
+  started: string;
+  finished: string;
+  items: number;
+  requests: number;
+  holes_recorded: number;
+  holes_filled: number;
+  holes_abandoned: number;
+  /** Answers that held several items for one number. */
+  duplicate_numbers: number;
+  cursor_start: number;
+  cursor_end: number;
+  outcome: SweepOutcome;
+  [k: string]: unknown;
+}
+
+export interface SweepReport { summary: SweepSummary; events: PollerEvent[] }
+
+/** The number the last sweeps failed at, and why: `skip` it when it will never succeed. */
+export interface StuckNumber { seq: number; code: number; name: string; message: string; since: string; sweeps: number }
+/** A number held by several items whose delivery is under way: the ids acknowledged so far. */
+export interface PartialNumber { seq: number; done: number[]; done_without_id: number }
+/** A number an operator stepped over (`error`: the failure the poller was stuck with there). */
+export interface SkippedNumber { seq: number; reason: string; at: string; error?: string }
+
+export interface PollerStatus {
+  stream: string;
+  /** The next number to request. */
+  cursor: number;
+  holes: number[];
+  last_sweep_started: string | null;
+  last_sweep: SweepSummary | null;
+  next_allowed_sweep: string | null;
+  requests_spent: number;
+  stalled_next: number | null;
+  watermark: string | null;
+  stuck: StuckNumber | null;
+  partial: PartialNumber | null;
+  /** The latest skips (at most 100), oldest first. */
+  skipped: SkippedNumber[];
+  /** Answers that held several items for one number, over the poller's life. */
+  duplicate_numbers: number;
+  [k: string]: unknown;
+}
 
 declare class PollerBase<R> {
   open(): Promise<this>;
-  status(): Record<string, unknown> & { cursor: number; holes: number[] };
+  status(): PollerStatus;
   plan(): Record<string, unknown> | null;
   lastReport(): SweepReport | null;
   cancel(): void;
@@ -239,6 +333,10 @@ declare class PollerBase<R> {
 
 export class Poller extends PollerBase<ItemRecord> {
   constructor(client: Client, options?: PollerOptions);
+  /** Steps over number `seq` for good, between sweeps: allowed for the cursor, an open hole or
+   * `status().stuck.seq`; rejects with ValidationError otherwise (field `seq`, or `reason` for
+   * an empty reason) and with CheckpointError while a sweep runs. */
+  skip(seq: number, reason: string): Promise<SkippedNumber>;
 }
 
 export class UpdatedPoller extends PollerBase<UpdatedRecord> {
@@ -266,6 +364,13 @@ export class RateLimitedError extends SafeError {}
 export class BudgetExhaustedError extends SafeError {}
 export class NotFoundError extends SafeError {}
 export class ConflictError extends SafeError {}
+/** Several items hold the number asked for with `itemBySeq`: read them with `itemsBySeq`. */
+export class DuplicateNumberError extends SafeError {
+  /** The number. */
+  readonly seq: number;
+  /** The ids of its items, ascending. */
+  readonly ids: number[];
+}
 export class ServerError extends SafeError {}
 export class CheckpointError extends SafeError {}
 export class CancelledError extends SafeError {}
@@ -273,5 +378,6 @@ export class ConsumerError extends SafeError {}
 export const errorsByCode: Map<number, typeof SafeError>;
 export function fromNative(err: unknown): unknown;
 
-/** Decodes a form-data entry's `data` string into an object, keeping the raw string in `rawData`. */
+/** Decodes a form-data entry's `data` string into an object, keeping the raw string in `rawData`;
+ * a `data` that is not a JSON object gives `data: null` and `dataError`, never a throw. */
 export function decodeFormData(entry: { data?: string | null; [k: string]: unknown }): FormDataEntry;

@@ -31,14 +31,22 @@ function configJson(options, fromEnv) {
   return JSON.stringify(config);
 }
 
+/** Decodes a form-data entry's `data` string (a JSON object in a string) into `data`, keeping
+ * the string byte for byte in `rawData`. Lenient, like the core: a `data` that is not a JSON
+ * object never throws; it keeps its raw text, `data` is null and `dataError` says why. */
 function decodeFormData(entry) {
   const raw = typeof entry.data === 'string' ? entry.data : '';
-  let data = {};
-  if (raw.trim() !== '' && raw.trim() !== 'null') {
-    const parsed = JSON.parse(raw);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) data = parsed;
+  const { dataError: _stale, ...rest } = entry;
+  const trimmed = raw.trim();
+  if (trimmed === '' || trimmed === 'null') return { ...rest, data: {}, rawData: raw };
+  let parsed;
+  try {
+    parsed = JSON.parse(trimmed);
+  } catch (err) {
+    return { ...rest, data: null, rawData: raw, dataError: `form data \`data\` is not valid JSON: ${err?.message ?? err}` };
   }
-  return { ...entry, data, rawData: raw };
+  if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return { ...rest, data: parsed, rawData: raw };
+  return { ...rest, data: null, rawData: raw, dataError: 'form data `data` is not a JSON object' };
 }
 
 function withForms(model) {
@@ -93,7 +101,11 @@ class Client {
     return invoke(this._native, 'config', {});
   }
 
+  /** The item holding number `seq`, or null. A number held by several items rejects with
+   * DuplicateNumberError (its `seq` and `ids`): read those with itemsBySeq. */
   itemBySeq(seq, opts = {}) { return invoke(this._native, 'item_by_seq', { seq }, opts.signal).then((v) => (v ? withForms(v) : null)); }
+  /** Every item holding number `seq`, ascending id (items without an id last); [] for a blank. */
+  async itemsBySeq(seq, opts = {}) { return (await invoke(this._native, 'items_by_seq', { seq }, opts.signal)).map(withForms); }
   item(id, opts = {}) { return invoke(this._native, 'item', { id }, opts.signal).then(withForms); }
   async itemFormData(id, opts = {}) { return (await invoke(this._native, 'item_form_data', { id }, opts.signal)).map(decodeFormData); }
   chainOfCustody(id, opts = {}) { return invoke(this._native, 'chain_of_custody', { id }, opts.signal); }
@@ -120,18 +132,28 @@ class Client {
   forms(formType = 'All', opts = {}) { return invoke(this._native, 'forms', { form_type: formType }, opts.signal); }
 }
 
-/** Form data decoded by this package is written back as its raw string (or re-encoded). */
+/** Form data decoded by this package is written back as its raw string (or re-encoded); an
+ * entry whose `data` did not decode (null) is written back as its raw text, unchanged. */
 function encodeForms(model) {
   if (!model || !Array.isArray(model.formData)) return model;
   return {
     ...model,
     formData: model.formData.map((e) => {
       if (typeof e.data === 'string') return e;
-      const { rawData, ...rest } = e;
-      const same = typeof rawData === 'string' && rawData.trim() !== '' && JSON.stringify(JSON.parse(rawData)) === JSON.stringify(e.data ?? {});
-      return { ...rest, data: same ? rawData : JSON.stringify(e.data ?? {}) };
+      const { rawData, dataError: _reason, ...rest } = e;
+      if (e.data === null && typeof rawData === 'string') return { ...rest, data: rawData };
+      return { ...rest, data: sameFields(rawData, e.data) ? rawData : JSON.stringify(e.data ?? {}) };
     }),
   };
+}
+
+function sameFields(raw, data) {
+  if (typeof raw !== 'string' || raw.trim() === '') return false;
+  try {
+    return JSON.stringify(JSON.parse(raw)) === JSON.stringify(data ?? {});
+  } catch {
+    return false;
+  }
 }
 
 class MemoryCheckpoint { spec() { return { kind: 'memory' }; } }
@@ -143,8 +165,12 @@ class CallbackCheckpoint {
   spec() { return { kind: 'host' }; }
 }
 
+// Records: upsert by `key` (organisation and item id; organisation and number for an item
+// without an id). Several records may share a sequentialOrgId, and an item may come back
+// under another number.
 function itemRecord(r) {
   return {
+    key: r.key,
     organizationId: r.organization_id,
     sequentialOrgId: r.sequential_org_id,
     item: withForms(r.item),
@@ -158,7 +184,14 @@ function itemRecord(r) {
 }
 
 function updatedRecord(r) {
-  return { organizationId: r.organization_id, itemId: r.item_id, updated: r.updated, item: withForms(r.item) };
+  return {
+    key: r.key,
+    organizationId: r.organization_id,
+    itemId: r.item_id,
+    updated: r.updated,
+    item: withForms(r.item),
+    warnings: r.warnings ?? [],
+  };
 }
 
 function pollerOptionsJson(o) {
@@ -169,7 +202,7 @@ function pollerOptionsJson(o) {
   };
   const out = {};
   for (const [k, v] of Object.entries(o)) {
-    if (k === 'checkpoint' || v === undefined || v === null) continue;
+    if (k === 'checkpoint' || k === 'onEvent' || v === undefined || v === null) continue;
     if (!(k in map)) throw new errors.InvalidConfigError(`unknown poller option \`${k}\``);
     out[map[k]] = v instanceof Date ? v.toISOString() : v;
   }
@@ -183,6 +216,10 @@ class PollerBase {
     this._checkpoint = options.checkpoint ?? new MemoryCheckpoint();
     this._options = pollerOptionsJson(options);
     this._decode = decode;
+    this._onEvent = options.onEvent ?? null;
+    if (this._onEvent !== null && typeof this._onEvent !== 'function') {
+      throw new errors.InvalidConfigError('onEvent must be a function');
+    }
     this._native = null;
     if (!(this._checkpoint instanceof CallbackCheckpoint)) this._open(null);
   }
@@ -194,6 +231,17 @@ class PollerBase {
       this._native = new native.NativePoller(this._client._native, this._kind, JSON.stringify(spec), this._options);
     } catch (err) {
       throw fromNative(err);
+    }
+    if (this._onEvent) {
+      const listener = this._onEvent;
+      // Called on the event loop, after the fact; a throwing listener cannot reach the addon.
+      this._native.onEvent((json) => {
+        try {
+          listener(JSON.parse(json));
+        } catch (err) {
+          process.emitWarning(`safe-tracker: the onEvent listener threw: ${err?.message ?? err}`);
+        }
+      });
     }
   }
 
@@ -314,6 +362,29 @@ class PollerBase {
 /** The throttled sequential poller. Durations in seconds. */
 class Poller extends PollerBase {
   constructor(client, options = {}) { super(client, 'items', options, itemRecord); }
+
+  /** Steps over number `seq` for good (an item that can never be decoded, say), between
+   * sweeps: allowed for the cursor, an open hole, or the number the poller is stuck at
+   * (`status().stuck`); rejects with ValidationError otherwise (field `seq`, or `reason` when
+   * the reason is empty), and with CheckpointError while a sweep runs. Resolves to the skip
+   * recorded in the checkpoint (`status().skipped`). */
+  async skip(seq, reason) {
+    if (!Number.isSafeInteger(seq) || seq < 0) {
+      throw new errors.ValidationError(`seq must be a sequential org id (a non-negative integer), not ${String(seq)}`, { field: 'seq' });
+    }
+    if (typeof reason !== 'string') {
+      throw new errors.ValidationError('reason must be a string: say why the number is skipped', { field: 'reason' });
+    }
+    await this.open();
+    let raw;
+    try {
+      raw = await this._native.skip(seq, reason);
+    } catch (err) {
+      throw fromNative(err);
+    }
+    await this._persist();
+    return JSON.parse(raw);
+  }
 }
 
 /** Follows items changed since a watermark. */

@@ -5,7 +5,7 @@ export const {
   decodeFormData, Client, Poller, UpdatedPoller, MemoryCheckpoint, FileCheckpoint, SqliteCheckpoint, CallbackCheckpoint,
   SafeError, InvalidConfigError, ValidationError, TransportError, TimeoutError, ResponseTooLargeError,
   DecodeError, AuthError, AccountDisabledError, LicenseUnavailableError, RateLimitedError,
-  BudgetExhaustedError, NotFoundError, ConflictError, ServerError, CheckpointError, CancelledError,
+  BudgetExhaustedError, NotFoundError, ConflictError, DuplicateNumberError, ServerError, CheckpointError, CancelledError,
   ConsumerError, errorsByCode, fromNative,
 } = cjs;
 export default cjs;

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use safe_tracker::host::{self, HostPoller};
 use safe_tracker::{Client, Error as SafeError};
@@ -219,6 +220,38 @@ impl NativePoller {
     pub async fn wait_scheduled(&self) -> Result<()> {
         let p = self.poller.clone();
         abortable(None, async move { p.wait_scheduled().await }).await
+    }
+
+    /// Steps over number `seq` for good (the items stream only; see `HostPoller::skip`):
+    /// resolves to the recorded skip as JSON. Refused while a sweep runs (Checkpoint), for a
+    /// number that is not the cursor, an open hole or the stuck number (Validation, field
+    /// `seq`), or an empty reason (Validation, field `reason`).
+    #[napi]
+    pub async fn skip(&self, seq: f64, reason: String) -> Result<String> {
+        if !(seq.is_finite() && seq >= 0.0 && seq.fract() == 0.0 && seq <= 9_007_199_254_740_991.0)
+        {
+            return Err(reject(&SafeError::validation(
+                "seq",
+                "a sequential org id is a non-negative integer",
+            )));
+        }
+        let p = self.poller.clone();
+        abortable(None, async move {
+            p.skip(seq as u64, &reason).await.map(|v| v.to_string())
+        })
+        .await
+    }
+
+    /// Calls `listener` with every poller event (JSON text), on the event loop and after the
+    /// fact. The listener does not keep the process alive.
+    #[napi(ts_args_type = "listener: (event: string) => void")]
+    pub fn on_event(
+        &self,
+        listener: ThreadsafeFunction<String, Unknown<'static>, String, Status, false, true>,
+    ) {
+        self.poller.on_event(move |event| {
+            listener.call(event.to_string(), ThreadsafeFunctionCallMode::NonBlocking);
+        });
     }
 
     /// Status (JSON).

@@ -12,6 +12,12 @@ test('instanceof across CommonJS and ESM', async () => {
   assert.ok(err instanceof cjs.SafeError);
   assert.equal(err.status, 404);
   assert.equal(err.path, 'items/{id}');
+  assert.equal(cjs.DuplicateNumberError, esm.DuplicateNumberError);
+  const dup = cjs.fromNative(new Error('SAFE_ERROR:{"code":32,"name":"DuplicateNumber","message":"sequential org id 9 is held by 2 items (ids [4, 5]): use items_by_seq to read them all","status":null,"path":null,"retry_after":null,"field":null,"seq":9,"ids":[4,5]}'));
+  assert.ok(dup instanceof esm.DuplicateNumberError && dup instanceof cjs.SafeError);
+  assert.equal(dup.seq, 9);
+  assert.deepEqual(dup.ids, [4, 5]);
+  assert.match(dup.message, /use itemsBySeq to read them all/);
 });
 
 test('the README shows the type-checked example as written', () => {

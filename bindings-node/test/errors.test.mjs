@@ -29,6 +29,20 @@ test('the error table is the core\'s', () => {
   }
 });
 
+test('DuplicateNumberError: itemBySeq on a number held by two items, with seq and ids', async () => {
+  const dup = await sim.duplicate(1, 6);
+  const c = new st.Client(sim.clientOptions(1));
+  const err = await expectError(st.DuplicateNumberError, c.itemBySeq(6));
+  assert.equal(err.code, 32);
+  assert.equal(st.errorsByCode.get(32), st.DuplicateNumberError);
+  assert.equal(err.seq, 6);
+  assert.deepEqual(err.ids, [...dup.ids].sort((a, b) => a - b));
+  assert.match(err.message, /itemsBySeq/);
+  assert.equal(err.status, null);
+  assert.equal((await c.itemsBySeq(6)).length, 2);
+  assert.equal('seq' in new st.DecodeError('x'), false, 'only DuplicateNumberError has seq and ids');
+});
+
 test('every error class', async () => {
   const base = (org = 1, extra = {}) => new st.Client(sim.clientOptions(org, extra));
   await expectError(st.InvalidConfigError, () => new st.Client({ baseUrl: 'http://safe.example.org/api/', token: 't', organizationId: 1, officeId: 1 }));

@@ -29,6 +29,18 @@ export async function startSimulator(args = []) {
     const text = await res.text();
     return text ? JSON.parse(text) : null;
   };
+  // The admin routes of issue 13 fail loudly: a test must not go on after a refused change.
+  const adminOk = async (p, body, method) => {
+    const res = await fetch(`${root}__admin/${p}`, {
+      method: method ?? 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`admin ${p}: HTTP ${res.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+  const query = (id) => (id === undefined ? '' : `?id=${id}`);
   return {
     baseUrl,
     creds,
@@ -38,6 +50,15 @@ export async function startSimulator(args = []) {
     resetStats: () => admin('stats/reset', {}),
     count: async (route) => (await admin('stats')).per_route[route] ?? 0,
     options: (o) => admin('options', o),
+    /** Gives number `seq` one more item: `{ seq, id, ids }`. */
+    duplicate: (org, seq, body = {}) => adminOk(`orgs/${org}/items/${seq}/duplicate`, body),
+    /** Moves item `id` to number `to`: `{ id, from, to, ids_at_to }`. */
+    renumber: (org, id, to) => adminOk(`orgs/${org}/item-ids/${id}/renumber`, { to }),
+    /** Gives item `id`'s first form-data entry an invalid `data` (the simulator's default, or
+     * `data`): `{ id, data }`. */
+    corruptForm: (org, id, data) => adminOk(`orgs/${org}/item-ids/${id}/corrupt-form`, data === undefined ? {} : { data }),
+    hide: (org, seq, id) => adminOk(`orgs/${org}/items/${seq}/hide${query(id)}`, {}),
+    show: (org, seq, id) => adminOk(`orgs/${org}/items/${seq}/show${query(id)}`, {}),
     stop: () => proc.kill(),
     clientOptions: (org = 1, extra = {}) => ({
       baseUrl, token: `sim-token-org${org}`, organizationId: org, officeId: org * 100 + 1,
