@@ -537,3 +537,43 @@ async fn an_item_without_an_id_is_delivered_under_its_number_with_a_warning() {
         format!("1/item/{}", records[1].item.id.unwrap())
     );
 }
+
+#[tokio::test]
+async fn the_updated_stream_warns_of_corrupt_inline_form_data() {
+    let sim = simulator(3).await;
+    let c = client(&sim, 1);
+    let id = c.item_by_seq(2).await.unwrap().unwrap().id.unwrap();
+    {
+        let mut w = sim.app().world.lock().unwrap();
+        let org = w.orgs.get_mut(&1).unwrap();
+        org.item_mut(id).unwrap().doc["formData"] =
+            serde_json::json!([{"id": "ab", "formId": 7, "data": "{\"field1\": tru"}]);
+        w.touch_item_id(1, id).unwrap();
+    }
+    let clk = clock();
+    let up = UpdatedPoller::open_with_clock(
+        c,
+        Arc::new(MemoryCheckpoint::new()),
+        UpdatedOptions {
+            since: Some(chrono::Utc::now() - chrono::Duration::seconds(30)),
+            ..UpdatedOptions::default()
+        },
+        clk,
+    )
+    .unwrap();
+    let mut s = up.sweep_stream().await.unwrap();
+    let mut found = None;
+    while let Some(r) = s.next().await.unwrap() {
+        if r.item_id == id {
+            found = Some(r);
+        }
+    }
+    let r = found.expect("the touched item");
+    let forms = r.item.form_data.as_ref().unwrap();
+    assert_eq!(forms[0].data.raw(), "{\"field1\": tru");
+    assert!(
+        r.warnings.iter().any(|w| w.contains("form 7 (entry ab)")),
+        "{:?}",
+        r.warnings
+    );
+}

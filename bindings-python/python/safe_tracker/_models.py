@@ -736,12 +736,14 @@ class UpdatedRecord(Model):
     """The item."""
     key: Optional[RecordKey] = None
     """The identity to upsert by: (organisation, item id)."""
+    warnings: List[str] = field(default_factory=list)
+    """Form data inside the item whose ``data`` did not decode (kept raw)."""
     extra: Dict[str, Any] = field(default_factory=dict)
     """Other fields."""
 
     _wire: ClassVar[Dict[str, str]] = {
         "organization_id": "organization_id", "item_id": "item_id", "updated": "updated",
-        "item": "item",
+        "item": "item", "warnings": "warnings",
     }
     _nested: ClassVar[Dict[str, str]] = {"item": "Item"}
 

@@ -683,27 +683,37 @@ impl SweepStream {
 /// case and the people) whose `data` did not decode; the raw text stays in the entry.
 fn with_form_data_warnings(mut record: ItemRecord) -> ItemRecord {
     let mut found = Vec::new();
-    let mut scan = |place: &str, entries: Option<&Vec<crate::models::FormDataEntry>>| {
-        for entry in entries.into_iter().flatten() {
-            if let Some(error) = entry.data.error() {
-                found.push(format!(
-                    "{place}: form {} (entry {}): {error}; the raw `data` text is kept",
-                    entry.form_id.map_or("?".to_string(), |f| f.to_string()),
-                    entry.id.as_deref().unwrap_or("?"),
-                ));
-            }
-        }
-    };
-    scan("form data", record.form_data.as_ref());
-    scan("the item's formData", record.item.form_data.as_ref());
+    form_data_warnings("form data", record.form_data.as_ref(), &mut found);
+    form_data_warnings(
+        "the item's formData",
+        record.item.form_data.as_ref(),
+        &mut found,
+    );
     if let Some(case) = &record.case {
-        scan("the case's formData", case.form_data.as_ref());
+        form_data_warnings("the case's formData", case.form_data.as_ref(), &mut found);
     }
     for person in record.people.iter().flatten() {
-        scan("a person's formData", person.form_data.as_ref());
+        form_data_warnings("a person's formData", person.form_data.as_ref(), &mut found);
     }
     record.warnings.extend(found);
     record
+}
+
+/// Pushes a warning for each entry of `entries` whose `data` did not decode.
+pub(crate) fn form_data_warnings(
+    place: &str,
+    entries: Option<&Vec<crate::models::FormDataEntry>>,
+    out: &mut Vec<String>,
+) {
+    for entry in entries.into_iter().flatten() {
+        if let Some(error) = entry.data.error() {
+            out.push(format!(
+                "{place}: form {} (entry {}): {error}; the raw `data` text is kept",
+                entry.form_id.map_or("?".to_string(), |f| f.to_string()),
+                entry.id.as_deref().unwrap_or("?"),
+            ));
+        }
+    }
 }
 
 impl Drop for SweepStream {

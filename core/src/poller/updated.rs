@@ -64,6 +64,9 @@ pub struct UpdatedRecord {
     pub updated: String,
     /// The item.
     pub item: Item,
+    /// Form data inside the item whose `data` did not decode (kept raw).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl UpdatedRecord {
@@ -344,6 +347,12 @@ impl UpdatedStream {
                 }
                 self.pending = Some((id, updated.clone(), when));
                 let organization_id = self.core.client.config().credentials.organization_id;
+                let mut warnings = Vec::new();
+                crate::poller::sweep::form_data_warnings(
+                    "the item's formData",
+                    item.form_data.as_ref(),
+                    &mut warnings,
+                );
                 return Ok(Some(UpdatedRecord {
                     key: DedupeKey::Item {
                         organization_id,
@@ -353,6 +362,7 @@ impl UpdatedStream {
                     item_id: id,
                     updated,
                     item,
+                    warnings,
                 }));
             }
             if self.exhausted {
