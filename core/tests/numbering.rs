@@ -5,35 +5,14 @@
 mod common;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use chrono::TimeZone;
-use common::{client, simulator};
+use common::{client, clock, next_minute, open, simulator};
 use safe_simulator::{FaultRule, Simulator};
 use safe_tracker::poller::{
-    CheckpointStore, DedupeKey, Expand, FileCheckpoint, ItemRecord, ManualClock, MemoryCheckpoint,
-    Poller, PollerEvent, PollerOptions, UpdatedOptions, UpdatedPoller,
+    CheckpointStore, DedupeKey, Expand, FileCheckpoint, ItemRecord, MemoryCheckpoint, Poller,
+    PollerEvent, PollerOptions, UpdatedOptions, UpdatedPoller,
 };
-use safe_tracker::{Client, Error, ErrorCode};
-
-fn clock() -> Arc<ManualClock> {
-    Arc::new(ManualClock::new(
-        chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
-    ))
-}
-
-fn open(
-    c: &Client,
-    store: Arc<dyn CheckpointStore>,
-    opts: PollerOptions,
-    clock: &Arc<ManualClock>,
-) -> Poller {
-    Poller::open_with_clock(c.clone(), store, opts, clock.clone()).expect("poller opens")
-}
-
-fn next_minute(c: &ManualClock) {
-    c.advance(Duration::from_secs(61));
-}
+use safe_tracker::{Error, ErrorCode};
 
 /// One sweep; the delivered records.
 async fn sweep(p: &Poller) -> safe_tracker::Result<Vec<ItemRecord>> {

@@ -9,8 +9,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::TimeZone;
-use common::{builder, client, simulator};
+use common::{builder, client, clock, next_minute, open, simulator};
 use safe_simulator::{FaultRule, Simulator};
 use safe_tracker::poller::{
     CheckpointStore, Expand, FileCheckpoint, ItemRecord, ManualClock, MemoryCheckpoint, Poller,
@@ -19,21 +18,6 @@ use safe_tracker::poller::{
 use safe_tracker::{Client, ErrorCode, Pacing};
 
 const SEQ: &str = "/api/items/seqOrgID/{n}";
-
-fn clock() -> Arc<ManualClock> {
-    Arc::new(ManualClock::new(
-        chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
-    ))
-}
-
-fn open(
-    c: &Client,
-    store: Arc<dyn CheckpointStore>,
-    opts: PollerOptions,
-    clock: &Arc<ManualClock>,
-) -> Poller {
-    Poller::open_with_clock(c.clone(), store, opts, clock.clone()).expect("poller opens")
-}
 
 /// Runs one sweep and returns the delivered sequence numbers.
 async fn sweep_seqs(p: &Poller) -> safe_tracker::Result<Vec<u64>> {
@@ -45,10 +29,6 @@ async fn sweep_seqs(p: &Poller) -> safe_tracker::Result<Vec<u64>> {
     })
     .await?;
     Ok(Arc::try_unwrap(seen).unwrap().into_inner().unwrap())
-}
-
-fn next_minute(c: &ManualClock) {
-    c.advance(Duration::from_secs(61));
 }
 
 #[tokio::test]

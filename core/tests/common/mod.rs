@@ -1,9 +1,12 @@
 //! Helpers shared by the integration tests: a simulator and a client configured for it.
 #![allow(dead_code)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::TimeZone;
 use safe_simulator::{Seed, SimConfig, Simulator, office_for, token_for};
+use safe_tracker::poller::{CheckpointStore, ManualClock, Poller, PollerOptions};
 use safe_tracker::{Client, ClientConfig, ClientConfigBuilder, Pacing, RetryPolicy};
 
 /// Fails the test that writes a simulator token into the tracing output.
@@ -76,4 +79,26 @@ pub fn builder(sim: &Simulator, org: u64) -> ClientConfigBuilder {
 /// A client for organisation `org` of `sim`.
 pub fn client(sim: &Simulator, org: u64) -> Client {
     Client::new(builder(sim, org).build().expect("config")).expect("client")
+}
+
+/// A manual clock at 2026-01-01 00:00 UTC.
+pub fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(
+        chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+    ))
+}
+
+/// Opens a poller on `store` with `clock`.
+pub fn open(
+    c: &Client,
+    store: Arc<dyn CheckpointStore>,
+    opts: PollerOptions,
+    clock: &Arc<ManualClock>,
+) -> Poller {
+    Poller::open_with_clock(c.clone(), store, opts, clock.clone()).expect("poller opens")
+}
+
+/// Moves `c` past the 60-second floor.
+pub fn next_minute(c: &ManualClock) {
+    c.advance(Duration::from_secs(61));
 }
