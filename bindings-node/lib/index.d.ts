@@ -296,7 +296,15 @@ export interface StuckNumber { seq: number; code: number; name: string; message:
 /** A number held by several items whose delivery is under way: the ids acknowledged so far. */
 export interface PartialNumber { seq: number; done: number[]; done_without_id: number }
 /** A number an operator stepped over (`error`: the failure the poller was stuck with there). */
-export interface SkippedNumber { seq: number; reason: string; at: string; error?: string }
+export interface SkippedNumber {
+  seq: number;
+  reason: string;
+  at: string;
+  /** The failure the poller was stuck with there, if any. */
+  error?: string;
+  /** The number answered blank, so it stays an open hole: re-probed, delivered late should an item appear. */
+  kept_as_hole: boolean;
+}
 
 export interface PollerStatus {
   stream: string;

@@ -761,7 +761,10 @@ async fn skip(cli: &Cli, args: &StoreArgs, seq: u64, reason: &str) -> Result<(),
         }
     };
     let after = poller.status();
-    let what = if before.cursor == seq {
+    let what = if skipped.kept_as_hole {
+        "it was the cursor and answered blank: kept as an open hole, re-probed and delivered late \
+         should an item appear"
+    } else if before.cursor == seq {
         "it was the cursor"
     } else if before.holes.contains(&seq) {
         "it was an open hole, now closed"

@@ -602,7 +602,7 @@ async fn sigkill_between_the_two_items_of_one_number_redelivers_only_the_second(
     // The second item's form data hangs: the sync stops between the two items of number 6.
     sim.add_fault(
         serde_json::from_value(serde_json::json!({
-            "kind": "slow_headers", "latency_ms": 20000,
+            "kind": "slow_headers", "latency_ms": 600000,
             "path_contains": format!("formdata/{second}")
         }))
         .unwrap(),

@@ -556,3 +556,152 @@ async fn the_updated_stream_warns_of_corrupt_inline_form_data() {
         r.warnings
     );
 }
+
+#[tokio::test]
+async fn skipping_a_blank_cursor_keeps_it_as_a_hole_so_a_late_item_still_arrives() {
+    let sim = simulator(4).await;
+    let c = client(&sim, 1);
+    let clk = clock();
+    let p = open(
+        &c,
+        Arc::new(MemoryCheckpoint::new()),
+        PollerOptions::default(),
+        &clk,
+    );
+    assert_eq!(sweep(&p).await.unwrap().len(), 4);
+    let skipped = p.skip(5, "an admin deleted 5").await.unwrap();
+    assert!(skipped.kept_as_hole && skipped.error.is_none());
+    assert_eq!((p.status().cursor, p.status().holes), (6, vec![5]));
+    // 5 and 6 are filed after all: both arrive, 5 late.
+    sim.add_items(1, 2);
+    next_minute(&clk);
+    let records = sweep(&p).await.unwrap();
+    assert_eq!(seqs(&records), [5, 6]);
+    assert!(records[0].late && !records[1].late);
+    assert!(p.status().holes.is_empty());
+}
+
+#[tokio::test]
+async fn a_partly_delivered_number_survives_holes_filling_on_resume() {
+    let sim = simulator(8).await;
+    let c = client(&sim, 1);
+    let clk = clock();
+    let store: Arc<dyn CheckpointStore> = Arc::new(MemoryCheckpoint::new());
+    let opts = PollerOptions {
+        gap_tolerance: 1,
+        ..PollerOptions::default()
+    };
+    let show = |seq: u64, visible: bool| {
+        let mut w = sim.app().world.lock().unwrap();
+        for id in w.orgs[&1].ids_at(seq) {
+            w.orgs.get_mut(&1).unwrap().item_mut(id).unwrap().visible = visible;
+        }
+    };
+    show(2, false);
+    show(5, false);
+    duplicate(&sim, 6);
+    let ids6 = ids_at(&sim, 6);
+    {
+        // 1, (2 blank) 3, 4, (5 blank) 6: 6's first item acknowledged, its second not.
+        let p = open(&c, store.clone(), opts.clone(), &clk);
+        let mut s = p.sweep_stream().await.unwrap();
+        let mut got = Vec::new();
+        for _ in 0..4 {
+            got.push(s.next().await.unwrap().unwrap().sequential_org_id);
+        }
+        assert_eq!(got, [1, 3, 4, 6]);
+        assert_eq!(s.next().await.unwrap().unwrap().item.id, Some(ids6[1]));
+        drop(s);
+        let st = p.status();
+        assert_eq!((st.cursor, st.holes.clone()), (6, vec![2, 5]));
+        assert_eq!(st.partial.unwrap().done, [ids6[0]]);
+        p.close().await;
+    }
+    // Hole 2 fills with one item, hole 5 with two. On resume, 2 is delivered without touching
+    // 6's record; 5 waits while 6 is partly delivered; 6 gives only its unacknowledged item.
+    show(2, true);
+    show(5, true);
+    duplicate(&sim, 5);
+    next_minute(&clk);
+    let p = open(&c, store.clone(), opts.clone(), &clk);
+    let records = sweep(&p).await.unwrap();
+    let got: Vec<(u64, Option<i64>)> = records
+        .iter()
+        .map(|r| (r.sequential_org_id, r.item.id))
+        .collect();
+    assert_eq!(seqs(&records), [2, 6, 7, 8], "{got:?}");
+    assert_eq!(
+        got[1],
+        (6, Some(ids6[1])),
+        "only the unacknowledged item of 6"
+    );
+    assert_eq!(p.status().holes, [5]);
+    assert!(p.status().partial.is_none());
+    // The next sweep delivers both items of 5, late, and closes the hole.
+    next_minute(&clk);
+    let records = sweep(&p).await.unwrap();
+    assert_eq!(seqs(&records), [5, 5]);
+    assert!(records.iter().all(|r| r.late));
+    assert!(p.status().holes.is_empty());
+}
+
+/// A store whose saves fail while `failing` is set.
+#[derive(Debug)]
+struct FlakyStore {
+    inner: MemoryCheckpoint,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl CheckpointStore for FlakyStore {
+    fn load(&self, key: &str) -> safe_tracker::Result<Option<safe_tracker::poller::PollerState>> {
+        self.inner.load(key)
+    }
+    fn save(
+        &self,
+        key: &str,
+        state: &safe_tracker::poller::PollerState,
+    ) -> safe_tracker::Result<()> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::Checkpoint("disk full".into()));
+        }
+        self.inner.save(key, state)
+    }
+}
+
+#[tokio::test]
+async fn a_failed_save_never_moves_the_checkpoint_past_the_item() {
+    let sim = simulator(5).await;
+    duplicate(&sim, 3);
+    let ids3 = ids_at(&sim, 3);
+    let c = client(&sim, 1);
+    let clk = clock();
+    let store = Arc::new(FlakyStore {
+        inner: MemoryCheckpoint::new(),
+        failing: false.into(),
+    });
+    let p = open(&c, store.clone(), PollerOptions::default(), &clk);
+    let mut s = p.sweep_stream().await.unwrap();
+    for _ in 0..3 {
+        s.next().await.unwrap().unwrap();
+    }
+    // The acknowledgement of 3's first item cannot be saved.
+    store
+        .failing
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(s.next().await.unwrap_err().code(), ErrorCode::Checkpoint);
+    drop(s);
+    store
+        .failing
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let st = p.status();
+    assert_eq!(st.cursor, 3, "not past the unsaved acknowledgement");
+    assert!(st.partial.is_none());
+    next_minute(&clk);
+    let records = sweep(&p).await.unwrap();
+    assert_eq!(seqs(&records), [3, 3, 4, 5]);
+    assert_eq!(
+        records[0].item.id,
+        Some(ids3[0]),
+        "the unsaved item comes again"
+    );
+}

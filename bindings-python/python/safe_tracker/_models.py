@@ -146,9 +146,12 @@ def _decode_form_data(raw: str) -> Tuple[Optional[Dict[str, Any]], Optional[str]
     text = raw.strip()
     if text in ("", "null"):
         return {}, None
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
     try:
-        value = json.loads(text)
-    except ValueError as exc:
+        value = json.loads(text, parse_constant=no_constants)
+    except (ValueError, RecursionError) as exc:
         return None, f"form data `data` is not valid JSON: {exc}"
     if not isinstance(value, dict):
         return None, "form data `data` is not a JSON object"
@@ -814,6 +817,9 @@ class _SkippedBase(TypedDict):
     seq: int
     reason: str
     at: str
+    kept_as_hole: bool
+    """The number answered blank, so it stays an open hole: re-probed, delivered late should
+    an item appear."""
 
 
 class SkippedNumber(_SkippedBase, total=False):

@@ -200,19 +200,33 @@ fn decode_value(body: &[u8]) -> Result<SeqAnswer, String> {
         object @ Value::Object(_) => vec![object],
         _ => return Err("expected an item object".into()),
     };
+    // Named in an error, so that stepping over a number that cannot be read says which items
+    // it held.
+    let held = |i: usize| {
+        let ids: Vec<String> = elements
+            .iter()
+            .filter_map(|e| e.get("id"))
+            .map(Value::to_string)
+            .collect();
+        format!(
+            "element {i} of {} holding ids [{}]",
+            elements.len(),
+            ids.join(", ")
+        )
+    };
     let mut items: Vec<Item> = Vec::with_capacity(elements.len());
-    for (i, element) in elements.into_iter().enumerate() {
+    for (i, element) in elements.iter().enumerate() {
         match element {
             Value::Null => {}
-            Value::Object(ref m) if m.is_empty() => {}
+            Value::Object(m) if m.is_empty() => {}
             Value::Object(_) => {
-                let item = serde_json::from_value::<Item>(element)
-                    .map_err(|e| format!("the item does not match the model (element {i}): {e}"))?;
+                let item = serde_json::from_value::<Item>(element.clone())
+                    .map_err(|e| format!("the item does not match the model ({}): {e}", held(i)))?;
                 if item.id.is_none() || !items.iter().any(|seen| seen.id == item.id) {
                     items.push(item);
                 }
             }
-            _ => return Err(format!("expected an item object (element {i})")),
+            _ => return Err(format!("expected an item object ({})", held(i))),
         }
     }
     // Ascending id; items without an id keep the server's order after the others.
@@ -272,7 +286,11 @@ mod tests {
             decode_seq_answer(200, b"[null, {}]").expect("blank"),
             SeqAnswer::Blank
         );
-        assert!(decode_seq_answer(200, br#"[{"id":1}, 7]"#).is_err());
+        let bad = decode_seq_answer(200, br#"[{"id":1}, 7, {"id":"x"}]"#).unwrap_err();
+        assert!(
+            bad.contains("element 1 of 3 holding ids [1, \"x\"]"),
+            "{bad}"
+        );
         assert!(
             decode_seq_answer(200, br#"{"id":"x"}"#)
                 .expect_err("a string id")

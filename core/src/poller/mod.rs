@@ -402,11 +402,17 @@ impl Poller {
         }
     }
 
-    /// Steps over number `seq` for good — an item that can never be decoded, say — recording
-    /// `reason` in the checkpoint's bounded `skipped` list and emitting
-    /// [`PollerEvent::Skipped`]. Allowed for the cursor (it moves past `seq`), an open hole
-    /// (it is closed), or the number a failing sweep is stuck at beyond the cursor (the
-    /// numbers between, which answered blank, become holes). Refused while a sweep runs.
+    /// Steps over number `seq`, recording `reason` in the checkpoint's bounded `skipped` list
+    /// and emitting [`PollerEvent::Skipped`]. Allowed for:
+    /// - the number the poller is stuck at (an item that can never be decoded, say), at the
+    ///   cursor or beyond it: it is given up, and the numbers between the cursor and it, which
+    ///   answered blank, become holes;
+    /// - the cursor when nothing is stuck there (a number that stays blank): the cursor moves
+    ///   past it and the number is kept as a hole, re-probed and delivered late should an item
+    ///   appear, so a skip cannot lose an item that was never seen;
+    /// - an open hole: it is given up.
+    ///
+    /// Refused while a sweep runs, and for any other number.
     pub async fn skip(&self, seq: u64, reason: &str) -> Result<SkippedNumber> {
         let reason = reason.trim();
         if reason.is_empty() {
@@ -417,20 +423,24 @@ impl Poller {
         })?;
         core.check_open()?;
         let now = self.shared.clock.now();
+        let before = core.state.clone();
         let state = &mut core.state;
         let stuck = state.stuck.clone().filter(|st| st.seq == seq);
-        if seq == state.cursor {
-            state.cursor = seq + 1;
-        } else if state.holes.remove(&seq).is_some() {
-        } else if stuck.is_some() && seq > state.cursor {
+        let new_hole = Hole {
+            first_seen: now,
+            probes: 0,
+        };
+        let mut kept_as_hole = false;
+        if stuck.is_some() && seq >= state.cursor {
             for h in state.cursor..seq {
-                state.holes.entry(h).or_insert(Hole {
-                    first_seen: now,
-                    probes: 0,
-                });
+                state.holes.entry(h).or_insert(new_hole.clone());
             }
             state.cursor = seq + 1;
-        } else {
+        } else if seq == state.cursor {
+            state.holes.insert(seq, new_hole);
+            state.cursor = seq + 1;
+            kept_as_hole = true;
+        } else if state.holes.remove(&seq).is_none() {
             let holes: Vec<u64> = state.holes.keys().copied().collect();
             return Err(Error::validation(
                 "seq",
@@ -441,7 +451,7 @@ impl Poller {
                 ),
             ));
         }
-        if state.partial.as_ref().is_some_and(|p| p.seq == seq) {
+        if !kept_as_hole && state.partial.as_ref().is_some_and(|p| p.seq == seq) {
             state.partial = None;
         }
         if stuck.is_some() {
@@ -452,11 +462,15 @@ impl Poller {
             reason: reason.to_string(),
             at: now,
             error: stuck.map(|st| st.message),
+            kept_as_hole,
         };
         state.skipped.push(skipped.clone());
         let excess = state.skipped.len().saturating_sub(MAX_SKIPPED);
         state.skipped.drain(..excess);
-        core.save(&self.shared)?;
+        if let Err(e) = core.save(&self.shared) {
+            core.state = before;
+            return Err(e);
+        }
         self.shared.emit(&PollerEvent::Skipped {
             seq,
             reason: skipped.reason.clone(),

@@ -66,6 +66,10 @@ pub struct SkippedNumber {
     /// The failure the poller was stuck with there, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The number was not stuck (it answered blank), so it stays an open hole: re-probed, and
+    /// delivered late should an item appear there.
+    #[serde(default)]
+    pub kept_as_hole: bool,
 }
 
 /// How the last sweep ended.

@@ -32,6 +32,8 @@ struct Batch {
     items: VecDeque<Item>,
     /// Holes to record with the first acknowledgement (numbers blank before a probed item).
     holes: Vec<u64>,
+    /// Several of its items have no id, so their keys (organisation, number) collide.
+    keys_collide: bool,
 }
 
 /// A record handed out and not yet acknowledged.
@@ -114,6 +116,9 @@ impl SweepStream {
             .collect();
         for seq in old {
             core.state.holes.remove(&seq);
+            if core.state.partial.as_ref().is_some_and(|p| p.seq == seq) {
+                core.state.partial = None;
+            }
             abandoned += 1;
             events.push(PollerEvent::HoleAbandoned { seq });
         }
@@ -207,6 +212,13 @@ impl SweepStream {
     ) -> Result<()> {
         let now = self.shared.clock.now();
         let mut events = Vec::new();
+        // Restored when the save fails, so no later save (the failed sweep's summary, the next
+        // sweep) can record an acknowledgement the store did not take.
+        let before = (
+            self.core.state.clone(),
+            self.holes_recorded,
+            self.holes_filled,
+        );
         let state = &mut self.core.state;
         for h in holes {
             state.holes.insert(
@@ -220,17 +232,28 @@ impl SweepStream {
             events.push(PollerEvent::HoleRecorded { seq: h });
         }
         let complete = delivered.is_none_or(|(_, last)| last);
+        let this_partial = state.partial.as_ref().is_some_and(|p| p.seq == seq);
         if complete {
-            state.partial = None;
+            if this_partial {
+                state.partial = None;
+            }
         } else if let Some((item_id, _)) = delivered {
-            let partial = match &mut state.partial {
-                Some(p) if p.seq == seq => p,
-                slot => slot.insert(PartialNumber {
+            if !this_partial {
+                if let Some(other) = &state.partial {
+                    // Not reached: a second number is never started while one is partly
+                    // delivered (see `take_answer`); were it, its items would come again.
+                    tracing::error!(
+                        seq = other.seq,
+                        "replacing the record of a partly delivered number"
+                    );
+                }
+                state.partial = Some(PartialNumber {
                     seq,
                     done: Vec::new(),
                     done_without_id: 0,
-                }),
-            };
+                });
+            }
+            let partial = state.partial.as_mut().expect("set above");
             match item_id {
                 Some(id) => partial.done.push(id),
                 None => partial.done_without_id += 1,
@@ -250,16 +273,22 @@ impl SweepStream {
             Source::Hole => {}
         }
         let cursor = state.cursor;
+        let passed = |st_seq: u64| {
+            source == Source::Main && st_seq < cursor && !state.holes.contains_key(&st_seq)
+        };
         if state
             .stuck
             .as_ref()
-            .is_some_and(|st| st.seq < cursor || (st.seq == seq && complete))
+            .is_some_and(|st| (st.seq == seq && complete) || passed(st.seq))
         {
             state.stuck = None;
         }
         self.update_spent();
         let shared = self.shared.clone();
-        self.core.save(&shared)?;
+        if let Err(e) = self.core.save(&shared) {
+            (self.core.state, self.holes_recorded, self.holes_filled) = before;
+            return Err(e);
+        }
         for e in events {
             self.event(e);
         }
@@ -348,12 +377,19 @@ impl SweepStream {
             return Ok(None);
         };
         let (seq, source, last) = (batch.seq, batch.source, batch.items.is_empty());
+        let keys_collide = batch.keys_collide;
         let holes = std::mem::take(&mut batch.holes);
         if last {
             self.batch = None;
         }
         let item_id = item.id;
-        let record = self.record(seq, item, source == Source::Hole).await?;
+        let mut record = self.record(seq, item, source == Source::Hole).await?;
+        if keys_collide && item_id.is_none() {
+            record.warnings.push(format!(
+                "several items without an `id` hold number {seq}: they share the key \
+                 (organization, number), so an upsert keeps only one of them"
+            ));
+        }
         self.pending = Some(Pending {
             seq,
             source,
@@ -362,6 +398,21 @@ impl SweepStream {
             last,
         });
         Ok(Some(record))
+    }
+
+    /// A partly delivered number that now answers blank (its other items moved or went): its
+    /// record of acknowledged ids is dropped (were they to come back, they would be delivered
+    /// again, at least once).
+    fn forget_partial(&mut self, seq: u64) {
+        if self
+            .core
+            .state
+            .partial
+            .as_ref()
+            .is_some_and(|p| p.seq == seq)
+        {
+            self.core.state.partial = None;
+        }
     }
 
     /// Queues the answer of `seq` (not blank): its items not delivered before, or, when all
@@ -373,6 +424,7 @@ impl SweepStream {
         items: Vec<Item>,
         holes: Vec<u64>,
     ) -> Result<()> {
+        let keys_collide = items.iter().filter(|i| i.id.is_none()).count() > 1;
         let items = self.fresh(seq, items);
         if items.is_empty() {
             return self.settle(seq, source, holes, None);
@@ -382,6 +434,7 @@ impl SweepStream {
             source,
             items,
             holes,
+            keys_collide,
         });
         Ok(())
     }
@@ -402,10 +455,25 @@ impl SweepStream {
                     };
                     let items = self.fetch(seq).await?;
                     if items.is_empty() {
+                        self.forget_partial(seq);
                         if let Some(h) = self.core.state.holes.get_mut(&seq) {
                             h.probes += 1;
                         }
                         self.event(PollerEvent::HoleProbed { seq });
+                    } else if items.len() > 1
+                        && self
+                            .core
+                            .state
+                            .partial
+                            .as_ref()
+                            .is_some_and(|p| p.seq != seq)
+                    {
+                        // One number is delivered partly at a time: this hole waits for a
+                        // later sweep, once the other number is complete.
+                        tracing::info!(
+                            seq,
+                            "a hole holding several items waits until the partly delivered number is complete"
+                        );
                     } else {
                         self.take_answer(seq, Source::Hole, items, Vec::new())?;
                     }
@@ -418,6 +486,7 @@ impl SweepStream {
                     }
                     // Blank at `seq`: answers past it are discarded (already counted).
                     self.drain_pipeline();
+                    self.forget_partial(seq);
                     let mut found = false;
                     for step in 1..=u64::from(self.options.gap_tolerance) {
                         let probe = seq + step;
@@ -626,7 +695,20 @@ impl SweepStream {
     /// about a number).
     fn note_stuck(&mut self, e: &Error) {
         let Some(seq) = self.at else { return };
-        if matches!(e, Error::Cancelled | Error::Checkpoint(_)) {
+        // Failures of the connection, the account or the store are not about the number.
+        use crate::ErrorCode as C;
+        if matches!(
+            e.code(),
+            C::Cancelled
+                | C::Checkpoint
+                | C::Transport
+                | C::Timeout
+                | C::RateLimited
+                | C::BudgetExhausted
+                | C::Auth
+                | C::AccountDisabled
+                | C::LicenseUnavailable
+        ) {
             return;
         }
         let now = self.shared.clock.now();
