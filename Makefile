@@ -13,10 +13,10 @@ TRIPLE := x86_64-unknown-linux-gnu
 SIMULATOR := $(CARGO_TARGET_DIR)/$(TRIPLE)/debug/safe-simulator
 export SAFE_SIMULATOR_BIN := $(SIMULATOR)
 
-.PHONY: bench fuzz soak test demo lint rust-test python-test node-test c-test csharp-test header simulator venv fmt
+.PHONY: bench fuzz soak test demo lint rust-test python-test node-test c-test csharp-test header codegen codegen-check simulator venv fmt
 
 ## test: every check and test that exists (what CI runs)
-test: lint rust-test python-test node-test c-test csharp-test fuzz-short
+test: lint codegen-check rust-test python-test node-test c-test csharp-test fuzz-short
 
 ## lint: formatting and clippy with warnings as errors
 lint:
@@ -47,6 +47,15 @@ node-test: simulator
 	cd bindings-node && npm run -s build
 	cd bindings-node && npm test
 	cd bindings-node && npm run -s typecheck
+
+## codegen: regenerate every language's error-code table from the core's, then the header
+codegen:
+	$(CARGO) run -q -p safe-tracker-codegen
+	$(CARGO) run -q -p safe-tracker-header
+
+## codegen-check: fail when a generated error table differs from what `make codegen` writes
+codegen-check:
+	$(CARGO) run -q -p safe-tracker-codegen -- --check
 
 ## header: regenerate include/safe_tracker.h with the pinned cbindgen
 header:

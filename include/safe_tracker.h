@@ -36,77 +36,78 @@ typedef enum {
    */
   SAFE_OK = 0,
   /*
-   The configuration is invalid.
+   The configuration is invalid (bad URL, plain http to a remote host, missing token…).
    */
   SAFE_INVALID_CONFIG = 1,
   /*
-   A model failed validation, or the server rejected it.
+   A model failed validation before sending, or the server rejected it as invalid.
    */
   SAFE_VALIDATION = 2,
   /*
-   The connection failed or broke.
+   The connection failed or broke (DNS, refused, reset, TLS).
    */
   SAFE_TRANSPORT = 10,
   /*
-   An attempt or the whole call timed out.
+   An attempt or the whole call ran past its timeout.
    */
   SAFE_TIMEOUT = 11,
   /*
-   The response body exceeded the cap.
+   The response body was larger than the configured cap.
    */
   SAFE_RESPONSE_TOO_LARGE = 12,
   /*
-   The response could not be decoded.
+   The response could not be decoded (not JSON, wrong shape, invalid UTF-8).
    */
   SAFE_DECODE = 13,
   /*
-   The token is missing, unknown or expired (401).
+   The token is missing, unknown or expired (HTTP 401).
    */
   SAFE_AUTH = 20,
   /*
-   The account is disabled or the request forbidden (403).
+   The account is disabled or the request is forbidden (HTTP 403).
    */
   SAFE_ACCOUNT_DISABLED = 21,
   /*
-   SAFE answered that no licenses are available.
+   The server answered "no licenses are available".
    */
   SAFE_LICENSE_UNAVAILABLE = 22,
   /*
-   Rate limited for longer than the SDK may wait.
+   The server asked us to slow down (HTTP 429) for longer than we may wait.
+   safe_last_error_retry_after() gives the wait the server asked for.
    */
   SAFE_RATE_LIMITED = 23,
   /*
-   The request budget would be exceeded.
+   The configured request budget would be exceeded.
    */
   SAFE_BUDGET_EXHAUSTED = 24,
   /*
-   Not found (404).
+   The entity does not exist (HTTP 404).
    */
   SAFE_NOT_FOUND = 30,
   /*
-   Duplicate entity.
+   The entity conflicts with an existing one (duplicate case number, e-mail…).
    */
   SAFE_CONFLICT = 31,
   /*
-   Several items hold the sequential org id asked for with a one-item read
-   (safe_item_by_seq): read them all with safe_items_by_seq(). safe_last_error_seq() and
+   Several items hold the sequential number asked for with a one-item read
+   (safe_item_by_seq()): read them all with safe_items_by_seq(). safe_last_error_seq() and
    safe_last_error_ids() give the number and the item ids.
    */
   SAFE_DUPLICATE_NUMBER = 32,
   /*
-   Server error after retries.
+   The server failed (5xx or an unexpected status) after the retries allowed.
    */
   SAFE_SERVER = 40,
   /*
-   Checkpoint store failure or lock held by another poller.
+   The checkpoint store failed, is locked by another poller, or holds bad data.
    */
   SAFE_CHECKPOINT = 50,
   /*
-   Cancelled.
+   The operation was cancelled by the caller.
    */
   SAFE_CANCELLED = 51,
   /*
-   The record callback refused a record.
+   The consumer of a poller refused or failed to handle a record.
    */
   SAFE_CONSUMER = 52,
   /*

@@ -1,6 +1,7 @@
 // C# wrapper over libsafe_tracker (P/Invoke): SafeHandle subclasses for every handle,
 // exceptions raised from status codes with the library's last-error message, and a poller
-// whose record delegate is kept alive for the whole native call.
+// whose record delegate is kept alive for the whole native call. The Status enum is generated
+// into Status.cs (`make codegen`).
 using System;
 using System.Collections.Generic;
 using System.Runtime.InteropServices;
@@ -9,15 +10,6 @@ using System.Threading;
 
 namespace SafeTracker
 {
-    /// <summary>The library's statuses: the stable error codes shared by every language.</summary>
-    public enum Status
-    {
-        Ok = 0, InvalidConfig = 1, Validation = 2, Transport = 10, Timeout = 11, ResponseTooLarge = 12,
-        Decode = 13, Auth = 20, AccountDisabled = 21, LicenseUnavailable = 22, RateLimited = 23,
-        BudgetExhausted = 24, NotFound = 30, Conflict = 31, DuplicateNumber = 32, Server = 40, Checkpoint = 50, Cancelled = 51,
-        Consumer = 52, InvalidArgument = 90, Panic = 91,
-    }
-
     /// <summary>A failed call: the status, the library's message, the HTTP status and Retry-After;
     /// for <see cref="Status.DuplicateNumber"/> also the number and the ids of the items holding it.</summary>
     public class SafeException : Exception

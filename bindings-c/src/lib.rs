@@ -15,85 +15,8 @@ use safe_tracker::models::Item;
 use safe_tracker::{Client, Error};
 use serde_json::{Value, json};
 
-/// Result of every fallible call. Numbers are the core's stable error codes; 90+ are this ABI's.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum safe_status {
-    /// Success.
-    SAFE_OK = 0,
-    /// The configuration is invalid.
-    SAFE_INVALID_CONFIG = 1,
-    /// A model failed validation, or the server rejected it.
-    SAFE_VALIDATION = 2,
-    /// The connection failed or broke.
-    SAFE_TRANSPORT = 10,
-    /// An attempt or the whole call timed out.
-    SAFE_TIMEOUT = 11,
-    /// The response body exceeded the cap.
-    SAFE_RESPONSE_TOO_LARGE = 12,
-    /// The response could not be decoded.
-    SAFE_DECODE = 13,
-    /// The token is missing, unknown or expired (401).
-    SAFE_AUTH = 20,
-    /// The account is disabled or the request forbidden (403).
-    SAFE_ACCOUNT_DISABLED = 21,
-    /// SAFE answered that no licenses are available.
-    SAFE_LICENSE_UNAVAILABLE = 22,
-    /// Rate limited for longer than the SDK may wait.
-    SAFE_RATE_LIMITED = 23,
-    /// The request budget would be exceeded.
-    SAFE_BUDGET_EXHAUSTED = 24,
-    /// Not found (404).
-    SAFE_NOT_FOUND = 30,
-    /// Duplicate entity.
-    SAFE_CONFLICT = 31,
-    /// Several items hold the sequential org id asked for with a one-item read
-    /// (safe_item_by_seq): read them all with safe_items_by_seq(). safe_last_error_seq() and
-    /// safe_last_error_ids() give the number and the item ids.
-    SAFE_DUPLICATE_NUMBER = 32,
-    /// Server error after retries.
-    SAFE_SERVER = 40,
-    /// Checkpoint store failure or lock held by another poller.
-    SAFE_CHECKPOINT = 50,
-    /// Cancelled.
-    SAFE_CANCELLED = 51,
-    /// The record callback refused a record.
-    SAFE_CONSUMER = 52,
-    /// A NULL pointer, invalid UTF-8, or a call from inside a callback.
-    SAFE_INVALID_ARGUMENT = 90,
-    /// A panic inside the library was caught.
-    SAFE_PANIC = 91,
-}
-
-impl safe_status {
-    /// The status of core error code `code`. Every code of `ErrorCode::ALL` has its own
-    /// status of the same number (a unit test checks it); SAFE_PANIC only for a number the
-    /// core never produces.
-    fn from_code(code: u32) -> safe_status {
-        use safe_status::*;
-        match code {
-            1 => SAFE_INVALID_CONFIG,
-            2 => SAFE_VALIDATION,
-            10 => SAFE_TRANSPORT,
-            11 => SAFE_TIMEOUT,
-            12 => SAFE_RESPONSE_TOO_LARGE,
-            13 => SAFE_DECODE,
-            20 => SAFE_AUTH,
-            21 => SAFE_ACCOUNT_DISABLED,
-            22 => SAFE_LICENSE_UNAVAILABLE,
-            23 => SAFE_RATE_LIMITED,
-            24 => SAFE_BUDGET_EXHAUSTED,
-            30 => SAFE_NOT_FOUND,
-            31 => SAFE_CONFLICT,
-            32 => SAFE_DUPLICATE_NUMBER,
-            40 => SAFE_SERVER,
-            50 => SAFE_CHECKPOINT,
-            51 => SAFE_CANCELLED,
-            52 => SAFE_CONSUMER,
-            _ => SAFE_PANIC,
-        }
-    }
-}
+mod status;
+pub use status::safe_status;
 
 struct LastError {
     code: safe_status,
@@ -137,7 +60,7 @@ impl From<Error> for Failure {
     fn from(e: Error) -> Failure {
         let info = host::error_info(&e);
         Failure {
-            status: safe_status::from_code(info.code),
+            status: safe_status::from_code(e.code()),
             message: info.message,
             http_status: info.status.map(i32::from).unwrap_or(0),
             retry_after: info.retry_after.unwrap_or(-1.0),
@@ -1221,7 +1144,7 @@ pub unsafe extern "C" fn safe_poller_run_forever(
                 Err(f) if f.status == safe_status::SAFE_CANCELLED => return Ok(()),
                 Err(f)
                     if safe_tracker::ErrorCode::from_u32(f.status as u32)
-                        .is_some_and(host::keeps_running_after) => {}
+                        .is_some_and(|c| c.class().keeps_poller_running()) => {}
                 Err(f) => return Err(f),
             }
         }
@@ -1332,12 +1255,12 @@ mod tests {
     #[test]
     fn every_core_code_has_its_own_status() {
         for code in safe_tracker::ErrorCode::ALL {
-            let status = safe_status::from_code(code.as_u32());
+            let status = safe_status::from_code(code);
             assert_eq!(status as u32, code.as_u32(), "{code:?}");
             assert_ne!(status, safe_status::SAFE_PANIC, "{code:?}");
         }
         assert_eq!(
-            safe_status::from_code(32),
+            safe_status::from_code(safe_tracker::ErrorCode::DuplicateNumber),
             safe_status::SAFE_DUPLICATE_NUMBER
         );
     }

@@ -17,26 +17,8 @@ class SafeError extends Error {
 }
 SafeError.code = 0;
 
-const definitions = [
-  ['InvalidConfigError', 1],
-  ['ValidationError', 2],
-  ['TransportError', 10],
-  ['TimeoutError', 11],
-  ['ResponseTooLargeError', 12],
-  ['DecodeError', 13],
-  ['AuthError', 20],
-  ['AccountDisabledError', 21],
-  ['LicenseUnavailableError', 22],
-  ['RateLimitedError', 23],
-  ['BudgetExhaustedError', 24],
-  ['NotFoundError', 30],
-  ['ConflictError', 31],
-  ['DuplicateNumberError', 32],
-  ['ServerError', 40],
-  ['CheckpointError', 50],
-  ['CancelledError', 51],
-  ['ConsumerError', 52],
-];
+// [code, name, class] of every core code, generated from the core's table (`make codegen`).
+const definitions = require('./error-codes.js');
 
 /** Several items hold the number asked for with `itemBySeq`: read them all with
  * `itemsBySeq`. `seq` is the number, `ids` the ids of its items (ascending). */
@@ -54,7 +36,8 @@ const special = { DuplicateNumberError };
 
 const classes = {};
 const byCode = new Map();
-for (const [name, code] of definitions) {
+for (const [code, coreName] of definitions) {
+  const name = `${coreName}Error`;
   const cls = special[name] ?? { [name]: class extends SafeError {} }[name];
   cls.code = code;
   classes[name] = cls;

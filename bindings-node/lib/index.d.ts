@@ -359,30 +359,9 @@ export class SafeError extends Error {
   readonly retryAfter: number | null;
   readonly field: string | null;
 }
-export class InvalidConfigError extends SafeError {}
-export class ValidationError extends SafeError {}
-export class TransportError extends SafeError {}
-export class TimeoutError extends SafeError {}
-export class ResponseTooLargeError extends SafeError {}
-export class DecodeError extends SafeError {}
-export class AuthError extends SafeError {}
-export class AccountDisabledError extends SafeError {}
-export class LicenseUnavailableError extends SafeError {}
-export class RateLimitedError extends SafeError {}
-export class BudgetExhaustedError extends SafeError {}
-export class NotFoundError extends SafeError {}
-export class ConflictError extends SafeError {}
-/** Several items hold the number asked for with `itemBySeq`: read them with `itemsBySeq`. */
-export class DuplicateNumberError extends SafeError {
-  /** The number. */
-  readonly seq: number;
-  /** The ids of its items, ascending. */
-  readonly ids: number[];
-}
-export class ServerError extends SafeError {}
-export class CheckpointError extends SafeError {}
-export class CancelledError extends SafeError {}
-export class ConsumerError extends SafeError {}
+// One class per stable error code (InvalidConfigError … ConsumerError), generated from the
+// core's table (`make codegen`).
+export * from './error-classes.js';
 export const errorsByCode: Map<number, typeof SafeError>;
 export function fromNative(err: unknown): unknown;
 

@@ -1,11 +1,9 @@
 // ESM entry: the same classes as the CommonJS entry, so `instanceof` works across both.
 import cjs from './index.js';
 
+export * from './error-classes.mjs';
 export const {
   decodeFormData, Client, Poller, UpdatedPoller, MemoryCheckpoint, FileCheckpoint, SqliteCheckpoint, CallbackCheckpoint,
-  SafeError, InvalidConfigError, ValidationError, TransportError, TimeoutError, ResponseTooLargeError,
-  DecodeError, AuthError, AccountDisabledError, LicenseUnavailableError, RateLimitedError,
-  BudgetExhaustedError, NotFoundError, ConflictError, DuplicateNumberError, ServerError, CheckpointError, CancelledError,
-  ConsumerError, errorsByCode, fromNative,
+  SafeError, errorsByCode, fromNative,
 } = cjs;
 export default cjs;

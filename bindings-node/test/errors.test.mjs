@@ -26,7 +26,10 @@ async function expectError(cls, promiseOrFn) {
 test('the error table is the core\'s', () => {
   for (const { code, name } of vectors.error_codes) {
     assert.equal(st.errorsByCode.get(code).name, `${name}Error`);
+    assert.equal(st[`${name}Error`], st.errorsByCode.get(code), `ESM export ${name}Error`);
+    assert.equal(st.errorsByCode.get(code).code, code);
   }
+  assert.equal(st.errorsByCode.size, vectors.error_codes.length);
 });
 
 test('DuplicateNumberError: itemBySeq on a number held by two items, with seq and ids', async () => {

@@ -117,10 +117,10 @@ fn check_not_in_runtime() -> PyResult<()> {
     Ok(())
 }
 
-/// The Python exception for `e`, built by `safe_tracker._errors._from_native`.
+/// The Python exception for `e`, built by `safe_tracker._error_codes._from_native`.
 fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
     let info = host::error_info(e);
-    let built = py.import("safe_tracker._errors").and_then(|m| {
+    let built = py.import("safe_tracker._error_codes").and_then(|m| {
         m.getattr("_from_native")?.call1((
             info.code,
             info.message.clone(),
@@ -490,7 +490,7 @@ fn shutdown_workers(py: Python<'_>) {
 /// True when `run_forever` keeps going after an error with this code.
 #[pyfunction]
 fn keeps_running_after(code: u32) -> bool {
-    safe_tracker::ErrorCode::from_u32(code).is_some_and(host::keeps_running_after)
+    safe_tracker::ErrorCode::from_u32(code).is_some_and(|c| c.class().keeps_poller_running())
 }
 
 /// The stable error code table: `[(code, name), ...]`.

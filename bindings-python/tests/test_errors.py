@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, Type
 import pytest
 
 import safe_tracker as st
-from safe_tracker import _native
+from safe_tracker import _error_codes, _native
 from conftest import Sim
 
 SEQ = "/api/items/seqOrgID/{n}"
@@ -34,7 +34,11 @@ def test_code_table_is_the_cores(vectors: Dict[str, Any]) -> None:
     assert native == {e["code"]: e["name"] for e in vectors["error_codes"]}
     assert set(st.ERRORS_BY_CODE) == set(native)
     for code, cls in st.ERRORS_BY_CODE.items():
-        assert cls.__name__.startswith(native[code])
+        assert cls.__name__ == f"{native[code]}Error" and cls.code == code
+        assert getattr(st, cls.__name__) is cls and cls.__name__ in st.__all__
+    assert [(code, name) for code, name, _ in _error_codes.ERROR_CODES] == sorted(native.items())
+    classes = {"caller", "account", "transient", "budget", "interrupted", "storage", "entity"}
+    assert {cls for _, _, cls in _error_codes.ERROR_CODES} <= classes
 
 
 def test_invalid_config() -> None:

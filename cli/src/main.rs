@@ -25,16 +25,6 @@ use serde_json::Value;
 use settings::Connection;
 use store::{Staged, SyncStore};
 
-/// Exit codes (documented in the README and --help).
-mod exit {
-    pub const CONFIG: i32 = 2;
-    pub const ACCOUNT: i32 = 3;
-    pub const TRANSIENT: i32 = 4;
-    pub const INTERRUPTED: i32 = 5;
-    pub const STORAGE: i32 = 6;
-    pub const OTHER: i32 = 1;
-}
-
 #[derive(Debug, Parser)]
 #[command(
     name = "safe-tracker",
@@ -175,23 +165,9 @@ struct SyncArgs {
     unsafe_min_interval: Option<u64>,
 }
 
+/// The exit status for `e`: from its class (`ErrorClass::exit_code`, the one table in the core).
 fn exit_code(e: &Error) -> i32 {
-    match e.code() {
-        ErrorCode::InvalidConfig | ErrorCode::Validation => exit::CONFIG,
-        ErrorCode::Auth | ErrorCode::AccountDisabled | ErrorCode::LicenseUnavailable => {
-            exit::ACCOUNT
-        }
-        ErrorCode::Transport
-        | ErrorCode::Timeout
-        | ErrorCode::Server
-        | ErrorCode::RateLimited
-        | ErrorCode::Decode
-        | ErrorCode::ResponseTooLarge
-        | ErrorCode::BudgetExhausted => exit::TRANSIENT,
-        ErrorCode::Cancelled => exit::INTERRUPTED,
-        ErrorCode::Checkpoint | ErrorCode::Consumer => exit::STORAGE,
-        _ => exit::OTHER,
-    }
+    e.code().class().exit_code()
 }
 
 /// A plain-words explanation of a failed `check`, with the fix.
@@ -488,7 +464,7 @@ async fn sync(cli: &Cli, args: &SyncArgs) -> Result<(), Error> {
             .await;
         let report = match report {
             Ok(r) => r,
-            Err(e) if args.watch && safe_tracker::host::keeps_running_after(e.code()) => {
+            Err(e) if args.watch && e.code().class().keeps_poller_running() => {
                 progress.line(&format!("sweep failed, retrying at the next sweep: {e}"));
                 if let Some(hint) = stuck_hint(&poller) {
                     progress.line(&hint);

@@ -12,116 +12,198 @@
 //! | 40–49 | the server |
 //! | 50–59 | the poller and its checkpoint |
 //! | 90–99 | reserved for the bindings (panic, invalid argument) |
+//!
+//! Each code has an [`ErrorClass`] (`ErrorCode::class()`), and every decision about an error
+//! derives from it: [`Error::is_transient`], [`ErrorCode::is_fatal_for_account`], whether a
+//! poller keeps running ([`ErrorClass::keeps_poller_running`]) and the CLI's exit status
+//! ([`ErrorClass::exit_code`]).
+//!
+//! Adding a code is one line in the `error_codes!` list below (doc comment, name, number,
+//! class), a variant of [`Error`], then `make codegen` (it writes the Python, Node, C and C#
+//! tables from [`ErrorCode::ALL`]).
 
 use std::time::Duration;
 
-/// Stable numeric error codes, shared by every host language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[repr(u32)]
-#[non_exhaustive]
-pub enum ErrorCode {
+/// Declares [`ErrorCode`] and its table ([`ErrorCode::ALL`], `name()`, `doc()`, `class()`,
+/// `from_u32()`) from one list: one line (its doc comment, name, number and class) per code.
+macro_rules! error_codes {
+    ($( $(#[doc = $doc:literal])+ $name:ident = $num:literal => $class:ident, )+) => {
+        /// Stable numeric error codes, shared by every host language.
+        ///
+        /// Declared once in `core/src/error.rs`; `make codegen` writes every other language's
+        /// table from [`ErrorCode::ALL`] (`tools/codegen`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[repr(u32)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $( $(#[doc = $doc])+ $name = $num, )+
+        }
+
+        impl ErrorCode {
+            /// Every code, in table order (used by the conformance tests and `tools/codegen`).
+            pub const ALL: [ErrorCode; [$(stringify!($name)),+].len()] = [$(ErrorCode::$name),+];
+
+            /// The stable name of this code (`SAFE_` + this, upper-cased, in C).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( ErrorCode::$name => stringify!($name), )+
+                }
+            }
+
+            /// The doc comment of this code, as one line (what every language's table says).
+            pub fn doc(self) -> &'static str {
+                match self {
+                    $( ErrorCode::$name => concat!($($doc),+).trim_ascii(), )+
+                }
+            }
+
+            /// The class of this code: what a caller, a poller and the CLI do about it.
+            pub fn class(self) -> ErrorClass {
+                match self {
+                    $( ErrorCode::$name => ErrorClass::$class, )+
+                }
+            }
+
+            /// Looks a code up by its number.
+            pub fn from_u32(n: u32) -> Option<ErrorCode> {
+                match n {
+                    $( $num => Some(ErrorCode::$name), )+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
     /// The configuration is invalid (bad URL, plain http to a remote host, missing token…).
-    InvalidConfig = 1,
+    InvalidConfig = 1 => Caller,
     /// A model failed validation before sending, or the server rejected it as invalid.
-    Validation = 2,
+    Validation = 2 => Caller,
     /// The connection failed or broke (DNS, refused, reset, TLS).
-    Transport = 10,
+    Transport = 10 => Transient,
     /// An attempt or the whole call ran past its timeout.
-    Timeout = 11,
+    Timeout = 11 => Transient,
     /// The response body was larger than the configured cap.
-    ResponseTooLarge = 12,
+    ResponseTooLarge = 12 => Transient,
     /// The response could not be decoded (not JSON, wrong shape, invalid UTF-8).
-    Decode = 13,
+    Decode = 13 => Transient,
     /// The token is missing, unknown or expired (HTTP 401).
-    Auth = 20,
+    Auth = 20 => Account,
     /// The account is disabled or the request is forbidden (HTTP 403).
-    AccountDisabled = 21,
+    AccountDisabled = 21 => Account,
     /// The server answered "no licenses are available".
-    LicenseUnavailable = 22,
+    LicenseUnavailable = 22 => Account,
     /// The server asked us to slow down (HTTP 429) for longer than we may wait.
-    RateLimited = 23,
+    RateLimited = 23 => Transient,
     /// The configured request budget would be exceeded.
-    BudgetExhausted = 24,
+    BudgetExhausted = 24 => Budget,
     /// The entity does not exist (HTTP 404).
-    NotFound = 30,
+    NotFound = 30 => Entity,
     /// The entity conflicts with an existing one (duplicate case number, e-mail…).
-    Conflict = 31,
+    Conflict = 31 => Entity,
     /// Several items hold the sequential number asked for with a one-item read
     /// (`item_by_seq`): read them all with `items_by_seq`.
-    DuplicateNumber = 32,
+    DuplicateNumber = 32 => Entity,
     /// The server failed (5xx or an unexpected status) after the retries allowed.
-    Server = 40,
+    Server = 40 => Transient,
     /// The checkpoint store failed, is locked by another poller, or holds bad data.
-    Checkpoint = 50,
+    Checkpoint = 50 => Storage,
     /// The operation was cancelled by the caller.
-    Cancelled = 51,
+    Cancelled = 51 => Interrupted,
     /// The consumer of a poller refused or failed to handle a record.
-    Consumer = 52,
+    Consumer = 52 => Storage,
 }
 
 impl ErrorCode {
-    /// Every code, in table order (used by the conformance tests and the bindings' generators).
-    pub const ALL: [ErrorCode; 18] = [
-        ErrorCode::InvalidConfig,
-        ErrorCode::Validation,
-        ErrorCode::Transport,
-        ErrorCode::Timeout,
-        ErrorCode::ResponseTooLarge,
-        ErrorCode::Decode,
-        ErrorCode::Auth,
-        ErrorCode::AccountDisabled,
-        ErrorCode::LicenseUnavailable,
-        ErrorCode::RateLimited,
-        ErrorCode::BudgetExhausted,
-        ErrorCode::NotFound,
-        ErrorCode::Conflict,
-        ErrorCode::DuplicateNumber,
-        ErrorCode::Server,
-        ErrorCode::Checkpoint,
-        ErrorCode::Cancelled,
-        ErrorCode::Consumer,
-    ];
-
     /// The stable number of this code.
     pub fn as_u32(self) -> u32 {
         self as u32
     }
 
-    /// The stable name of this code (`SAFE_` + this, upper-cased, in C).
+    /// True for errors about the account itself: a poller stops at once and never retries.
+    /// Same as `self.class().is_fatal_for_account()`.
+    pub fn is_fatal_for_account(self) -> bool {
+        self.class().is_fatal_for_account()
+    }
+}
+
+/// What an error means for whoever got it; every decision about an error (retry, stop a
+/// poller, the CLI's exit status) is made from its class, here and nowhere else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorClass {
+    /// The caller's configuration or input is wrong: fix it and call again (CLI exit 2).
+    Caller,
+    /// The account itself (token, disabled, licence): a poller stops at once (CLI exit 3).
+    Account,
+    /// The network or the server failed: the same request may succeed later without any
+    /// change; a poller's next sweep retries (CLI exit 4).
+    Transient,
+    /// The configured request budget is spent: not transient (the same request is refused
+    /// until the budget's window moves), but a poller's next sweep retries (CLI exit 4).
+    Budget,
+    /// The caller cancelled (CLI exit 5).
+    Interrupted,
+    /// The checkpoint store or the consumer of the records failed (CLI exit 6).
+    Storage,
+    /// About the entity asked for (not found, conflict, a number held by several items): the
+    /// request is wrong for the data as it is (CLI exit 1).
+    Entity,
+}
+
+impl ErrorClass {
+    /// Every class.
+    pub const ALL: [ErrorClass; 7] = [
+        ErrorClass::Caller,
+        ErrorClass::Account,
+        ErrorClass::Transient,
+        ErrorClass::Budget,
+        ErrorClass::Interrupted,
+        ErrorClass::Storage,
+        ErrorClass::Entity,
+    ];
+
+    /// The stable name of this class (snake case, as serialised).
     pub fn name(self) -> &'static str {
         match self {
-            ErrorCode::InvalidConfig => "InvalidConfig",
-            ErrorCode::Validation => "Validation",
-            ErrorCode::Transport => "Transport",
-            ErrorCode::Timeout => "Timeout",
-            ErrorCode::ResponseTooLarge => "ResponseTooLarge",
-            ErrorCode::Decode => "Decode",
-            ErrorCode::Auth => "Auth",
-            ErrorCode::AccountDisabled => "AccountDisabled",
-            ErrorCode::LicenseUnavailable => "LicenseUnavailable",
-            ErrorCode::RateLimited => "RateLimited",
-            ErrorCode::BudgetExhausted => "BudgetExhausted",
-            ErrorCode::NotFound => "NotFound",
-            ErrorCode::Conflict => "Conflict",
-            ErrorCode::DuplicateNumber => "DuplicateNumber",
-            ErrorCode::Server => "Server",
-            ErrorCode::Checkpoint => "Checkpoint",
-            ErrorCode::Cancelled => "Cancelled",
-            ErrorCode::Consumer => "Consumer",
+            ErrorClass::Caller => "caller",
+            ErrorClass::Account => "account",
+            ErrorClass::Transient => "transient",
+            ErrorClass::Budget => "budget",
+            ErrorClass::Interrupted => "interrupted",
+            ErrorClass::Storage => "storage",
+            ErrorClass::Entity => "entity",
         }
     }
 
-    /// Looks a code up by its number.
-    pub fn from_u32(n: u32) -> Option<ErrorCode> {
-        ErrorCode::ALL.into_iter().find(|c| c.as_u32() == n)
+    /// True when the same request may succeed later without any change.
+    pub fn is_transient(self) -> bool {
+        self == ErrorClass::Transient
     }
 
     /// True for errors about the account itself: a poller stops at once and never retries.
     pub fn is_fatal_for_account(self) -> bool {
-        matches!(
-            self,
-            ErrorCode::Auth | ErrorCode::AccountDisabled | ErrorCode::LicenseUnavailable
-        )
+        self == ErrorClass::Account
+    }
+
+    /// True when a poller's `run_forever` keeps going after this error (the next sweep
+    /// retries); every other error ends it.
+    pub fn keeps_poller_running(self) -> bool {
+        matches!(self, ErrorClass::Transient | ErrorClass::Budget)
+    }
+
+    /// The exit status of the `safe-tracker` command line for an error of this class.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            ErrorClass::Entity => 1,
+            ErrorClass::Caller => 2,
+            ErrorClass::Account => 3,
+            ErrorClass::Transient | ErrorClass::Budget => 4,
+            ErrorClass::Interrupted => 5,
+            ErrorClass::Storage => 6,
+        }
     }
 }
 
@@ -349,16 +431,9 @@ impl Error {
     }
 
     /// True when the same request may succeed later without any change (transient).
+    /// Same as `self.code().class().is_transient()`.
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self.code(),
-            ErrorCode::Transport
-                | ErrorCode::Timeout
-                | ErrorCode::Server
-                | ErrorCode::RateLimited
-                | ErrorCode::Decode
-                | ErrorCode::ResponseTooLarge
-        )
+        self.code().class().is_transient()
     }
 }
 
@@ -377,5 +452,77 @@ mod tests {
             assert_eq!(ErrorCode::from_u32(c.as_u32()), Some(c));
         }
         assert_eq!(ErrorCode::from_u32(9999), None);
+    }
+
+    /// The decisions as they were made before `class()` existed, one literal row per code:
+    /// (code, `Error::is_transient`, `is_fatal_for_account`, `host::keeps_running_after`,
+    /// the CLI's exit status).
+    const BEFORE_CLASSES: [(ErrorCode, bool, bool, bool, i32); 18] = [
+        (ErrorCode::InvalidConfig, false, false, false, 2),
+        (ErrorCode::Validation, false, false, false, 2),
+        (ErrorCode::Transport, true, false, true, 4),
+        (ErrorCode::Timeout, true, false, true, 4),
+        (ErrorCode::ResponseTooLarge, true, false, true, 4),
+        (ErrorCode::Decode, true, false, true, 4),
+        (ErrorCode::Auth, false, true, false, 3),
+        (ErrorCode::AccountDisabled, false, true, false, 3),
+        (ErrorCode::LicenseUnavailable, false, true, false, 3),
+        (ErrorCode::RateLimited, true, false, true, 4),
+        (ErrorCode::BudgetExhausted, false, false, true, 4),
+        (ErrorCode::NotFound, false, false, false, 1),
+        (ErrorCode::Conflict, false, false, false, 1),
+        (ErrorCode::DuplicateNumber, false, false, false, 1),
+        (ErrorCode::Server, true, false, true, 4),
+        (ErrorCode::Checkpoint, false, false, false, 6),
+        (ErrorCode::Cancelled, false, false, false, 5),
+        (ErrorCode::Consumer, false, false, false, 6),
+    ];
+
+    #[test]
+    fn classes_keep_the_decisions_made_before_them() {
+        for (code, transient, fatal, keeps_running, exit) in BEFORE_CLASSES {
+            let class = code.class();
+            assert_eq!(class.is_transient(), transient, "{code:?} transient");
+            assert_eq!(
+                code.is_fatal_for_account(),
+                fatal,
+                "{code:?} fatal for the account"
+            );
+            assert_eq!(
+                crate::host::keeps_running_after(code),
+                keeps_running,
+                "{code:?} keeps a poller running"
+            );
+            assert_eq!(class.keeps_poller_running(), keeps_running, "{code:?}");
+            assert_eq!(class.exit_code(), exit, "{code:?} exit status");
+        }
+        // Error::is_transient goes through the same class.
+        let budget = Error::BudgetExhausted {
+            window: "minute",
+            limit: 1,
+        };
+        assert!(!budget.is_transient());
+        assert!(Error::Checkpoint("x".into()).code().class() == ErrorClass::Storage);
+    }
+
+    #[test]
+    fn every_code_has_a_one_line_doc_and_a_class_name() {
+        for c in ErrorCode::ALL {
+            let doc = c.doc();
+            assert!(!doc.is_empty() && !doc.contains('\n'), "{c:?}: {doc:?}");
+            assert!(
+                !doc.starts_with(' ') && doc.ends_with('.'),
+                "{c:?}: {doc:?}"
+            );
+            assert!(!c.name().is_empty());
+        }
+        assert_eq!(
+            ErrorCode::DuplicateNumber.doc(),
+            "Several items hold the sequential number asked for with a one-item read (`item_by_seq`): read them all with `items_by_seq`."
+        );
+        for class in ErrorClass::ALL {
+            let json = serde_json::to_value(class).unwrap();
+            assert_eq!(json, serde_json::Value::from(class.name()));
+        }
     }
 }

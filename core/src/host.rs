@@ -797,19 +797,10 @@ impl HostPoller {
     }
 }
 
-/// True when `run_forever` keeps going after this error (the next sweep retries).
+/// True when `run_forever` keeps going after this error (the next sweep retries): see
+/// [`crate::error::ErrorClass::keeps_poller_running`].
 pub fn keeps_running_after(code: crate::ErrorCode) -> bool {
-    use crate::ErrorCode as C;
-    matches!(
-        code,
-        C::Transport
-            | C::Timeout
-            | C::Server
-            | C::RateLimited
-            | C::Decode
-            | C::ResponseTooLarge
-            | C::BudgetExhausted
-    )
+    code.class().keeps_poller_running()
 }
 
 #[cfg(test)]

@@ -31,5 +31,5 @@ pub use client::Client;
 pub use config::{
     Budget, ClientConfig, ClientConfigBuilder, Pacing, ProxyConfig, RetryPolicy, Timeouts,
 };
-pub use error::{Error, ErrorCode, RequestContext, Result};
+pub use error::{Error, ErrorClass, ErrorCode, RequestContext, Result};
 pub use routes::Routes;

@@ -5,7 +5,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // `cargo run` sets CARGO_MANIFEST_DIR for the process: prefer it to the compile-time value,
+    // so a binary that a shared target directory reuses from another checkout reads this one.
+    let root = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("../..");
     let crate_dir = root.join("bindings-c");
     let config = match cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")) {
         Ok(c) => c,

@@ -7,28 +7,9 @@ Errors are :class:`SafeError` subclasses; logs go to the ``safe_tracker`` logger
 """
 
 from ._client import AsyncClient, Client
-from ._errors import (
-    ERRORS_BY_CODE,
-    AccountDisabledError,
-    AuthError,
-    BudgetExhaustedError,
-    CancelledError,
-    CheckpointError,
-    ConflictError,
-    ConsumerError,
-    DecodeError,
-    DuplicateNumberError,
-    InvalidConfigError,
-    LicenseUnavailableError,
-    NotFoundError,
-    RateLimitedError,
-    ResponseTooLargeError,
-    SafeError,
-    ServerError,
-    TimeoutError,
-    TransportError,
-    ValidationError,
-)
+from . import _error_codes
+from ._error_codes import *  # one exception class per code, and ERRORS_BY_CODE (generated)
+from ._errors import SafeError
 from ._models import (
     Address,
     Case,
@@ -71,9 +52,6 @@ __all__ = [
     "CallbackCheckpoint", "Model", "Item", "Case", "Person", "Address", "NewPerson", "User",
     "CustodyEntry", "FormDataEntry", "Form", "LookupEntry", "TypeaheadEntry", "SearchPage",
     "ItemRecord", "UpdatedRecord", "RecordKey", "PollerStatus", "StuckNumber", "PartialNumber",
-    "SkippedNumber", "SweepSummary", "SafeError", "InvalidConfigError", "ValidationError",
-    "TransportError", "TimeoutError", "ResponseTooLargeError", "DecodeError", "AuthError",
-    "AccountDisabledError", "LicenseUnavailableError", "RateLimitedError", "BudgetExhaustedError",
-    "NotFoundError", "ConflictError", "DuplicateNumberError", "ServerError", "CheckpointError", "CancelledError",
-    "ConsumerError", "ERRORS_BY_CODE",
+    "SkippedNumber", "SweepSummary", "SafeError",
 ]
+__all__ += _error_codes.__all__

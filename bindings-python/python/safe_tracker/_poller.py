@@ -37,7 +37,8 @@ from typing import (
 
 from . import _native
 from ._client import AsyncClient, Client, _await_native
-from ._errors import CancelledError, SafeError, ValidationError
+from ._error_codes import CancelledError, ValidationError
+from ._errors import SafeError
 from ._models import ItemRecord, Model, PollerStatus, SkippedNumber, UpdatedRecord
 
 LOGGER = logging.getLogger("safe_tracker")

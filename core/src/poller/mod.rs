@@ -231,7 +231,7 @@ impl Shared {
         match result {
             Ok(()) => Ok(true),
             Err(Error::Cancelled) => Ok(false),
-            Err(e) if crate::host::keeps_running_after(e.code()) => {
+            Err(e) if e.code().class().keeps_poller_running() => {
                 tracing::warn!(code = e.code().name(), error = %e, "sweep failed; retrying at the next sweep");
                 Ok(true)
             }
