@@ -1,0 +1,254 @@
+//! [`HostPoller`]: either stream behind one pull interface (`next`, `fail`, `abandon`), with
+//! typed records ([`HostRecord`]) and JSON status, plan, reports and events.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::options::{poller_options_from_json, updated_options_from_json};
+use super::to_json;
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::poller::CheckpointStore;
+
+/// A poller of either stream with JSON records, for the bindings: `next` starts a sweep when
+/// none runs, acknowledges the previous record and returns the next; `fail` ends the sweep with
+/// the last record unacknowledged.
+pub struct HostPoller {
+    kind: HostPollerKind,
+    stream: tokio::sync::Mutex<Option<HostStream>>,
+    last_report: std::sync::Mutex<Option<Value>>,
+}
+
+enum HostPollerKind {
+    Items(crate::poller::Poller),
+    Updated(crate::poller::UpdatedPoller),
+}
+
+enum HostStream {
+    Items(crate::poller::SweepStream),
+    Updated(crate::poller::UpdatedStream),
+}
+
+impl std::fmt::Debug for HostPoller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostPoller")
+            .field("status", &self.status())
+            .finish()
+    }
+}
+
+/// One record of a [`HostPoller`], typed. Bindings hand [`HostRecord::json`] to their host;
+/// the C ABI also reads [`HostRecord::item`] for its accessors.
+#[derive(Debug, Clone)]
+pub enum HostRecord {
+    /// A record of the sequential new-item poller.
+    Items(Box<crate::poller::ItemRecord>),
+    /// A record of the updated-items stream.
+    Updated(Box<crate::poller::UpdatedRecord>),
+}
+
+impl HostRecord {
+    /// The record's item.
+    pub fn item(&self) -> &crate::models::Item {
+        match self {
+            HostRecord::Items(r) => &r.item,
+            HostRecord::Updated(r) => &r.item,
+        }
+    }
+
+    /// The record as JSON text, written straight from the typed record.
+    pub fn json(&self) -> Result<String> {
+        match self {
+            HostRecord::Items(r) => serde_json::to_string(r),
+            HostRecord::Updated(r) => serde_json::to_string(r),
+        }
+        .map_err(|e| Error::Consumer(format!("cannot encode the record: {e}")))
+    }
+}
+
+fn report_json(r: &crate::poller::SweepReport) -> Value {
+    json!({ "summary": r.summary, "events": r.events })
+}
+
+impl HostPoller {
+    /// Opens the sequential new-item poller.
+    pub fn open_items(
+        client: Client,
+        store: Arc<dyn CheckpointStore>,
+        options_json: &str,
+    ) -> Result<HostPoller> {
+        let opts = poller_options_from_json(options_json)?;
+        Ok(HostPoller::new(HostPollerKind::Items(
+            crate::poller::Poller::open(client, store, opts)?,
+        )))
+    }
+
+    /// Opens the updated-items stream.
+    pub fn open_updated(
+        client: Client,
+        store: Arc<dyn CheckpointStore>,
+        options_json: &str,
+    ) -> Result<HostPoller> {
+        let opts = updated_options_from_json(options_json)?;
+        Ok(HostPoller::new(HostPollerKind::Updated(
+            crate::poller::UpdatedPoller::open(client, store, opts)?,
+        )))
+    }
+
+    fn new(kind: HostPollerKind) -> HostPoller {
+        HostPoller {
+            kind,
+            stream: tokio::sync::Mutex::new(None),
+            last_report: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Acknowledges the previous record and returns the next (starting a sweep when none
+    /// runs, which may wait for the floor); `None` when the sweep reached its end.
+    pub async fn next(&self) -> Result<Option<HostRecord>> {
+        let mut guard = self.stream.lock().await;
+        if guard.is_none() {
+            *guard = Some(match &self.kind {
+                HostPollerKind::Items(p) => HostStream::Items(p.sweep_stream().await?),
+                HostPollerKind::Updated(p) => HostStream::Updated(p.sweep_stream().await?),
+            });
+        }
+        let result = match guard.as_mut().expect("stream set above") {
+            HostStream::Items(s) => s
+                .next()
+                .await
+                .map(|r| r.map(|r| HostRecord::Items(Box::new(r)))),
+            HostStream::Updated(s) => s
+                .next()
+                .await
+                .map(|r| r.map(|r| HostRecord::Updated(Box::new(r)))),
+        };
+        match result {
+            Ok(Some(record)) => Ok(Some(record)),
+            Ok(None) => {
+                let report = match guard.take() {
+                    Some(HostStream::Items(s)) => s.report().ok().map(|r| report_json(&r)),
+                    Some(HostStream::Updated(s)) => s.report().ok().map(|r| report_json(&r)),
+                    None => None,
+                };
+                if let Ok(mut l) = self.last_report.lock() {
+                    *l = report;
+                }
+                Ok(None)
+            }
+            Err(e) => {
+                *guard = None;
+                Err(e)
+            }
+        }
+    }
+
+    /// Ends the running sweep because the consumer failed on the last record (it stays
+    /// unacknowledged) and returns the consumer error.
+    pub async fn fail(&self, message: &str) -> Error {
+        let mut guard = self.stream.lock().await;
+        let error = match guard.as_mut() {
+            Some(HostStream::Items(s)) => s.consumer_failed(message.to_string()).await,
+            Some(HostStream::Updated(s)) => s.fail(Error::Consumer(message.to_string())),
+            None => Error::Consumer(message.to_string()),
+        };
+        *guard = None;
+        error
+    }
+
+    /// Ends the running sweep without acknowledging the last record (the consumer stopped).
+    pub async fn abandon(&self) {
+        self.stream.lock().await.take();
+    }
+
+    /// Waits until `run_forever` would start the next sweep; `Cancelled` when cancelled.
+    pub async fn wait_scheduled(&self) -> Result<()> {
+        self.shared().wait_next_sweep().await
+    }
+
+    /// The report of the last completed sweep.
+    pub fn last_report(&self) -> Option<Value> {
+        self.last_report.lock().ok().and_then(|r| r.clone())
+    }
+
+    fn shared(&self) -> &crate::poller::Shared {
+        match &self.kind {
+            HostPollerKind::Items(p) => p.shared(),
+            HostPollerKind::Updated(p) => p.shared(),
+        }
+    }
+
+    /// The identity of this poller (the checkpoint key).
+    pub fn key(&self) -> String {
+        match &self.kind {
+            HostPollerKind::Items(p) => p.key(),
+            HostPollerKind::Updated(p) => p.key(),
+        }
+    }
+
+    /// The full state as last saved (JSON text), for hosts that persist it themselves.
+    pub fn state(&self) -> String {
+        self.shared().state().to_json()
+    }
+
+    /// Status as JSON.
+    pub fn status(&self) -> Value {
+        match &self.kind {
+            HostPollerKind::Items(p) => to_json(p.status()).unwrap_or(Value::Null),
+            HostPollerKind::Updated(p) => to_json(p.status()).unwrap_or(Value::Null),
+        }
+    }
+
+    /// The plan of the next sweep as JSON (the items stream only; `null` otherwise).
+    pub fn plan(&self) -> Value {
+        match &self.kind {
+            HostPollerKind::Items(p) => to_json(p.plan()).unwrap_or(Value::Null),
+            HostPollerKind::Updated(_) => Value::Null,
+        }
+    }
+
+    /// See [`crate::poller::Poller::skip`] (the items stream only); returns the recorded skip
+    /// as JSON. Refused while a sweep is running.
+    pub async fn skip(&self, seq: u64, reason: &str) -> Result<Value> {
+        if self.stream.lock().await.is_some() {
+            return Err(Error::Checkpoint(
+                "a sweep is running: skip a number between sweeps".into(),
+            ));
+        }
+        match &self.kind {
+            HostPollerKind::Items(p) => to_json(p.skip(seq, reason).await?),
+            HostPollerKind::Updated(_) => Err(Error::validation(
+                "seq",
+                "the updated-items stream has no numbers to skip",
+            )),
+        }
+    }
+
+    /// Ends any sweep (unacknowledged) and releases the one-poller lock now.
+    pub async fn close(&self) {
+        self.cancel();
+        self.stream.lock().await.take();
+        match &self.kind {
+            HostPollerKind::Items(p) => p.close().await,
+            HostPollerKind::Updated(p) => p.close().await,
+        }
+    }
+
+    /// Cancels (from any thread).
+    pub fn cancel(&self) {
+        match &self.kind {
+            HostPollerKind::Items(p) => p.cancel(),
+            HostPollerKind::Updated(p) => p.cancel(),
+        }
+    }
+
+    /// Calls `listener` with every event as JSON.
+    pub fn on_event(&self, listener: impl Fn(Value) + Send + Sync + 'static) {
+        let f = move |e: &crate::poller::PollerEvent| listener(to_json(e).unwrap_or(Value::Null));
+        match &self.kind {
+            HostPollerKind::Items(p) => p.on_event(f),
+            HostPollerKind::Updated(p) => p.on_event(f),
+        }
+    }
+}
