@@ -48,12 +48,13 @@ node-test: simulator
 	cd bindings-node && npm test
 	cd bindings-node && npm run -s typecheck
 
-## codegen: regenerate every language's error-code table from the core's, then the header
+## codegen: regenerate every language's error-code table, the schema (schema/) and the
+## TypeScript models from the core's, then the header
 codegen:
 	$(CARGO) run -q -p safe-tracker-codegen
 	$(CARGO) run -q -p safe-tracker-header
 
-## codegen-check: fail when a generated error table differs from what `make codegen` writes
+## codegen-check: fail when a generated file differs from what `make codegen` writes
 codegen-check:
 	$(CARGO) run -q -p safe-tracker-codegen -- --check
 

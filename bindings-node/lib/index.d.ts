@@ -38,108 +38,24 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-export interface FormDataEntry {
-  id?: string;
-  active?: boolean;
-  entityId?: number | string;
-  formId?: number;
-  formName?: string;
-  dateFields?: string[] | null;
-  /** Decoded fields; null when the server's `data` is not a JSON object (see `dataError`). */
-  data: Record<string, unknown> | null;
-  /** `data` as the server sent it (JSON in a string), byte for byte, decoded or not. */
-  rawData: string;
-  /** Why `data` did not decode, when it did not (the entry is kept, never refused). */
-  dataError?: string;
-  organizationId?: number;
-  officeId?: number;
-  visibilityId?: number;
-  [extra: string]: unknown;
-}
+// Every model (Item, Case, Person, FormDataEntry, ItemRecord, PollerStatus…) is generated from
+// the core's schema (`make codegen`) into models.d.ts.
+import type {
+  Case, CustodyEntry, DedupeKey, Form, FormDataEntry, Item, ItemRecord, Lookup, LookupEntry, NewPerson,
+  Person, PollerEvent, PollerStatus, SkippedNumber, SweepPlan, SweepSummary, TypeaheadEntry, UpdatedRecord,
+  User, WireFormDataEntry, WireItem,
+} from './models.js';
+export * from './models.js';
 
-export interface Item {
-  id?: number;
-  sequentialOrgId?: number;
-  sequentialCaseId?: string;
-  barcode?: string;
-  description?: string;
-  recoveryDate?: string;
-  recoveryLocation?: string;
-  active?: boolean;
-  locationId?: number;
-  location?: string;
-  statusId?: number;
-  status?: string;
-  categoryId?: number;
-  category?: string;
-  custodyReasonId?: number;
-  custodyReason?: string;
-  primaryCaseId?: number;
-  primaryCaseNumber?: string;
-  primaryCaseOfficerIds?: number[];
-  primaryCaseOfficerId?: number;
-  dateCreated?: string;
-  updatedDate?: string;
-  formData?: FormDataEntry[] | null;
-  [extra: string]: unknown;
-}
+/** One page of search results; its items' form data are as the server sent them. */
+export interface SearchPage { entities: WireItem[]; count?: number | null; [extra: string]: unknown }
 
-export interface Case {
-  id?: number;
-  caseNumber?: string;
-  caseOfficerIds?: number[];
-  caseOfficerId?: number;
-  offenseTypeId?: number;
-  offenseDescription?: string;
-  offenseLocation?: string;
-  offenseDate?: string;
-  active?: boolean;
-  formData?: FormDataEntry[] | Array<{ formId: number; data: string | Record<string, unknown> }> | null;
-  tags?: unknown[];
-  [extra: string]: unknown;
-}
+/** A case to create or update: form data decoded by this package, or `data` as a string or object. */
+export type CaseInput = Omit<Case, 'formData'> & {
+  formData?: Array<FormDataEntry | WireFormDataEntry | { formId: number; data: string | Record<string, unknown>; [extra: string]: unknown }> | null;
+};
 
-export interface Person {
-  id?: number;
-  firstName?: string;
-  lastName?: string;
-  businessName?: string;
-  email?: string;
-  raceId?: number;
-  genderId?: number;
-  active?: boolean;
-  deceased?: boolean;
-  juvenile?: boolean;
-  personTypeId?: number | null;
-  [extra: string]: unknown;
-}
-
-export interface NewPerson {
-  person: Person;
-  address?: { addressTypeId?: number; line1?: string; city?: string; zip?: string; [extra: string]: unknown };
-}
-
-export interface User {
-  id?: number;
-  guid?: string;
-  personId?: number;
-  firstName?: string;
-  lastName?: string;
-  email?: string;
-  organizationId?: number;
-  officeId?: number;
-  active?: boolean;
-  groups?: unknown[];
-  [extra: string]: unknown;
-}
-
-export interface CustodyEntry { id?: unknown; itemId?: number; date?: string; action?: string; [extra: string]: unknown }
-export interface LookupEntry { id: number; name?: string; [extra: string]: unknown }
-export interface TypeaheadEntry { id: number; text: string }
-export interface Form { id?: number; name?: string; schema?: string; [extra: string]: unknown }
-export interface SearchPage { entities: Item[]; count?: number; [extra: string]: unknown }
-
-export type LookupName = 'races' | 'genders' | 'address_types' | 'states' | 'person_types' | 'offense_types' | 'categories';
+export type LookupName = Lookup;
 
 export class Client {
   constructor(options?: ClientOptions);
@@ -161,8 +77,8 @@ export class Client {
   case(id: number, opts?: CallOptions): Promise<Case>;
   caseByNumber(number: string, opts?: CallOptions): Promise<Case>;
   casePeople(id: number, opts?: CallOptions): Promise<Person[]>;
-  createCase(c: Case, opts?: CallOptions): Promise<Case>;
-  updateCase(id: number, c: Case, opts?: CallOptions): Promise<Case>;
+  createCase(c: CaseInput, opts?: CallOptions): Promise<Case>;
+  updateCase(id: number, c: CaseInput, opts?: CallOptions): Promise<Case>;
   person(id: number, opts?: CallOptions): Promise<Person>;
   createPerson(p: NewPerson, opts?: CallOptions): Promise<Person>;
   updatePerson(id: number, p: Person, opts?: CallOptions): Promise<Person>;
@@ -179,41 +95,9 @@ export class Client {
 /** The identity of an item record: upsert by it. (organisation, item id) for every item with
  * an id; (organisation, number) for an item that came without one (the record then has a
  * warning). */
-export type ItemKey = { organization_id: number; item_id: number };
-export type NumberKey = { organization_id: number; sequential_org_id: number };
-export type RecordKey = ItemKey | NumberKey;
-
-/** One delivered item. Delivery is at least once: upsert by `record.key`, not by the number
- * (several items may share one, and an item may come back later under another). */
-export interface ItemRecord {
-  /** Upsert by this key. */
-  key: RecordKey;
-  organizationId: number;
-  /** The number it was delivered under. */
-  sequentialOrgId: number;
-  item: Item;
-  formData?: FormDataEntry[];
-  case?: Case;
-  people?: Person[];
-  custody?: CustodyEntry[];
-  /** True when the item filled a hole. */
-  late: boolean;
-  /** What was not as it should be: expansions not found, form data whose `data` did not
-   * decode (kept raw), an item without an id. */
-  warnings: string[];
-}
-
-/** One changed item: upsert by `record.key`, the same row the item's ItemRecord lands in
- * (an item renumbered below the poller's cursor reaches the host only through this stream). */
-export interface UpdatedRecord {
-  /** Upsert by this key. */
-  key: ItemKey;
-  organizationId: number;
-  itemId: number;
-  updated: string;
-  item: Item;
-  warnings: string[];
-}
+export type RecordKey = DedupeKey;
+export type ItemKey = Extract<DedupeKey, { item_id: number }>;
+export type NumberKey = Extract<DedupeKey, { sequential_org_id: number }>;
 
 export interface Checkpoint { spec(): { kind: string; path?: string } }
 export class MemoryCheckpoint implements Checkpoint { spec(): { kind: string } }
@@ -225,17 +109,6 @@ export class CallbackCheckpoint implements Checkpoint {
 }
 
 export type Expansion = 'form_data' | 'case' | 'people' | 'custody' | 'all';
-
-/** Poller events (the `event` tag and its fields). */
-export type PollerEvent =
-  | { event: 'sweep_started'; cursor: number }
-  | { event: 'hole_recorded' | 'hole_probed' | 'hole_filled' | 'hole_abandoned'; seq: number }
-  /** One number held by several items; each is delivered as its own record. */
-  | { event: 'duplicate_number'; seq: number; ids: number[] }
-  /** An operator stepped over a number with `skip` (reaches `onEvent`, not a sweep report). */
-  | { event: 'skipped'; seq: number; reason: string }
-  | { event: 'stalled'; at: number; next_known: number; jumped: boolean }
-  | { event: 'sweep_finished'; summary: SweepSummary };
 
 export interface PollerOptions {
   checkpoint?: Checkpoint;
@@ -268,68 +141,12 @@ export interface UpdatedPollerOptions {
   unsafeMinInterval?: number;
 }
 
-export type SweepOutcome =
-  | { outcome: 'completed' }
-  | { outcome: 'failed'; code: number; message: string }
-  | { outcome: 'interrupted' };
-
-export interface SweepSummary {
-  started: string;
-  finished: string;
-  items: number;
-  requests: number;
-  holes_recorded: number;
-  holes_filled: number;
-  holes_abandoned: number;
-  /** Answers that held several items for one number. */
-  duplicate_numbers: number;
-  cursor_start: number;
-  cursor_end: number;
-  outcome: SweepOutcome;
-  [k: string]: unknown;
-}
-
 export interface SweepReport { summary: SweepSummary; events: PollerEvent[] }
-
-/** The number the last sweeps failed at, and why: `skip` it when it will never succeed. */
-export interface StuckNumber { seq: number; code: number; name: string; message: string; since: string; sweeps: number }
-/** A number held by several items whose delivery is under way: the ids acknowledged so far. */
-export interface PartialNumber { seq: number; done: number[]; done_without_id: number }
-/** A number an operator stepped over (`error`: the failure the poller was stuck with there). */
-export interface SkippedNumber {
-  seq: number;
-  reason: string;
-  at: string;
-  /** The failure the poller was stuck with there, if any. */
-  error?: string;
-  /** The number answered blank, so it stays an open hole: re-probed, delivered late should an item appear. */
-  kept_as_hole: boolean;
-}
-
-export interface PollerStatus {
-  stream: string;
-  /** The next number to request. */
-  cursor: number;
-  holes: number[];
-  last_sweep_started: string | null;
-  last_sweep: SweepSummary | null;
-  next_allowed_sweep: string | null;
-  requests_spent: number;
-  stalled_next: number | null;
-  watermark: string | null;
-  stuck: StuckNumber | null;
-  partial: PartialNumber | null;
-  /** The latest skips (at most 100), oldest first. */
-  skipped: SkippedNumber[];
-  /** Answers that held several items for one number, over the poller's life. */
-  duplicate_numbers: number;
-  [k: string]: unknown;
-}
 
 declare class PollerBase<R> {
   open(): Promise<this>;
   status(): PollerStatus;
-  plan(): Record<string, unknown> | null;
+  plan(): SweepPlan | null;
   lastReport(): SweepReport | null;
   cancel(): void;
   /** Cancels any sweep and releases the one-poller lock now. */

@@ -24,6 +24,7 @@ pub mod pacing;
 pub mod poller;
 pub mod retry;
 pub mod routes;
+pub mod schema;
 pub mod transport;
 
 pub use auth::{BodyKind, Credentials, SecretToken, build_headers};

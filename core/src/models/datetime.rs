@@ -87,6 +87,30 @@ impl<'de> Deserialize<'de> for SafeDateTime {
     }
 }
 
+impl schemars::JsonSchema for SafeDateTime {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SafeDateTime".into()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        "safe_tracker::models::SafeDateTime".into()
+    }
+
+    /// A string in `date-time` format; `x-safe-type: datetime` says that the raw text is kept
+    /// (written back as it came) and the parsed instant is there when it parses.
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "format": "date-time",
+            "x-safe-type": "datetime",
+            "description": "A SAFE timestamp: ISO-8601 (`2020-02-13T05:00:00.000Z`) or \
+                `2017-11-29 13:25:00.000` (UTC when no zone is given). The raw text is kept and \
+                written back exactly as it came; the parsed value is there when it parses (an \
+                unparseable value is kept as text, never refused)."
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -101,9 +101,31 @@ impl<'de> Deserialize<'de> for FormData {
     }
 }
 
+impl schemars::JsonSchema for FormData {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FormData".into()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        "safe_tracker::models::FormData".into()
+    }
+
+    /// A string; `x-safe-type: form-data` says it holds a JSON object serialised into a
+    /// string, decoded when it decodes and always kept raw.
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "x-safe-type": "form-data",
+            "description": "A form's values: a JSON object serialised into a string. The raw \
+                string is kept byte for byte; the decoded fields are there when it decodes (a \
+                `data` that is not a JSON object is kept raw with the reason, never refused)."
+        })
+    }
+}
+
 /// One custom form attached to an entity (the "formdata controller" answer, and the `formData`
 /// of cases, items and people).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FormDataEntry {
     /// Entry id (a 24-hex-digit string on the wire).
@@ -142,7 +164,7 @@ pub struct FormDataEntry {
 }
 
 /// A form definition from `GET forms?formType=…`; `schema` is a JSON string.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Form {
     /// Form id.

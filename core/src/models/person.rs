@@ -104,7 +104,7 @@ wire_model! {
 }
 
 /// The body of `POST people`: `{ "person": {...}, "address": {...} }`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NewPerson {
     /// The person.
     pub person: Person,

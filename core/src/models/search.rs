@@ -16,7 +16,7 @@ pub mod criteria {
 }
 
 /// One static search field.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StaticField {
     /// Field label, e.g. `ITEM_SEQUENTIAL_ORG_ID`.
@@ -37,7 +37,7 @@ pub struct StaticField {
 }
 
 /// The body of `POST items/search` (and the other searches).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SearchRequest {
     /// Criteria.
     #[serde(rename = "StaticFields")]
@@ -113,7 +113,7 @@ impl SearchRequest {
 }
 
 /// One page of search results.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SearchPage<T> {
     /// The entities of this page.
     pub entities: Vec<T>,

@@ -48,7 +48,7 @@ macro_rules! wire_model {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+        #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, schemars::JsonSchema)]
         pub struct $name {
             $(
                 $(#[doc = $doc])*

@@ -14,7 +14,9 @@ use crate::poller::state::{PartialNumber, SkippedNumber, StuckNumber, SweepSumma
 pub const MIN_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// What to fetch with each item (each is one paced request).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Expand {
     /// The item's custom form data.
     pub form_data: bool,
@@ -139,7 +141,19 @@ impl PollerOptions {
 /// The identity of a delivered item: hosts upsert by it. The item `id` is the identity, not
 /// its sequential number: a number can be held by several items and an item can be renumbered
 /// (safe-api.md §4.5). An item without an `id` (not seen so far) falls back to its number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(untagged)]
 pub enum DedupeKey {
     /// (organisation, item id): every item that has an id.
@@ -192,7 +206,7 @@ impl std::fmt::Display for DedupeKey {
 
 /// One delivered item with what was asked for. Delivery is at least once: upsert by
 /// [`ItemRecord::key`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ItemRecord {
     /// The identity to upsert by: (organisation, item id), or (organisation, number) for an
     /// item without an id.
@@ -232,7 +246,7 @@ impl ItemRecord {
 }
 
 /// Something a sweep noticed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "event")]
 pub enum PollerEvent {
     /// A sweep started at `cursor`.
@@ -300,7 +314,7 @@ pub struct SweepReport {
 }
 
 /// The poller's status, read from its state without any request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PollerStatus {
     /// The stream.
     pub stream: String,
@@ -332,7 +346,7 @@ pub struct PollerStatus {
 }
 
 /// What the next sweep would do and when it may start, computed without any request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SweepPlan {
     /// The earliest start allowed by the floor.
     pub earliest_start: DateTime<Utc>,

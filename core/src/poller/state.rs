@@ -14,7 +14,7 @@ pub const STATE_VERSION: u32 = 2;
 pub const MAX_SKIPPED: usize = 100;
 
 /// An open hole: a number that answered blank while a later one held an item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Hole {
     /// When it was first seen.
     pub first_seen: DateTime<Utc>,
@@ -24,7 +24,7 @@ pub struct Hole {
 
 /// A number held by several items whose delivery is under way: which of its items were
 /// acknowledged, so that a restart redelivers only the others.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PartialNumber {
     /// The number (the cursor, or an open hole).
     pub seq: u64,
@@ -38,7 +38,7 @@ pub struct PartialNumber {
 
 /// The number the last sweeps failed at, and why. Cleared once the number is delivered or
 /// skipped.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StuckNumber {
     /// The number.
     pub seq: u64,
@@ -55,7 +55,7 @@ pub struct StuckNumber {
 }
 
 /// A number an operator stepped over with `skip`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SkippedNumber {
     /// The number.
     pub seq: u64,
@@ -73,7 +73,7 @@ pub struct SkippedNumber {
 }
 
 /// How the last sweep ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum SweepOutcome {
     /// Reached a blank answer.
@@ -104,7 +104,7 @@ impl SweepOutcome {
 }
 
 /// The summary of one sweep.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SweepSummary {
     /// When it started.
     pub started: DateTime<Utc>,
@@ -132,7 +132,7 @@ pub struct SweepSummary {
 }
 
 /// Everything a poller must remember across restarts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PollerState {
     /// Format version ([`STATE_VERSION`]).
     pub version: u32,

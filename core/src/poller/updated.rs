@@ -52,7 +52,7 @@ impl Default for UpdatedOptions {
 /// row a [`crate::poller::Poller`] record of the item lands in, whatever number it has now (an
 /// item renumbered below a poller's cursor reaches the host only through this stream, or a
 /// hole re-probe).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UpdatedRecord {
     /// The identity to upsert by: (organisation, item id).
     pub key: DedupeKey,

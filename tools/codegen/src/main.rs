@@ -7,12 +7,17 @@
 //! core codes are in [`ABI_STATUSES`]. Backticked `snake_case` words in a core doc are method
 //! names: each language gets its own spelling (`itemBySeq`, `ItemBySeq`, `safe_item_by_seq()`).
 //! The output depends on nothing but the table: ascending codes, no timestamps.
+//!
+//! It also writes the core's schema ([`safe_tracker::schema::schema`]: every model and the
+//! error table) to `schema/safe-tracker.schema.json`, and from it the TypeScript models
+//! (`bindings-node/lib/models.d.ts`, as lib/index.js hands them over: see [`node_view`]).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use safe_tracker::ErrorCode;
+use serde_json::{Map, Value};
 
 /// The first line of every generated file (in that language's comment syntax).
 const GENERATED: &str =
@@ -513,6 +518,337 @@ fn csharp_status() -> String {
     out
 }
 
+// ---- TypeScript models, from the schema --------------------------------------------------
+
+/// How `bindings-node/lib/index.js` hands the models to a caller, where that differs from the
+/// wire (what the schema says). Each entry names what the JS layer does.
+mod node_view {
+    /// Models whose form data the JS layer decodes (`withForms`, `decodeFormData`): their
+    /// `FormDataEntry` has `data` decoded (an object, or null when it does not decode), the raw
+    /// string in `rawData` and the reason in `dataError`.
+    pub const DECODED: &[&str] = &[
+        "FormDataEntry",
+        "Item",
+        "Case",
+        "ItemRecord",
+        "UpdatedRecord",
+    ];
+    /// Decoded models that also reach a caller undecoded (a search page's items, a person's
+    /// form data): also declared as `Wire<Name>`, with form data as the server sent it.
+    pub const ALSO_WIRE: &[&str] = &["FormDataEntry", "Item"];
+    /// Records the JS layer rebuilds with camelCase keys (`itemRecord`, `updatedRecord`),
+    /// with these fields always present.
+    pub const CAMEL: &[(&str, &[&str])] = &[
+        ("ItemRecord", &["warnings"]),
+        ("UpdatedRecord", &["warnings"]),
+    ];
+    /// Fields whose type the core narrows beyond what the schema can say: (model, field, type).
+    /// An updated record always has an item id (the item-id variant of its key).
+    pub const NARROWED: &[(&str, &str, &str)] = &[(
+        "UpdatedRecord",
+        "key",
+        "Extract<DedupeKey, { item_id: number }>",
+    )];
+}
+
+/// The TypeScript name of `$defs/<name>` in a `decoded` or wire context.
+fn ts_ref(name: &str, decoded: bool) -> String {
+    if !decoded && node_view::ALSO_WIRE.contains(&name) {
+        format!("Wire{name}")
+    } else {
+        name.to_string()
+    }
+}
+
+/// `schema` as a TypeScript type.
+fn ts_type(schema: &Value, decoded: bool) -> String {
+    let Some(obj) = schema.as_object() else {
+        return "unknown".into();
+    };
+    if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
+        let name = r.trim_start_matches("#/$defs/");
+        return match name {
+            "FormData" => "string".into(),
+            _ => ts_ref(name, decoded),
+        };
+    }
+    if let Some(c) = obj.get("const") {
+        return ts_literal(c);
+    }
+    if let Some(e) = obj.get("enum").and_then(Value::as_array) {
+        return e.iter().map(ts_literal).collect::<Vec<_>>().join(" | ");
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(list) = obj.get(key).and_then(Value::as_array) {
+            return union(list.iter().map(|s| ts_type(s, decoded)));
+        }
+    }
+    let types: Vec<&str> = match obj.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        _ => return "unknown".into(),
+    };
+    union(types.iter().map(|t| match *t {
+        "integer" | "number" => "number".into(),
+        "string" => "string".into(),
+        "boolean" => "boolean".into(),
+        "null" => "null".into(),
+        "array" => {
+            if let Some(items) = obj.get("prefixItems").and_then(Value::as_array) {
+                let items: Vec<String> = items.iter().map(|s| ts_type(s, decoded)).collect();
+                format!("[{}]", items.join(", "))
+            } else {
+                let item = obj
+                    .get("items")
+                    .map_or("unknown".into(), |s| ts_type(s, decoded));
+                if item.contains(' ') {
+                    format!("Array<{item}>")
+                } else {
+                    format!("{item}[]")
+                }
+            }
+        }
+        "object" => ts_object_inline(obj, decoded),
+        _ => "unknown".into(),
+    }))
+}
+
+fn ts_literal(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("'{s}'"),
+        other => other.to_string(),
+    }
+}
+
+/// The members joined with ` | `, each once, `null` last.
+fn union(members: impl Iterator<Item = String>) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for m in members {
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    if let Some(i) = out.iter().position(|m| m == "null") {
+        let null = out.remove(i);
+        out.push(null);
+    }
+    out.join(" | ")
+}
+
+/// An object type written inline: `{ a: T; b?: U }`, or a `Record` for a map.
+fn ts_object_inline(obj: &Map<String, Value>, decoded: bool) -> String {
+    if let Some(props) = obj.get("properties").and_then(Value::as_object) {
+        let required = required(obj);
+        let mut fields: Vec<String> = props
+            .iter()
+            .map(|(k, s)| {
+                let opt = if required.contains(&k.as_str()) {
+                    ""
+                } else {
+                    "?"
+                };
+                format!("{k}{opt}: {}", ts_type(s, decoded))
+            })
+            .collect();
+        if obj.get("additionalProperties") == Some(&Value::Bool(true)) {
+            fields.push("[extra: string]: unknown".into());
+        }
+        return format!("{{ {} }}", fields.join("; "));
+    }
+    let value = obj
+        .get("patternProperties")
+        .and_then(Value::as_object)
+        .and_then(|p| p.values().next())
+        .or_else(|| obj.get("additionalProperties").filter(|v| v.is_object()));
+    format!(
+        "Record<string, {}>",
+        value.map_or("unknown".into(), |s| ts_type(s, decoded))
+    )
+}
+
+fn required(obj: &Map<String, Value>) -> Vec<&str> {
+    obj.get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+fn description(schema: &Value) -> Option<String> {
+    schema
+        .get("description")
+        .and_then(Value::as_str)
+        .map(|d| d.replace("*/", "*\\/"))
+}
+
+/// `jsdoc` indented by two spaces.
+fn member_doc(out: &mut String, text: &str) {
+    let lines = wrap(text, WIDTH - 8);
+    for (i, line) in lines.iter().enumerate() {
+        let lead = if i == 0 { "  /** " } else { "   * " };
+        let tail = if i + 1 == lines.len() { " */" } else { "" };
+        let _ = writeln!(out, "{lead}{line}{tail}");
+    }
+}
+
+/// One `$defs` entry as a TypeScript declaration named `ts_name`.
+fn ts_def(out: &mut String, name: &str, ts_name: &str, def: &Value, decoded: bool) {
+    out.push('\n');
+    if let Some(d) = description(def) {
+        jsdoc(out, &d);
+    }
+    let obj = def.as_object().expect("a $defs entry is an object");
+    if def.get("x-safe-type").and_then(Value::as_str) == Some("datetime") {
+        let _ = writeln!(out, "export type {ts_name} = string;");
+        return;
+    }
+    let Some(props) = obj.get("properties").and_then(Value::as_object) else {
+        // Unions (tagged or untagged enums), string enums, maps.
+        let variants = obj
+            .get("oneOf")
+            .or_else(|| obj.get("anyOf"))
+            .and_then(Value::as_array);
+        match variants {
+            Some(list) => {
+                let _ = writeln!(out, "export type {ts_name} =");
+                let mut seen = Vec::new();
+                for v in list {
+                    let t = ts_type(v, decoded);
+                    if seen.contains(&t) {
+                        continue;
+                    }
+                    if let Some(d) = description(v) {
+                        let _ = writeln!(out, "  /** {} */", wrap(&d, usize::MAX).join(" "));
+                    }
+                    let _ = writeln!(out, "  | {t}");
+                    seen.push(t);
+                }
+                let last = out.pop();
+                debug_assert_eq!(last, Some('\n'));
+                out.push_str(";\n");
+            }
+            None => {
+                let _ = writeln!(out, "export type {ts_name} = {};", ts_type(def, decoded));
+            }
+        }
+        return;
+    };
+    let camel_view = node_view::CAMEL.iter().find(|(n, _)| *n == name);
+    let mut required = required(obj);
+    if let Some((_, always)) = camel_view {
+        required.extend_from_slice(always);
+    }
+    let _ = writeln!(out, "export interface {ts_name} {{");
+    for (key, schema) in props {
+        let field = match camel_view {
+            Some(_) => camel(key, false),
+            None => key.clone(),
+        };
+        let opt = if required.contains(&key.as_str()) {
+            ""
+        } else {
+            "?"
+        };
+        let form_data = schema.get("$ref").and_then(Value::as_str) == Some("#/$defs/FormData");
+        if let Some(d) = description(schema) {
+            member_doc(out, &d);
+        }
+        if form_data && decoded {
+            member_doc(
+                out,
+                "Decoded fields; null when the server's `data` is not a JSON object (see \
+                 `dataError`).",
+            );
+            let _ = writeln!(out, "  {field}: Record<string, unknown> | null;");
+            member_doc(
+                out,
+                "`data` as the server sent it (JSON in a string), byte for byte, decoded or not.",
+            );
+            let _ = writeln!(out, "  rawData: string;");
+            member_doc(
+                out,
+                "Why `data` did not decode, when it did not (the entry is kept, never refused).",
+            );
+            let _ = writeln!(out, "  dataError?: string;");
+            continue;
+        }
+        if form_data {
+            member_doc(
+                out,
+                "A JSON object serialised into a string, as the server sent it.",
+            );
+        }
+        let mut ty = ts_type(schema, decoded);
+        if !opt.is_empty() {
+            // The schema is the serialisation contract: a field is optional only when it is
+            // skipped when empty (`skip_serializing_if`), so an absent `Option` is never
+            // written as null.
+            ty = ty
+                .strip_suffix(" | null")
+                .map_or(ty.clone(), str::to_string);
+        }
+        if let Some((_, _, narrowed)) = node_view::NARROWED
+            .iter()
+            .find(|(m, f, _)| *m == name && f == key)
+        {
+            ty = narrowed.to_string();
+        }
+        if schema.get("format").and_then(Value::as_str) == Some("date-time") {
+            member_doc(out, "An ISO-8601 date-time string.");
+        }
+        if form_data {
+            ty = "string".into();
+        }
+        let _ = writeln!(out, "  {field}{opt}: {ty};");
+    }
+    if obj.get("additionalProperties") == Some(&Value::Bool(true)) {
+        member_doc(out, "Fields this SDK does not know, kept and written back.");
+        out.push_str("  [extra: string]: unknown;\n");
+    }
+    out.push_str("}\n");
+}
+
+/// `bindings-node/lib/models.d.ts`: every model of the schema as the JS layer hands it over.
+fn node_models() -> String {
+    let schema = safe_tracker::schema::schema();
+    let defs = schema["$defs"].as_object().expect("$defs");
+    let mut names: Vec<&String> = defs.keys().collect();
+    names.sort();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "// generated by `make codegen` (tools/codegen) from the core's schema \
+         (schema/safe-tracker.schema.json); do not edit."
+    );
+    out.push_str(
+        "// Every model as lib/index.js hands it over (re-exported by index.d.ts): the wire's\n\
+         // field names and types; ids are numbers; a field that may be absent is optional, one\n\
+         // that may be null says `| null`. Dates are strings as sent (`SafeDateTime`). Form data\n\
+         // of items and cases come decoded (`data`, `rawData`, `dataError`); `Wire*` types are\n\
+         // the undecoded forms (search pages, people).\n",
+    );
+    for name in names {
+        if name == "FormData" {
+            continue;
+        }
+        let def = &defs[name.as_str()];
+        let decoded = node_view::DECODED.contains(&name.as_str());
+        ts_def(&mut out, name, name, def, decoded);
+        if decoded && node_view::ALSO_WIRE.contains(&name.as_str()) {
+            ts_def(&mut out, name, &format!("Wire{name}"), def, false);
+        }
+    }
+    out
+}
+
+/// `schema/safe-tracker.schema.json`: the core's schema, pretty-printed, keys sorted.
+fn schema_json() -> String {
+    let mut schema = safe_tracker::schema::schema();
+    schema.sort_all_objects();
+    let mut out = serde_json::to_string_pretty(&schema).expect("a JSON value prints");
+    out.push('\n');
+    out
+}
+
 /// Every generated file: its path from the repository root, and its text.
 fn outputs() -> Vec<(&'static str, String)> {
     vec![
@@ -525,6 +861,8 @@ fn outputs() -> Vec<(&'static str, String)> {
         ("bindings-node/lib/error-classes.mjs", node_esm()),
         ("bindings-c/src/status.rs", c_status()),
         ("bindings-c/csharp/Status.cs", csharp_status()),
+        ("schema/safe-tracker.schema.json", schema_json()),
+        ("bindings-node/lib/models.d.ts", node_models()),
     ]
 }
 
@@ -554,10 +892,7 @@ fn main() -> ExitCode {
     if std::env::args().skip(1).any(|a| a == "--check") {
         let stale = stale(&root);
         if stale.is_empty() {
-            println!(
-                "generated error tables are up to date ({} files)",
-                outputs().len()
-            );
+            println!("generated files are up to date ({} files)", outputs().len());
             return ExitCode::SUCCESS;
         }
         for path in &stale {
@@ -570,6 +905,12 @@ fn main() -> ExitCode {
         let full = root.join(path);
         if std::fs::read(&full).ok().as_deref() == Some(text.as_bytes()) {
             continue;
+        }
+        if let Some(dir) = full.parent()
+            && let Err(e) = std::fs::create_dir_all(dir)
+        {
+            eprintln!("cannot create {}: {e}", dir.display());
+            return ExitCode::FAILURE;
         }
         if let Err(e) = std::fs::write(&full, text) {
             eprintln!("cannot write {}: {e}", full.display());
@@ -601,6 +942,29 @@ mod tests {
             assert!(c.contains(&variant), "{variant}");
             let variant = format!("{} = {},", c_.name(), c_.as_u32());
             assert!(cs.contains(&variant), "{variant}");
+        }
+    }
+
+    #[test]
+    fn typescript_declares_every_model_and_field() {
+        let schema = safe_tracker::schema::schema();
+        let d_ts = node_models();
+        for name in schema["$defs"].as_object().unwrap().keys() {
+            if name == "FormData" {
+                continue;
+            }
+            let decl = [
+                format!("export interface {name} {{"),
+                format!("export type {name} ="),
+            ];
+            assert!(decl.iter().any(|d| d_ts.contains(d.as_str())), "{name}");
+        }
+        for (name, wire) in safe_tracker::schema::WIRE_MODELS {
+            let start = d_ts.find(&format!("export interface {name} {{")).unwrap();
+            let body = &d_ts[start..start + d_ts[start..].find("\n}").unwrap()];
+            for field in *wire {
+                assert!(body.contains(&format!("\n  {field}?: ")), "{name}.{field}");
+            }
         }
     }
 
