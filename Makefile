@@ -49,7 +49,7 @@ node-test: simulator
 	cd bindings-node && npm run -s typecheck
 
 ## codegen: regenerate every language's error-code table, the schema (schema/) and the
-## TypeScript models from the core's, then the header
+## TypeScript and Python models from the core's, then the header
 codegen:
 	$(CARGO) run -q -p safe-tracker-codegen
 	$(CARGO) run -q -p safe-tracker-header

@@ -502,6 +502,13 @@ fn error_codes() -> Vec<(u32, &'static str)> {
         .collect()
 }
 
+/// The core's schema (every model and the error table) as JSON: what this build's core says,
+/// which the tests compare with the generated models and `schema/safe-tracker.schema.json`.
+#[pyfunction]
+fn schema_json() -> String {
+    safe_tracker::schema::schema().to_string()
+}
+
 /// Sets the lowest `logging` level forwarded from the core (Python's numbers).
 #[pyfunction]
 fn set_log_level(level: i32) {
@@ -519,6 +526,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<TaskHandle>()?;
     m.add_function(wrap_pyfunction!(keeps_running_after, m)?)?;
     m.add_function(wrap_pyfunction!(error_codes, m)?)?;
+    m.add_function(wrap_pyfunction!(schema_json, m)?)?;
     m.add_function(wrap_pyfunction!(set_log_level, m)?)?;
     m.add_function(wrap_pyfunction!(shutdown_workers, m)?)?;
     m.py()

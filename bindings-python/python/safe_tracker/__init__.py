@@ -25,6 +25,7 @@ from ._models import (
     Person,
     PollerStatus,
     RecordKey,
+    SafeDateTime,
     SearchPage,
     SkippedNumber,
     StuckNumber,
@@ -51,7 +52,7 @@ __all__ = [
     "AsyncUpdatedPoller", "Checkpoint", "MemoryCheckpoint", "FileCheckpoint", "SqliteCheckpoint",
     "CallbackCheckpoint", "Model", "Item", "Case", "Person", "Address", "NewPerson", "User",
     "CustodyEntry", "FormDataEntry", "Form", "LookupEntry", "TypeaheadEntry", "SearchPage",
-    "ItemRecord", "UpdatedRecord", "RecordKey", "PollerStatus", "StuckNumber", "PartialNumber",
-    "SkippedNumber", "SweepSummary", "SafeError",
+    "ItemRecord", "UpdatedRecord", "RecordKey", "SafeDateTime", "PollerStatus", "StuckNumber",
+    "PartialNumber", "SkippedNumber", "SweepSummary", "SafeError",
 ]
 __all__ += _error_codes.__all__
