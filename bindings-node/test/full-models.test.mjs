@@ -1,0 +1,125 @@
+// tests/conformance/full-models.json through the Node binding: one wire object per model with
+// every field set (and one unknown field), served by the simulator (a status-200 fault with
+// the vector as its body) and decoded through the real addon path, then compared key by key
+// and by JS runtime type with the core's schema. Models with no endpoint (Address, NewPerson)
+// have their vector keys checked against the schema.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import * as st from '../lib/index.mjs';
+import { ROOT, startSimulator } from './helpers.mjs';
+
+const UNKNOWN = 'futureField';
+const { models } = JSON.parse(readFileSync(path.join(ROOT, 'tests', 'conformance', 'full-models.json'), 'utf8'));
+const defs = JSON.parse(readFileSync(path.join(ROOT, 'schema', 'safe-tracker.schema.json'), 'utf8')).$defs;
+// Where the JS layer decodes form data (`withForms`; tools/codegen's node_view::DECODED, the
+// non-`Wire*` types of lib/models.d.ts): elsewhere (a person's form data) `data` stays the wire's text.
+const DECODED = new Set(['Item', 'Case', 'FormDataEntry']);
+const MODELS = ['Item', 'Case', 'CustodyEntry', 'Person', 'Address', 'FormDataEntry', 'User', 'NewPerson', 'Form', 'LookupEntry', 'TypeaheadEntry'];
+
+let sim;
+before(async () => { sim = await startSimulator(); });
+after(() => sim.stop());
+
+const reference = (prop) => {
+  const ref = prop.$ref ?? (prop.anyOf ?? []).map((b) => b.$ref).find(Boolean);
+  return ref ? ref.split('/').pop() : null;
+};
+const jsonType = (prop) => (Array.isArray(prop.type) ? prop.type.find((t) => t !== 'null') : prop.type) ?? null;
+
+/** `value` (decoded by the binding) is set and of the JS type the schema gives `prop`. */
+function checkValue(at, prop, value, wire, decoded) {
+  assert.ok(value !== null && value !== undefined, `${at}: missing`);
+  const name = reference(prop);
+  if (name) {
+    const kind = defs[name]['x-safe-type'];
+    if (kind === 'datetime') {
+      assert.equal(typeof value, 'string', at);
+      assert.equal(value, wire, at);
+      assert.ok(!Number.isNaN(Date.parse(value)), `${at}: a date`);
+    } else if (kind === 'form-data' && !decoded) {
+      assert.equal(value, wire, `${at}: the wire's text`);
+    } else if (kind === 'form-data') {
+      assert.ok(value && typeof value === 'object' && !Array.isArray(value), `${at}: decoded fields`);
+      assert.deepEqual(value, JSON.parse(wire), at);
+    } else {
+      checkModel(at, name, value, wire, false, decoded);
+    }
+    return;
+  }
+  const t = jsonType(prop);
+  if (t === null) assert.deepEqual(value, wire, `${at}: any value, kept`);
+  else if (t === 'integer') assert.ok(Number.isInteger(value), `${at}: ${typeof value}`);
+  else if (t === 'string') assert.equal(typeof value, 'string', at);
+  else if (t === 'boolean') assert.equal(typeof value, 'boolean', at);
+  else if (t === 'number') assert.equal(typeof value, 'number', at);
+  else if (t === 'array') {
+    assert.ok(Array.isArray(value) && value.length === wire.length && value.length > 0, `${at}: a list`);
+    value.forEach((v, i) => checkValue(`${at}[${i}]`, prop.items === true ? {} : prop.items, v, wire[i], decoded));
+  } else assert.fail(`${at}: schema type ${t} not handled`);
+}
+
+/** Every key of `value` against `$defs/name`; with `full`, exactly the schema's properties and
+ * the unknown field. A form-data entry the JS layer decodes also carries `rawData` (the `data`
+ * text as sent). */
+function checkModel(at, name, value, wire, full, decoded) {
+  assert.ok(value && typeof value === 'object' && !Array.isArray(value), `${at}: an object`);
+  const props = defs[name].properties;
+  for (const key of Object.keys(props)) {
+    if (!full && !(key in wire)) continue;
+    checkValue(`${at}.${key}`, props[key], value[key], wire[key], decoded);
+  }
+  const expected = Object.keys(wire);
+  if (full) for (const key of expected) assert.ok(key in props || key === UNKNOWN, `${at}.${key}: not in the schema of ${name}`);
+  if (name === 'FormDataEntry' && decoded) {
+    expected.push('rawData');
+    assert.equal(value.rawData, wire.data, `${at}.rawData`);
+    assert.equal(value.dataError, undefined, `${at}.dataError`);
+  }
+  assert.deepEqual(Object.keys(value).sort(), expected.sort(), `${at}: keys`);
+  if (UNKNOWN in wire) assert.deepEqual(value[UNKNOWN], wire[UNKNOWN], `${at}: unknown field kept`);
+}
+
+test('every model has a vector with every schema field (and the unknown one where kept)', () => {
+  assert.deepEqual(Object.keys(models).sort(), [...MODELS].sort());
+  for (const name of MODELS) {
+    const wire = models[name];
+    const props = Object.keys(defs[name].properties).sort();
+    assert.deepEqual(Object.keys(wire).filter((k) => k !== UNKNOWN).sort(), props, name);
+    assert.equal(UNKNOWN in wire, defs[name].additionalProperties === true, name);
+    for (const key of props) assert.ok(wire[key] !== null && wire[key] !== undefined, `${name}.${key}`);
+  }
+  // The nested models of NewPerson have their own schema.
+  checkModel('NewPerson.person', 'Person', models.NewPerson.person, models.NewPerson.person, false, false);
+  checkModel('NewPerson.address', 'Address', models.NewPerson.address, models.NewPerson.address, false, false);
+  checkModel('Address', 'Address', models.Address, models.Address, true, false);
+});
+
+// Each endpoint: the route the fault answers, the call, and whether the answer is a list.
+const ENDPOINTS = {
+  Item: { path: `seqOrgID/${models.Item.sequentialOrgId}`, call: (c) => c.itemBySeq(models.Item.sequentialOrgId) },
+  Case: { path: 'cases/424242', call: (c) => c.case(424242) },
+  Person: { path: 'people/424243', call: (c) => c.person(424243) },
+  User: { path: 'users/424244', call: (c) => c.user(424244) },
+  CustodyEntry: { path: 'items/424245/coc', list: true, call: (c) => c.chainOfCustody(424245) },
+  FormDataEntry: { path: 'formdata/424246', list: true, call: (c) => c.itemFormData(424246) },
+  Form: { path: 'forms', list: true, call: (c) => c.forms() },
+  LookupEntry: { path: 'races', list: true, call: (c) => c.lookup('races') },
+  TypeaheadEntry: { path: 'people/typeahead', list: true, call: (c) => c.peopleTypeahead('okafor') },
+};
+
+test('every field decodes through the addon with its name and JS type', async () => {
+  const client = new st.Client(sim.clientOptions(1));
+  for (const [name, ep] of Object.entries(ENDPOINTS)) {
+    const wire = models[name];
+    await sim.clearFaults();
+    await sim.fault({ kind: 'status', status: 200, body: JSON.stringify(ep.list ? [wire] : wire), path_contains: ep.path });
+    const got = await ep.call(client);
+    const value = ep.list ? got : [got];
+    assert.equal(value.length, 1, name);
+    checkModel(name, name, value[0], wire, true, DECODED.has(name));
+  }
+  await sim.clearFaults();
+  assert.deepEqual(Object.keys(ENDPOINTS).concat(['Address', 'NewPerson']).sort(), [...MODELS].sort(), 'every model is decoded or key-checked');
+});
