@@ -126,6 +126,25 @@ impl ErrorCode {
     pub fn is_fatal_for_account(self) -> bool {
         self.class().is_fatal_for_account()
     }
+
+    /// True when the failure may be about what was answered for one request (an item that
+    /// does not decode, a server error at one number, a consumer refusing a record), rather
+    /// than the connection, the account, the budget, cancellation or the checkpoint store:
+    /// a poller records such a failure as stuck at that number.
+    pub fn is_about_the_answer(self) -> bool {
+        !matches!(
+            self,
+            ErrorCode::Cancelled
+                | ErrorCode::Checkpoint
+                | ErrorCode::Transport
+                | ErrorCode::Timeout
+                | ErrorCode::RateLimited
+                | ErrorCode::BudgetExhausted
+                | ErrorCode::Auth
+                | ErrorCode::AccountDisabled
+                | ErrorCode::LicenseUnavailable
+        )
+    }
 }
 
 /// What an error means for whoever got it; every decision about an error (retry, stop a

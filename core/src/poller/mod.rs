@@ -121,9 +121,14 @@ impl Core {
         Ok(now)
     }
 
-    /// Saves the state and publishes it to the snapshot.
+    /// Saves the state and publishes it to the snapshot. When the store refuses, the state
+    /// goes back to the snapshot (what the store last took), so no later save can record a
+    /// change — an acknowledgement, a skip — the store did not take.
     pub fn save(&mut self, shared: &Shared) -> Result<()> {
-        self.store.save(&self.key, &self.state)?;
+        if let Err(e) = self.store.save(&self.key, &self.state) {
+            self.state = shared.state();
+            return Err(e);
+        }
         if let Ok(mut s) = shared.snapshot.lock() {
             *s = self.state.clone();
         }
@@ -423,7 +428,6 @@ impl Poller {
         })?;
         core.check_open()?;
         let now = self.shared.clock.now();
-        let before = core.state.clone();
         let state = &mut core.state;
         let stuck = state.stuck.clone().filter(|st| st.seq == seq);
         let new_hole = Hole {
@@ -451,8 +455,8 @@ impl Poller {
                 ),
             ));
         }
-        if !kept_as_hole && state.partial.as_ref().is_some_and(|p| p.seq == seq) {
-            state.partial = None;
+        if !kept_as_hole {
+            state.forget_partial(seq);
         }
         if stuck.is_some() {
             state.stuck = None;
@@ -467,10 +471,7 @@ impl Poller {
         state.skipped.push(skipped.clone());
         let excess = state.skipped.len().saturating_sub(MAX_SKIPPED);
         state.skipped.drain(..excess);
-        if let Err(e) = core.save(&self.shared) {
-            core.state = before;
-            return Err(e);
-        }
+        core.save(&self.shared)?;
         self.shared.emit(&PollerEvent::Skipped {
             seq,
             reason: skipped.reason.clone(),

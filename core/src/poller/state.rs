@@ -200,6 +200,13 @@ impl PollerState {
         }
     }
 
+    /// Drops the record of a partly delivered number if it is `seq`'s.
+    pub fn forget_partial(&mut self, seq: u64) {
+        if self.partial.as_ref().is_some_and(|p| p.seq == seq) {
+            self.partial = None;
+        }
+    }
+
     /// Serialises the state to JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("state serialises")

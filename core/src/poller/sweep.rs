@@ -116,9 +116,7 @@ impl SweepStream {
             .collect();
         for seq in old {
             core.state.holes.remove(&seq);
-            if core.state.partial.as_ref().is_some_and(|p| p.seq == seq) {
-                core.state.partial = None;
-            }
+            core.state.forget_partial(seq);
             abandoned += 1;
             events.push(PollerEvent::HoleAbandoned { seq });
         }
@@ -212,13 +210,8 @@ impl SweepStream {
     ) -> Result<()> {
         let now = self.shared.clock.now();
         let mut events = Vec::new();
-        // Restored when the save fails, so no later save (the failed sweep's summary, the next
-        // sweep) can record an acknowledgement the store did not take.
-        let before = (
-            self.core.state.clone(),
-            self.holes_recorded,
-            self.holes_filled,
-        );
+        // The sweep's counters go back with the state when the save fails (see `Core::save`).
+        let counted = (self.holes_recorded, self.holes_filled);
         let state = &mut self.core.state;
         for h in holes {
             state.holes.insert(
@@ -234,9 +227,7 @@ impl SweepStream {
         let complete = delivered.is_none_or(|(_, last)| last);
         let this_partial = state.partial.as_ref().is_some_and(|p| p.seq == seq);
         if complete {
-            if this_partial {
-                state.partial = None;
-            }
+            state.forget_partial(seq);
         } else if let Some((item_id, _)) = delivered {
             if !this_partial {
                 if let Some(other) = &state.partial {
@@ -286,7 +277,7 @@ impl SweepStream {
         self.update_spent();
         let shared = self.shared.clone();
         if let Err(e) = self.core.save(&shared) {
-            (self.core.state, self.holes_recorded, self.holes_filled) = before;
+            (self.holes_recorded, self.holes_filled) = counted;
             return Err(e);
         }
         for e in events {
@@ -400,21 +391,6 @@ impl SweepStream {
         Ok(Some(record))
     }
 
-    /// A partly delivered number that now answers blank (its other items moved or went): its
-    /// record of acknowledged ids is dropped (were they to come back, they would be delivered
-    /// again, at least once).
-    fn forget_partial(&mut self, seq: u64) {
-        if self
-            .core
-            .state
-            .partial
-            .as_ref()
-            .is_some_and(|p| p.seq == seq)
-        {
-            self.core.state.partial = None;
-        }
-    }
-
     /// Queues the answer of `seq` (not blank): its items not delivered before, or, when all
     /// were (a restart between them), completes the number at once.
     fn take_answer(
@@ -455,7 +431,10 @@ impl SweepStream {
                     };
                     let items = self.fetch(seq).await?;
                     if items.is_empty() {
-                        self.forget_partial(seq);
+                        // A partly delivered number that now answers blank (its other items
+                        // moved or went) forgets its acknowledged ids: should they come back,
+                        // they are delivered again (at least once).
+                        self.core.state.forget_partial(seq);
                         if let Some(h) = self.core.state.holes.get_mut(&seq) {
                             h.probes += 1;
                         }
@@ -486,7 +465,7 @@ impl SweepStream {
                     }
                     // Blank at `seq`: answers past it are discarded (already counted).
                     self.drain_pipeline();
-                    self.forget_partial(seq);
+                    self.core.state.forget_partial(seq);
                     let mut found = false;
                     for step in 1..=u64::from(self.options.gap_tolerance) {
                         let probe = seq + step;
@@ -691,34 +670,16 @@ impl SweepStream {
         e
     }
 
-    /// Records the number this failure happened at (cancellation and store failures are not
-    /// about a number).
+    /// Records the number this failure happened at, when the failure is about what was
+    /// answered there ([`crate::ErrorCode::is_about_the_answer`]).
     fn note_stuck(&mut self, e: &Error) {
         let Some(seq) = self.at else { return };
-        // Failures of the connection, the account or the store are not about the number.
-        use crate::ErrorCode as C;
-        if matches!(
-            e.code(),
-            C::Cancelled
-                | C::Checkpoint
-                | C::Transport
-                | C::Timeout
-                | C::RateLimited
-                | C::BudgetExhausted
-                | C::Auth
-                | C::AccountDisabled
-                | C::LicenseUnavailable
-        ) {
+        if !e.code().is_about_the_answer() {
             return;
         }
-        let now = self.shared.clock.now();
-        let sweeps = match &self.core.state.stuck {
-            Some(st) if st.seq == seq => st.sweeps + 1,
-            _ => 1,
-        };
-        let since = match &self.core.state.stuck {
-            Some(st) if st.seq == seq => st.since,
-            _ => now,
+        let (since, sweeps) = match &self.core.state.stuck {
+            Some(st) if st.seq == seq => (st.since, st.sweeps + 1),
+            _ => (self.shared.clock.now(), 1),
         };
         if sweeps >= 3 {
             tracing::warn!(
