@@ -229,6 +229,20 @@ fn log(
     Ok(())
 }
 
+/// The row (rowid, number) holding item `item_id` of `organization_id`, if stored.
+fn row_of_item(
+    tx: &rusqlite::Transaction<'_>,
+    organization_id: u64,
+    item_id: i64,
+) -> rusqlite::Result<Option<(i64, i64)>> {
+    tx.query_row(
+        "SELECT rowid, sequential_org_id FROM items WHERE organization_id = ?1 AND item_id = ?2",
+        params![organization_id as i64, item_id],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .optional()
+}
+
 /// The `sync_log` key of a record: the item id, or `seq:<n>` for an item without one.
 fn log_key(key: &DedupeKey) -> String {
     match key {
@@ -330,14 +344,7 @@ impl SyncStore {
             DedupeKey::Item {
                 organization_id,
                 item_id,
-            } => tx
-                .query_row(
-                    "SELECT rowid, sequential_org_id FROM items
-                     WHERE organization_id = ?1 AND item_id = ?2",
-                    params![organization_id as i64, item_id],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .optional()?,
+            } => row_of_item(tx, organization_id, item_id)?,
             DedupeKey::Number {
                 organization_id,
                 sequential_org_id,
@@ -412,16 +419,7 @@ impl SyncStore {
                         Some(seq),
                     )?;
                 } else {
-                    log(
-                        tx,
-                        "items",
-                        org,
-                        &key,
-                        "renumbered",
-                        &format!("old {old} -> new {seq}"),
-                        Some(seq),
-                    )?;
-                    self.renumbered.fetch_add(1, Ordering::Relaxed);
+                    self.log_renumbered(tx, "items", org, &key, old, seq)?;
                 }
             }
         }
@@ -436,6 +434,29 @@ impl SyncStore {
                 Some(seq),
             )?;
         }
+        Ok(())
+    }
+
+    /// Logs that an item's row moved from number `old` to `new`, and counts it.
+    fn log_renumbered(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        stream: &str,
+        organization_id: u64,
+        key: &str,
+        old: i64,
+        new: u64,
+    ) -> rusqlite::Result<()> {
+        log(
+            tx,
+            stream,
+            organization_id,
+            key,
+            "renumbered",
+            &format!("old {old} -> new {new}"),
+            Some(new),
+        )?;
+        self.renumbered.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -469,13 +490,7 @@ impl SyncStore {
             "updated",
             seq,
         )?;
-        let existing: Option<(i64, i64)> = tx
-            .query_row(
-                "SELECT rowid, sequential_org_id FROM items WHERE organization_id = ?1 AND item_id = ?2",
-                params![org as i64, r.item_id],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()?;
+        let existing = row_of_item(tx, org, r.item_id)?;
         let key = r.item_id.to_string();
         match (existing, seq) {
             (Some((rowid, old)), _) => {
@@ -494,16 +509,7 @@ impl SyncStore {
                     ],
                 )?;
                 if let Some(new) = seq.filter(|s| *s as i64 != old) {
-                    log(
-                        tx,
-                        "updated",
-                        org,
-                        &key,
-                        "renumbered",
-                        &format!("old {old} -> new {new}"),
-                        Some(new),
-                    )?;
-                    self.renumbered.fetch_add(1, Ordering::Relaxed);
+                    self.log_renumbered(tx, "updated", org, &key, old, new)?;
                 }
             }
             (None, Some(seq)) => {
