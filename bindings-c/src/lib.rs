@@ -1144,7 +1144,7 @@ pub unsafe extern "C" fn safe_poller_run_forever(
                 Err(f) if f.status == safe_status::SAFE_CANCELLED => return Ok(()),
                 Err(f)
                     if safe_tracker::ErrorCode::from_u32(f.status as u32)
-                        .is_some_and(|c| c.class().keeps_poller_running()) => {}
+                        .is_some_and(host::keeps_running_after) => {}
                 Err(f) => return Err(f),
             }
         }

@@ -310,5 +310,5 @@ pub fn error_codes() -> Vec<(u32, String)> {
 /// True when `runForever` keeps going after an error with this code.
 #[napi]
 pub fn keeps_running_after(code: u32) -> bool {
-    safe_tracker::ErrorCode::from_u32(code).is_some_and(|c| c.class().keeps_poller_running())
+    safe_tracker::ErrorCode::from_u32(code).is_some_and(host::keeps_running_after)
 }

@@ -490,7 +490,7 @@ fn shutdown_workers(py: Python<'_>) {
 /// True when `run_forever` keeps going after an error with this code.
 #[pyfunction]
 fn keeps_running_after(code: u32) -> bool {
-    safe_tracker::ErrorCode::from_u32(code).is_some_and(|c| c.class().keeps_poller_running())
+    safe_tracker::ErrorCode::from_u32(code).is_some_and(host::keeps_running_after)
 }
 
 /// The stable error code table: `[(code, name), ...]`.
