@@ -567,8 +567,7 @@ fn ts_type(schema: &Value, decoded: bool) -> String {
     let Some(obj) = schema.as_object() else {
         return "unknown".into();
     };
-    if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
-        let name = r.trim_start_matches("#/$defs/");
+    if let Some(name) = ref_name(schema) {
         return match name {
             "FormData" => "string".into(),
             _ => ts_ref(name, decoded),
@@ -750,7 +749,7 @@ fn ts_def(out: &mut String, name: &str, ts_name: &str, def: &Value, decoded: boo
         } else {
             "?"
         };
-        let form_data = schema.get("$ref").and_then(Value::as_str) == Some("#/$defs/FormData");
+        let form_data = ref_name(schema) == Some("FormData");
         if let Some(d) = description(schema) {
             member_doc(out, &d);
         }
@@ -1208,14 +1207,17 @@ fn outputs() -> Vec<(&'static str, String)> {
 }
 
 /// The files among `outputs()` whose committed text differs (or that are missing).
-fn stale(root: &Path) -> Vec<&'static str> {
-    outputs()
-        .into_iter()
-        .filter(|(path, text)| {
-            std::fs::read(root.join(path)).ok().as_deref() != Some(text.as_bytes())
-        })
-        .map(|(path, _)| path)
+fn stale(root: &Path, outputs: &[(&'static str, String)]) -> Vec<&'static str> {
+    outputs
+        .iter()
+        .filter(|(path, text)| !current(root, path, text))
+        .map(|(path, _)| *path)
         .collect()
+}
+
+/// True when the file at `path` holds exactly `text`.
+fn current(root: &Path, path: &str, text: &str) -> bool {
+    std::fs::read(root.join(path)).ok().as_deref() == Some(text.as_bytes())
 }
 
 /// The repository root. `cargo run` and `cargo test` set `CARGO_MANIFEST_DIR` for the process:
@@ -1230,10 +1232,11 @@ fn root() -> PathBuf {
 
 fn main() -> ExitCode {
     let root = root();
+    let outputs = outputs();
     if std::env::args().skip(1).any(|a| a == "--check") {
-        let stale = stale(&root);
+        let stale = stale(&root, &outputs);
         if stale.is_empty() {
-            println!("generated files are up to date ({} files)", outputs().len());
+            println!("generated files are up to date ({} files)", outputs.len());
             return ExitCode::SUCCESS;
         }
         for path in &stale {
@@ -1242,11 +1245,11 @@ fn main() -> ExitCode {
         eprintln!("run `make codegen` and commit the result");
         return ExitCode::FAILURE;
     }
-    for (path, text) in outputs() {
-        let full = root.join(path);
-        if std::fs::read(&full).ok().as_deref() == Some(text.as_bytes()) {
+    for (path, text) in &outputs {
+        if current(&root, path, text) {
             continue;
         }
+        let full = root.join(path);
         if let Some(dir) = full.parent()
             && let Err(e) = std::fs::create_dir_all(dir)
         {
@@ -1268,7 +1271,11 @@ mod tests {
 
     #[test]
     fn committed_files_are_current() {
-        assert_eq!(stale(&root()), Vec::<&str>::new(), "run `make codegen`");
+        assert_eq!(
+            stale(&root(), &outputs()),
+            Vec::<&str>::new(),
+            "run `make codegen`"
+        );
     }
 
     #[test]
