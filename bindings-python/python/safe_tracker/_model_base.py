@@ -285,33 +285,23 @@ class RecordKey:
         return f"{self.organization_id}/seq/{self.sequential_org_id}"
 
 
-def _key_from(data: Mapping[str, Any]) -> Optional[RecordKey]:
-    raw = data.get("key")
-    if isinstance(raw, Mapping):
-        return RecordKey.from_dict(raw)
-    return None
+class _KeyedRecordCodec(Model):
+    """A record's ``key``: decoded into a ``RecordKey``, or computed as the core does when the
+    wire form has none (:meth:`_default_key`); written first."""
 
-
-class _ItemRecordCodec(Model):
-    """``ItemRecord``'s ``key``: decoded into a ``RecordKey``, or computed as the core does
-    when the wire form has none; written first."""
-
-    organization_id: Optional[int]
-    sequential_org_id: Optional[int]
-    item: Optional["Item"]
     key: Optional[RecordKey]
 
     @classmethod
     def from_dict(cls: Type[T], data: Mapping[str, Any]) -> T:
         rest = dict(data)
-        key = _key_from(rest)
-        rest.pop("key", None)
+        raw = rest.pop("key", None)
         record = super().from_dict(rest)
-        assert isinstance(record, _ItemRecordCodec)
-        if key is None and record.organization_id is not None:
-            key = RecordKey.of(record.organization_id, record.sequential_org_id, record.item)
-        record.key = key
+        assert isinstance(record, _KeyedRecordCodec)
+        record.key = RecordKey.from_dict(raw) if isinstance(raw, Mapping) else record._default_key()
         return record
+
+    def _default_key(self) -> Optional[RecordKey]:
+        return None
 
     def to_dict(self) -> Dict[str, Any]:
         out = super().to_dict()
@@ -319,6 +309,20 @@ class _ItemRecordCodec(Model):
         if self.key is not None:
             out = {"key": self.key.to_dict(), **out}
         return out
+
+
+class _ItemRecordCodec(_KeyedRecordCodec):
+    """``ItemRecord``'s key: (organisation, item id), or (organisation, number) for an item
+    without an id, when the wire form has none."""
+
+    organization_id: Optional[int]
+    sequential_org_id: Optional[int]
+    item: Optional["Item"]
+
+    def _default_key(self) -> Optional[RecordKey]:
+        if self.organization_id is None:
+            return None
+        return RecordKey.of(self.organization_id, self.sequential_org_id, self.item)
 
     @property
     def dedupe_key(self) -> Optional[RecordKey]:
@@ -326,29 +330,13 @@ class _ItemRecordCodec(Model):
         return self.key
 
 
-class _UpdatedRecordCodec(Model):
-    """``UpdatedRecord``'s ``key``: decoded into a ``RecordKey``, or (organisation, item id)
-    when the wire form has none; written first."""
+class _UpdatedRecordCodec(_KeyedRecordCodec):
+    """``UpdatedRecord``'s key: (organisation, item id) when the wire form has none."""
 
     organization_id: Optional[int]
     item_id: Optional[int]
-    key: Optional[RecordKey]
 
-    @classmethod
-    def from_dict(cls: Type[T], data: Mapping[str, Any]) -> T:
-        rest = dict(data)
-        key = _key_from(rest)
-        rest.pop("key", None)
-        record = super().from_dict(rest)
-        assert isinstance(record, _UpdatedRecordCodec)
-        if key is None and record.organization_id is not None and record.item_id is not None:
-            key = RecordKey(record.organization_id, item_id=record.item_id)
-        record.key = key
-        return record
-
-    def to_dict(self) -> Dict[str, Any]:
-        out = super().to_dict()
-        out.pop("key", None)
-        if self.key is not None:
-            out = {"key": self.key.to_dict(), **out}
-        return out
+    def _default_key(self) -> Optional[RecordKey]:
+        if self.organization_id is None or self.item_id is None:
+            return None
+        return RecordKey(self.organization_id, item_id=self.item_id)
