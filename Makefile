@@ -49,10 +49,11 @@ node-test: simulator
 	cd bindings-node && npm run -s typecheck
 
 ## codegen: regenerate every language's error-code table, the schema (schema/) and the
-## TypeScript and Python models from the core's, then the header
+## models from the core's, then the header, then what is read from the header (C# P/Invoke)
 codegen:
 	$(CARGO) run -q -p safe-tracker-codegen
 	$(CARGO) run -q -p safe-tracker-header
+	$(CARGO) run -q -p safe-tracker-codegen
 
 ## codegen-check: fail when a generated file differs from what `make codegen` writes
 codegen-check:

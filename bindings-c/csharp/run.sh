@@ -13,8 +13,7 @@ if ! command -v mcs >/dev/null || ! command -v mono >/dev/null; then
   apt-get update -qq
   apt-get install -y -qq mono-mcs mono-runtime >/dev/null
 fi
-mcs -nologo -warnaserror -out:"$OUT/sample.exe" "$ROOT/bindings-c/csharp/Status.cs" \
-  "$ROOT/bindings-c/csharp/SafeTracker.cs" "$ROOT/bindings-c/csharp/Sample.cs"
+mcs -nologo -warnaserror -out:"$OUT/sample.exe" "$ROOT"/bindings-c/csharp/*.cs
 "$SIM" --items 20 --orgs 1 > "$OUT/sim.out" 2>/dev/null &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
