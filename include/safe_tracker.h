@@ -15,6 +15,9 @@
  *   catches panics (SAFE_PANIC); nothing aborts the host process.
  * - Calls block the calling thread. Do not call the library from inside a record callback
  *   (SAFE_INVALID_ARGUMENT); a safe_cancel handle stops a poller from any thread.
+ * - Models travel as UTF-8 JSON text. safe_tracker_models.md (next to this header, generated
+ *   from the core's schema) says which model each JSON text holds and every field's key,
+ *   JSON type and presence; an item's key fields also have typed accessors (safe_item_*).
  */
 
 

@@ -811,6 +811,14 @@ export interface SweepPlan {
   wait: Duration;
 }
 
+/** The report of one sweep (hosts read it as JSON after each sweep). */
+export interface SweepReport {
+  /** What happened along the way. */
+  events: PollerEvent[];
+  /** The summary saved in the checkpoint. */
+  summary: SweepSummary;
+}
+
 /** The summary of one sweep. */
 export interface SweepSummary {
   /** The cursor at the end. */

@@ -23,7 +23,7 @@ use crate::models::{
 };
 use crate::poller::{
     DedupeKey, Expand, Hole, ItemRecord, PartialNumber, PollerEvent, PollerState, PollerStatus,
-    SkippedNumber, StuckNumber, SweepOutcome, SweepPlan, SweepSummary, UpdatedRecord,
+    SkippedNumber, StuckNumber, SweepOutcome, SweepPlan, SweepReport, SweepSummary, UpdatedRecord,
 };
 
 /// Adds `T` (and everything it refers to) to the generator's definitions.
@@ -75,6 +75,7 @@ pub fn schema() -> Value {
     add::<SweepPlan>(&mut generator);
     add::<SweepSummary>(&mut generator);
     add::<SweepOutcome>(&mut generator);
+    add::<SweepReport>(&mut generator);
     add::<Hole>(&mut generator);
     add::<PartialNumber>(&mut generator);
     add::<StuckNumber>(&mut generator);

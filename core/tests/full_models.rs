@@ -11,6 +11,8 @@ use safe_tracker::schema::{WIRE_MODELS, schema};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 
 /// The unknown field every vector of a model that keeps unknown fields carries.
 const UNKNOWN: &str = "futureField";
@@ -52,10 +54,6 @@ fn sorted(keys: impl Iterator<Item = String>) -> Vec<String> {
     keys
 }
 
-fn keeps_unknown(schema: &Value, name: &str) -> bool {
-    def(schema, name).get("additionalProperties") == Some(&Value::Bool(true))
-}
-
 /// The `$defs` name a property refers to (`$ref`, or the non-null branch of `anyOf`).
 fn reference(prop: &Value) -> Option<&str> {
     prop.get("$ref")
@@ -78,11 +76,21 @@ fn json_type(prop: &Value) -> Option<&str> {
     }
 }
 
+thread_local! {
+    /// `$defs` names met by the checks, and (name, variant index) of the unions' variants.
+    static SEEN: RefCell<BTreeSet<(String, Option<usize>)>> = const { RefCell::new(BTreeSet::new()) };
+}
+
+fn seen(name: &str, variant: Option<usize>) {
+    SEEN.with(|s| s.borrow_mut().insert((name.to_string(), variant)));
+}
+
 /// Checks that `value` is non-null and of the type the schema gives `prop` (recursing into
-/// list elements and nested models).
+/// list elements, maps, nested models and unions).
 fn check_value(schema: &Value, at: &str, prop: &Value, value: &Value) {
     assert!(!value.is_null(), "{at}: null");
     if let Some(name) = reference(prop) {
+        seen(name, None);
         let target = def(schema, name);
         match target.get("x-safe-type").and_then(Value::as_str) {
             Some("datetime") => {
@@ -97,14 +105,30 @@ fn check_value(schema: &Value, at: &str, prop: &Value, value: &Value) {
                 let decoded: Value = serde_json::from_str(raw).expect("form data is JSON");
                 assert!(decoded.is_object(), "{at}: a JSON object in a string");
             }
-            _ => check_object(schema, at, name, value, false),
+            _ if target.contains_key("properties") => {
+                check_props(schema, at, name, target, value, false)
+            }
+            _ => check_union(schema, at, name, value),
         }
         return;
     }
     match json_type(prop) {
         None => {} // any value (the schema says nothing more)
-        Some("integer") => assert!(value.is_i64(), "{at}: {value} is not an integer"),
-        Some("string") => assert!(value.is_string(), "{at}: {value} is not a string"),
+        Some("integer") => assert!(
+            value.is_i64() || value.is_u64(),
+            "{at}: {value} is not an integer"
+        ),
+        Some("string") => {
+            let text = value
+                .as_str()
+                .unwrap_or_else(|| panic!("{at}: {value} is not a string"));
+            if prop.get("format").and_then(Value::as_str) == Some("date-time") {
+                assert!(
+                    SafeDateTime::parse(text).utc().is_some(),
+                    "{at}: {text} is not a date-time"
+                );
+            }
+        }
         Some("boolean") => assert!(value.is_boolean(), "{at}: {value} is not a boolean"),
         Some("number") => assert!(value.is_number(), "{at}: {value} is not a number"),
         Some("array") => {
@@ -112,25 +136,101 @@ fn check_value(schema: &Value, at: &str, prop: &Value, value: &Value) {
                 .as_array()
                 .unwrap_or_else(|| panic!("{at}: {value} is not a list"));
             assert!(!list.is_empty(), "{at}: an empty list checks nothing");
+            if let Some(positions) = prop.get("prefixItems").and_then(Value::as_array) {
+                assert_eq!(list.len(), positions.len(), "{at}: a tuple");
+                for (i, (element, p)) in list.iter().zip(positions).enumerate() {
+                    check_value(schema, &format!("{at}[{i}]"), p, element);
+                }
+                return;
+            }
             for (i, element) in list.iter().enumerate() {
                 check_value(schema, &format!("{at}[{i}]"), &prop["items"], element);
             }
         }
-        Some("object") => assert!(value.is_object(), "{at}: {value} is not an object"),
+        Some("object") => {
+            let object = value
+                .as_object()
+                .unwrap_or_else(|| panic!("{at}: {value} is not an object"));
+            if let Some(patterns) = prop.get("patternProperties").and_then(Value::as_object) {
+                assert!(!object.is_empty(), "{at}: an empty map checks nothing");
+                let element = patterns.values().next().expect("one pattern");
+                for (k, v) in object {
+                    assert!(
+                        k.chars().all(|c| c.is_ascii_digit()),
+                        "{at}: key {k} is not a number"
+                    );
+                    check_value(schema, &format!("{at}.{k}"), element, v);
+                }
+            }
+        }
         Some(other) => panic!("{at}: schema type {other} not handled"),
     }
+}
+
+/// Checks `value` against the one variant of the union `$defs/name` it matches (its required
+/// keys present, its constants equal), with every property of that variant set.
+fn check_union(schema: &Value, at: &str, name: &str, value: &Value) {
+    let union = def(schema, name);
+    let variants = union
+        .get("oneOf")
+        .or_else(|| union.get("anyOf"))
+        .and_then(Value::as_array)
+        .unwrap_or_else(|| panic!("$defs/{name}: neither an object nor a union"));
+    let object = value
+        .as_object()
+        .unwrap_or_else(|| panic!("{at}: not an object"));
+    let matches: Vec<usize> = (0..variants.len())
+        .filter(|&i| {
+            let v = variants[i].as_object().expect("a variant is an object");
+            let props = v["properties"].as_object().expect("variant properties");
+            required(v).iter().all(|k| object.contains_key(*k))
+                && props.iter().all(|(k, p)| match p.get("const") {
+                    Some(c) => object.get(k) == Some(c),
+                    None => true,
+                })
+        })
+        .collect();
+    assert_eq!(matches.len(), 1, "{at}: matches one variant of {name}");
+    seen(name, Some(matches[0]));
+    let variant = variants[matches[0]].as_object().unwrap();
+    check_props(schema, at, name, variant, value, true);
+}
+
+fn required(obj: &Map<String, Value>) -> Vec<&str> {
+    obj.get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
 }
 
 /// Checks an object against `$defs/name`: every value typed as the schema says; with `full`,
 /// every property present and only the unknown field besides.
 fn check_object(schema: &Value, at: &str, name: &str, value: &Value, full: bool) {
+    seen(name, None);
+    check_props(schema, at, name, def(schema, name), value, full);
+}
+
+/// [`check_object`] against the object schema `obj` (a `$defs` entry or a union's variant).
+fn check_props(
+    schema: &Value,
+    at: &str,
+    name: &str,
+    obj: &Map<String, Value>,
+    value: &Value,
+    full: bool,
+) {
     let object = value
         .as_object()
         .unwrap_or_else(|| panic!("{at}: not an object"));
-    let props = def(schema, name)["properties"].as_object().unwrap();
+    let props = obj["properties"].as_object().unwrap();
+    let keeps_unknown = obj.get("additionalProperties") == Some(&Value::Bool(true));
     for (key, v) in object {
         match props.get(key) {
-            Some(prop) => check_value(schema, &format!("{at}.{key}"), prop, v),
+            Some(prop) => {
+                if prop.get("const").is_none() {
+                    check_value(schema, &format!("{at}.{key}"), prop, v)
+                }
+            }
             None => assert!(
                 !full || key == UNKNOWN,
                 "{at}.{key}: not in the schema of {name}"
@@ -146,7 +246,7 @@ fn check_object(schema: &Value, at: &str, name: &str, value: &Value, full: bool)
         );
         assert_eq!(
             object.contains_key(UNKNOWN),
-            keeps_unknown(schema, name),
+            keeps_unknown,
             "{at}: `{UNKNOWN}` exactly when the model keeps unknown fields"
         );
     }
@@ -269,4 +369,102 @@ fn typed_fields_are_some() {
     let new_person: NewPerson = serde_json::from_value(vectors["NewPerson"].clone()).unwrap();
     assert!(new_person.person.first_name.is_some());
     assert!(new_person.address.and_then(|a| a.line1).is_some());
+}
+
+/// The models the core produces and the hosts decode (`core_models` in the vectors file).
+const CORE_MODELS: &[&str] = &[
+    "ItemRecord",
+    "UpdatedRecord",
+    "PollerStatus",
+    "SweepPlan",
+    "SweepReport",
+    "PollerState",
+];
+
+/// `$defs` entries no vector holds, and why.
+const NOT_DECODED: &[(&str, &str)] = &[
+    ("SearchRequest", "a request body the host writes, never an answer"),
+    ("Expand", "an option the host writes"),
+    ("Lookup", "an argument: the name of a lookup list"),
+    ("StaticField", "inside SearchRequest"),
+    ("SearchPage", "an answer of the wire models' shape: its entities are Items"),
+];
+
+fn core_vectors() -> Map<String, Value> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/conformance/full-models.json"
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("vectors file"))
+        .expect("valid JSON");
+    v["core_models"].as_object().expect("core_models").clone()
+}
+
+/// Decodes `value` as `T` and encodes it again.
+fn round_trip<T: DeserializeOwned + Serialize>(value: &Value) -> Value {
+    let model: T = serde_json::from_value(value.clone()).expect("decodes");
+    serde_json::to_value(&model).expect("encodes")
+}
+
+#[test]
+fn core_models_set_every_field_and_round_trip() {
+    let schema = schema();
+    let vectors = core_vectors();
+    assert_eq!(
+        sorted(vectors.keys().cloned()),
+        sorted(CORE_MODELS.iter().map(|s| s.to_string())),
+        "one list per core model"
+    );
+    for (name, list) in &vectors {
+        let list = list.as_array().expect("a list of vectors");
+        assert!(!list.is_empty(), "{name}");
+        for (i, value) in list.iter().enumerate() {
+            let at = format!("{name}[{i}]");
+            check_object(&schema, &at, name, value, true);
+            let encoded = match name.as_str() {
+                "ItemRecord" => round_trip::<safe_tracker::poller::ItemRecord>(value),
+                "UpdatedRecord" => round_trip::<safe_tracker::poller::UpdatedRecord>(value),
+                "PollerStatus" => round_trip::<safe_tracker::poller::PollerStatus>(value),
+                "SweepPlan" => round_trip::<safe_tracker::poller::SweepPlan>(value),
+                "SweepReport" => round_trip::<safe_tracker::poller::SweepReport>(value),
+                "PollerState" => round_trip::<safe_tracker::poller::PollerState>(value),
+                other => panic!("no core model {other}"),
+            };
+            assert_eq!(&encoded, value, "{at}: decodes and encodes back exactly");
+        }
+    }
+}
+
+#[test]
+fn every_model_and_union_variant_is_in_the_vectors() {
+    let schema = schema();
+    for (name, wire) in &vectors() {
+        check_object(&schema, name, name, wire, true);
+    }
+    for (name, list) in &core_vectors() {
+        for value in list.as_array().unwrap() {
+            check_object(&schema, name, name, value, true);
+        }
+    }
+    let seen = SEEN.with(|s| s.borrow().clone());
+    for (name, def) in schema["$defs"].as_object().unwrap() {
+        if NOT_DECODED.iter().any(|(n, _)| n == name) {
+            assert!(!seen.contains(&(name.clone(), None)), "{name} is reached now");
+            continue;
+        }
+        assert!(seen.contains(&(name.clone(), None)), "no vector reaches {name}");
+        let variants = def
+            .get("oneOf")
+            .or_else(|| def.get("anyOf"))
+            .and_then(Value::as_array);
+        if let Some(variants) = variants.filter(|v| v.iter().all(|v| v.get("properties").is_some()))
+        {
+            for i in 0..variants.len() {
+                assert!(
+                    seen.contains(&(name.clone(), Some(i))),
+                    "no vector holds variant {i} of {name}"
+                );
+            }
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::options::{poller_options_from_json, updated_options_from_json};
 use super::to_json;
@@ -68,7 +68,7 @@ impl HostRecord {
 }
 
 fn report_json(r: &crate::poller::SweepReport) -> Value {
-    json!({ "summary": r.summary, "events": r.events })
+    serde_json::to_value(r).unwrap_or(Value::Null)
 }
 
 impl HostPoller {

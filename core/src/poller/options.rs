@@ -304,8 +304,8 @@ pub enum PollerEvent {
     },
 }
 
-/// The report of one sweep.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The report of one sweep (hosts read it as JSON after each sweep).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SweepReport {
     /// The summary saved in the checkpoint.
     pub summary: SweepSummary,

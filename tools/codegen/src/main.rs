@@ -14,6 +14,7 @@
 //! the Python model classes (`bindings-python/python/safe_tracker/_models_generated.py`, on
 //! the hand-written bases of `_model_base.py`: see [`python_view`]).
 
+mod c_contract;
 mod defs;
 mod errors;
 mod python;
@@ -23,6 +24,7 @@ mod typescript;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use c_contract::*;
 use errors::*;
 use python::*;
 use typescript::*;
@@ -52,6 +54,7 @@ fn outputs() -> Vec<(&'static str, String)> {
         ("bindings-node/lib/error-classes.mjs", node_esm()),
         ("bindings-c/src/status.rs", c_status()),
         ("bindings-c/csharp/Status.cs", csharp_status()),
+        ("include/safe_tracker_models.md", c_contract()),
         ("schema/safe-tracker.schema.json", schema_json()),
         ("bindings-node/lib/models.d.ts", node_models()),
         (
@@ -78,7 +81,7 @@ fn current(root: &Path, path: &str, text: &str) -> bool {
 /// The repository root. `cargo run` and `cargo test` set `CARGO_MANIFEST_DIR` for the process:
 /// read it then rather than the compile-time value, so a binary that a shared target directory
 /// reuses from another checkout still writes this one.
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
