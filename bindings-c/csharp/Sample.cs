@@ -141,6 +141,7 @@ static class Sample
             }
             Directory.Delete(dir, true);
             DuplicateNumberAndSkip(client, url);
+            ModelTests.Run(client, Check); // the generated models (ModelTests.cs)
         }
         Console.WriteLine(passed + " passed, " + failed + " failed");
         return failed == 0 ? 0 : 1;

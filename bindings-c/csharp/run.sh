@@ -19,4 +19,5 @@ pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 600); do [ -s "$OUT/sim.out" ] && break; sleep 0.05; done # up to 30 s on a busy machine
 [ -s "$OUT/sim.out" ] || { echo "the simulator did not start ($SIM)" >&2; exit 1; }
-SAFE_BASE_URL=$(head -1 "$OUT/sim.out") LD_LIBRARY_PATH="$LIBDIR" mono "$OUT/sample.exe"
+# SAFE_REPO_ROOT: where ModelTests.cs finds the schema and tests/conformance/full-models.json.
+SAFE_REPO_ROOT="$ROOT" SAFE_BASE_URL=$(head -1 "$OUT/sim.out") LD_LIBRARY_PATH="$LIBDIR" mono "$OUT/sample.exe"

@@ -5,6 +5,8 @@
 
 const native = require('../native.js');
 const errors = require('./errors.js');
+const { decodeFormData, withForms } = require('./forms.js');
+const { itemRecord, updatedRecord } = require('./records.js');
 
 const { fromNative, fromInfo, CancelledError, CheckpointError, SafeError } = errors;
 
@@ -29,31 +31,6 @@ function configJson(options, fromEnv) {
     config[MS_KEYS[key] ?? snake(key)] = value;
   }
   return JSON.stringify(config);
-}
-
-/** Decodes a form-data entry's `data` string (a JSON object in a string) into `data`, keeping
- * the string byte for byte in `rawData`. Lenient, like the core: a `data` that is not a JSON
- * object never throws; it keeps its raw text, `data` is null and `dataError` says why. */
-function decodeFormData(entry) {
-  const raw = typeof entry.data === 'string' ? entry.data : '';
-  const { dataError: _stale, ...rest } = entry;
-  const trimmed = raw.trim();
-  if (trimmed === '' || trimmed === 'null') return { ...rest, data: {}, rawData: raw };
-  let parsed;
-  try {
-    parsed = JSON.parse(trimmed);
-  } catch (err) {
-    return { ...rest, data: null, rawData: raw, dataError: `form data \`data\` is not valid JSON: ${err?.message ?? err}` };
-  }
-  if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return { ...rest, data: parsed, rawData: raw };
-  return { ...rest, data: null, rawData: raw, dataError: 'form data `data` is not a JSON object' };
-}
-
-function withForms(model) {
-  if (model && Array.isArray(model.formData)) {
-    return { ...model, formData: model.formData.map(decodeFormData) };
-  }
-  return model;
 }
 
 let nextCallId = 1;
@@ -163,35 +140,6 @@ class SqliteCheckpoint { constructor(path) { this.path = String(path); } spec() 
 class CallbackCheckpoint {
   constructor({ load, save }) { this.load = load; this.save = save; }
   spec() { return { kind: 'host' }; }
-}
-
-// Records: upsert by `key` (organisation and item id; organisation and number for an item
-// without an id). Several records may share a sequentialOrgId, and an item may come back
-// under another number.
-function itemRecord(r) {
-  return {
-    key: r.key,
-    organizationId: r.organization_id,
-    sequentialOrgId: r.sequential_org_id,
-    item: withForms(r.item),
-    formData: r.form_data ? r.form_data.map(decodeFormData) : undefined,
-    case: r.case ? withForms(r.case) : undefined,
-    people: r.people,
-    custody: r.custody,
-    late: r.late,
-    warnings: r.warnings ?? [],
-  };
-}
-
-function updatedRecord(r) {
-  return {
-    key: r.key,
-    organizationId: r.organization_id,
-    itemId: r.item_id,
-    updated: r.updated,
-    item: withForms(r.item),
-    warnings: r.warnings ?? [],
-  };
 }
 
 function pollerOptionsJson(o) {

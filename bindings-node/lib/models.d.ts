@@ -462,7 +462,7 @@ export interface WireItem {
 }
 
 /** One delivered item with what was asked for. Delivery is at least once: upsert by
- * [`ItemRecord::key`]. */
+ * `ItemRecord::key`. */
 export interface ItemRecord {
   /** Its primary case, when expanded (and it has one). */
   case?: Case;
@@ -642,7 +642,7 @@ export interface PollerState {
   recent: Array<[number, string]>;
   /** Requests spent by this poller, over its whole life. */
   requests_spent: number;
-  /** Numbers an operator skipped (at most [`MAX_SKIPPED`], oldest first). */
+  /** Numbers an operator skipped (at most `MAX_SKIPPED`, oldest first). */
   skipped: SkippedNumber[];
   /** Set when the cursor is stalled at a hole: the first number known beyond it. */
   stalled_next: number | null;
@@ -652,7 +652,7 @@ export interface PollerState {
   stuck: StuckNumber | null;
   /** Consecutive sweeps that ended with the cursor where it started. */
   unmoved_sweeps: number;
-  /** Format version ([`STATE_VERSION`]). */
+  /** Format version (`STATE_VERSION`). */
   version: number;
   /** Updated-items stream: the modification time acknowledged last. */
   /** An ISO-8601 date-time string. */
@@ -679,7 +679,7 @@ export interface PollerStatus {
   partial: PartialNumber | null;
   /** Requests spent over the poller's life. */
   requests_spent: number;
-  /** Numbers skipped by an operator (the latest [`crate::poller::MAX_SKIPPED`]). */
+  /** Numbers skipped by an operator (the latest `crate::poller::MAX_SKIPPED`). */
   skipped: SkippedNumber[];
   /** When stalled at a hole: the first number known beyond the cursor. */
   stalled_next: number | null;
@@ -748,7 +748,7 @@ export interface StaticField {
   model: unknown;
   /** Field label, e.g. `ITEM_SEQUENTIAL_ORG_ID`. */
   name: string;
-  /** The criterion id (see [`criteria`]). */
+  /** The criterion id (see `criteria`). */
   searchCriteria: number;
   /** Criteria group (4 for numbers in the vendor's example). */
   searchCriteriasType: number;
@@ -855,8 +855,8 @@ export interface TypeaheadEntry {
   text: string;
 }
 
-/** One changed item. Upsert it by [`UpdatedRecord::key`], (organisation, item id): the same row a
- * [`crate::poller::Poller`] record of the item lands in, whatever number it has now (an item
+/** One changed item. Upsert it by `UpdatedRecord::key`, (organisation, item id): the same row a
+ * `crate::poller::Poller` record of the item lands in, whatever number it has now (an item
  * renumbered below a poller's cursor reaches the host only through this stream, or a hole
  * re-probe). */
 export interface UpdatedRecord {

@@ -7,11 +7,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import * as st from '../lib/index.mjs';
 import { ROOT, startSimulator } from './helpers.mjs';
 
 const UNKNOWN = 'futureField';
-const { models } = JSON.parse(readFileSync(path.join(ROOT, 'tests', 'conformance', 'full-models.json'), 'utf8'));
+const { models, core_models: coreModels } = JSON.parse(readFileSync(path.join(ROOT, 'tests', 'conformance', 'full-models.json'), 'utf8'));
 const defs = JSON.parse(readFileSync(path.join(ROOT, 'schema', 'safe-tracker.schema.json'), 'utf8')).$defs;
 // Where the JS layer decodes form data (`withForms`; tools/codegen's node_view::DECODED, the
 // non-`Wire*` types of lib/models.d.ts): elsewhere (a person's form data) `data` stays the wire's text.
@@ -56,7 +57,12 @@ function checkValue(at, prop, value, wire, decoded) {
   else if (t === 'number') assert.equal(typeof value, 'number', at);
   else if (t === 'array') {
     assert.ok(Array.isArray(value) && value.length === wire.length && value.length > 0, `${at}: a list`);
-    value.forEach((v, i) => checkValue(`${at}[${i}]`, prop.items === true ? {} : prop.items, v, wire[i], decoded));
+    const item = (i) => (prop.prefixItems ? prop.prefixItems[i] : prop.items === true ? {} : prop.items);
+    value.forEach((v, i) => checkValue(`${at}[${i}]`, item(i), v, wire[i], decoded));
+  } else if (t === 'object' && prop.patternProperties) {
+    const [element] = Object.values(prop.patternProperties);
+    assert.deepEqual(Object.keys(value), Object.keys(wire), `${at}: keys`);
+    for (const k of Object.keys(wire)) checkValue(`${at}.${k}`, element, value[k], wire[k], decoded);
   } else assert.fail(`${at}: schema type ${t} not handled`);
 }
 
@@ -65,6 +71,7 @@ function checkValue(at, prop, value, wire, decoded) {
  * text as sent). */
 function checkModel(at, name, value, wire, full, decoded) {
   assert.ok(value && typeof value === 'object' && !Array.isArray(value), `${at}: an object`);
+  if (!defs[name].properties) return checkVariant(at, name, value, wire);
   const props = defs[name].properties;
   for (const key of Object.keys(props)) {
     if (!full && !(key in wire)) continue;
@@ -80,6 +87,65 @@ function checkModel(at, name, value, wire, full, decoded) {
   assert.deepEqual(Object.keys(value).sort(), expected.sort(), `${at}: keys`);
   if (UNKNOWN in wire) assert.deepEqual(value[UNKNOWN], wire[UNKNOWN], `${at}: unknown field kept`);
 }
+
+/** A union (`oneOf`/`anyOf` of objects): `value` matches the one variant whose required keys
+ * and constants `wire` has, key for key (the core writes these; the JS layer passes them on). */
+function checkVariant(at, name, value, wire) {
+  const variants = defs[name].oneOf ?? defs[name].anyOf;
+  const matching = variants.filter((v) => (v.required ?? []).every((k) => k in wire)
+    && Object.entries(v.properties).every(([k, p]) => !('const' in p) || wire[k] === p.const));
+  assert.equal(matching.length, 1, `${at}: one variant of ${name}`);
+  const props = matching[0].properties;
+  assert.deepEqual(Object.keys(value).sort(), Object.keys(props).sort(), `${at}: every key of the variant`);
+  for (const [k, p] of Object.entries(props)) {
+    if ('const' in p) assert.equal(value[k], p.const, `${at}.${k}`);
+    else checkValue(`${at}.${k}`, p, value[k], wire[k], false);
+  }
+}
+
+const camel = (k) => k.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
+
+/** A record as the JS layer hands it over (camelCase keys, form data decoded) against the
+ * schema of the wire record, every field. */
+function checkRecord(at, name, value, wire) {
+  const props = defs[name].properties;
+  assert.deepEqual(Object.keys(value).sort(), Object.keys(props).map(camel).sort(), `${at}: keys`);
+  for (const [key, prop] of Object.entries(props)) {
+    // The JS layer decodes the form data of the item, the case and the record's own list.
+    const decoded = ['item', 'case', 'form_data'].includes(key);
+    checkValue(`${at}.${camel(key)}`, prop, value[camel(key)], wire[key], decoded);
+  }
+}
+
+test('the core-produced models: records decode with every field, status shapes are the schema', () => {
+  const require = createRequire(import.meta.url);
+  const records = require('../lib/records.js');
+  assert.deepEqual(Object.keys(coreModels).sort(), ['ItemRecord', 'PollerState', 'PollerStatus', 'SweepPlan', 'SweepReport', 'UpdatedRecord']);
+  for (const wire of coreModels.ItemRecord) checkRecord('ItemRecord', 'ItemRecord', records.itemRecord(wire), wire);
+  for (const wire of coreModels.UpdatedRecord) checkRecord('UpdatedRecord', 'UpdatedRecord', records.updatedRecord(wire), wire);
+  for (const name of ['PollerStatus', 'SweepPlan', 'SweepReport', 'PollerState']) {
+    for (const wire of coreModels[name]) checkModel(name, name, JSON.parse(JSON.stringify(wire)), wire, true, false);
+  }
+});
+
+test('a live sweep hands over records, status, plan and report with the schema\'s keys', async () => {
+  const require = createRequire(import.meta.url);
+  const records = require('../lib/records.js');
+  const client = new st.Client(sim.clientOptions(1));
+  const poller = new st.Poller(client, { unsafeMinInterval: 0, expand: ['form_data', 'case', 'people', 'custody'] });
+  const got = [];
+  const report = await poller.sweep((r) => { got.push(r); });
+  assert.ok(got.length > 0);
+  const expected = Object.keys(records.itemRecord(coreModels.ItemRecord[0])).sort();
+  for (const r of got) assert.deepEqual(Object.keys(r).sort(), expected, 'every record field is handed over');
+  const shapes = [['PollerStatus', poller.status()], ['SweepPlan', poller.plan()], ['SweepReport', report], ['SweepReport', poller.lastReport()]];
+  for (const [name, value] of shapes) {
+    const { properties, required = [] } = defs[name];
+    for (const key of required) assert.ok(key in value, `${name}.${key}: present`);
+    for (const key of Object.keys(value)) assert.ok(key in properties, `${name}.${key}: in the schema`);
+  }
+  await poller.close();
+});
 
 test('every model has a vector with every schema field (and the unknown one where kept)', () => {
   assert.deepEqual(Object.keys(models).sort(), [...MODELS].sort());

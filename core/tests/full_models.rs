@@ -383,11 +383,17 @@ const CORE_MODELS: &[&str] = &[
 
 /// `$defs` entries no vector holds, and why.
 const NOT_DECODED: &[(&str, &str)] = &[
-    ("SearchRequest", "a request body the host writes, never an answer"),
+    (
+        "SearchRequest",
+        "a request body the host writes, never an answer",
+    ),
     ("Expand", "an option the host writes"),
     ("Lookup", "an argument: the name of a lookup list"),
     ("StaticField", "inside SearchRequest"),
-    ("SearchPage", "an answer of the wire models' shape: its entities are Items"),
+    (
+        "SearchPage",
+        "an answer of the wire models' shape: its entities are Items",
+    ),
 ];
 
 fn core_vectors() -> Map<String, Value> {
@@ -449,10 +455,16 @@ fn every_model_and_union_variant_is_in_the_vectors() {
     let seen = SEEN.with(|s| s.borrow().clone());
     for (name, def) in schema["$defs"].as_object().unwrap() {
         if NOT_DECODED.iter().any(|(n, _)| n == name) {
-            assert!(!seen.contains(&(name.clone(), None)), "{name} is reached now");
+            assert!(
+                !seen.contains(&(name.clone(), None)),
+                "{name} is reached now"
+            );
             continue;
         }
-        assert!(seen.contains(&(name.clone(), None)), "no vector reaches {name}");
+        assert!(
+            seen.contains(&(name.clone(), None)),
+            "no vector reaches {name}"
+        );
         let variants = def
             .get("oneOf")
             .or_else(|| def.get("anyOf"))

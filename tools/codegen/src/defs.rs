@@ -27,9 +27,12 @@ pub(crate) fn required(obj: &Map<String, Value>) -> Vec<&str> {
         .unwrap_or_default()
 }
 
+/// A schema description as plain doc text: rustdoc's link brackets dropped (`[`Name`]` is
+/// `` `Name` ``), `*/` broken so it cannot end a block comment.
 pub(crate) fn description(schema: &Value) -> Option<String> {
-    schema
-        .get("description")
-        .and_then(Value::as_str)
-        .map(|d| d.replace("*/", "*\\/"))
+    schema.get("description").and_then(Value::as_str).map(|d| {
+        d.replace("[`", "`")
+            .replace("`]", "`")
+            .replace("*/", "*\\/")
+    })
 }

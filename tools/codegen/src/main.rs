@@ -15,8 +15,10 @@
 //! the hand-written bases of `_model_base.py`: see [`python_view`]).
 
 mod c_contract;
+mod csharp;
 mod defs;
 mod errors;
+mod pinvoke;
 mod python;
 mod text;
 mod typescript;
@@ -54,13 +56,16 @@ fn outputs() -> Vec<(&'static str, String)> {
         ("bindings-node/lib/error-classes.mjs", node_esm()),
         ("bindings-c/src/status.rs", c_status()),
         ("bindings-c/csharp/Status.cs", csharp_status()),
+        ("bindings-c/csharp/Native.cs", pinvoke::native_cs(&root())),
         ("include/safe_tracker_models.md", c_contract()),
         ("schema/safe-tracker.schema.json", schema_json()),
         ("bindings-node/lib/models.d.ts", node_models()),
+        ("bindings-node/lib/records.js", node_records()),
         (
             "bindings-python/python/safe_tracker/_models_generated.py",
             python_models(),
         ),
+        ("bindings-c/csharp/Models.cs", csharp::csharp_models()),
     ]
 }
 
