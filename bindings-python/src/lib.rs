@@ -9,14 +9,17 @@
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyBaseException, PyRuntimeError};
 use pyo3::prelude::*;
 use safe_tracker::host::{self, HostPoller};
 use safe_tracker::poller::{CallbackCheckpoint, CheckpointStore};
 use safe_tracker::{Client, Error};
 use tokio::runtime::Runtime;
 
+mod hints;
 mod logging;
+
+use hints::{CheckpointArg, Completion, EventCallback};
 
 fn pid() -> u32 {
     std::process::id()
@@ -154,8 +157,9 @@ fn run_blocking<T: Send + 'static>(
 fn run_callback(
     driver: Driver,
     fut: impl std::future::Future<Output = safe_tracker::Result<Option<String>>> + Send + 'static,
-    callback: Py<PyAny>,
+    callback: Completion,
 ) -> PyResult<TaskHandle> {
+    let callback = callback.0;
     driver.check_async()?;
     let rt = driver.runtime()?;
     let handle = rt.spawn(async move {
@@ -187,6 +191,7 @@ struct TaskHandle {
 
 #[pymethods]
 impl TaskHandle {
+    /// Cancels the call: its callback is not called unless it already was.
     fn abort(&self) {
         self.abort.abort();
     }
@@ -235,7 +240,7 @@ impl NativeClient {
         py: Python<'_>,
         method: String,
         args_json: &str,
-        callback: Py<PyAny>,
+        callback: Completion,
     ) -> PyResult<TaskHandle> {
         check_fork(self.created, "client")?;
         let args = parse_args(py, args_json)?;
@@ -256,6 +261,7 @@ impl NativeClient {
         self.client.requests_sent()
     }
 
+    /// The base URL and the ids (never the token).
     fn __repr__(&self) -> String {
         let c = self.client.config();
         format!(
@@ -316,15 +322,15 @@ impl NativePoller {
         py: Python<'_>,
         client: &NativeClient,
         kind: &str,
-        checkpoint: &Bound<'_, PyAny>,
+        checkpoint: CheckpointArg,
         options_json: &str,
     ) -> PyResult<NativePoller> {
         check_fork(client.created, "client")?;
-        let store = if let Ok(spec) = checkpoint.extract::<String>() {
-            host::checkpoint_from_json(&spec).map_err(|e| to_py_err(py, &e))?
-        } else {
-            let (load, save): (Py<PyAny>, Py<PyAny>) = checkpoint.extract()?;
-            callback_store(load, save)
+        let store = match checkpoint {
+            CheckpointArg::Spec(spec) => {
+                host::checkpoint_from_json(&spec).map_err(|e| to_py_err(py, &e))?
+            }
+            CheckpointArg::Callbacks(load, save) => callback_store(load.0, save.0),
         };
         let c = client.client.clone();
         let poller = match kind {
@@ -355,7 +361,7 @@ impl NativePoller {
     }
 
     /// `next` for asyncio: `callback(ok, payload)`.
-    fn next_async(&self, callback: Py<PyAny>) -> PyResult<TaskHandle> {
+    fn next_async(&self, callback: Completion) -> PyResult<TaskHandle> {
         check_fork(self.created, "poller")?;
         let p = self.poller.clone();
         run_callback(
@@ -367,13 +373,13 @@ impl NativePoller {
 
     /// Ends the sweep: the consumer failed on the last record. Returns the `SafeError` to
     /// chain.
-    fn fail(&self, py: Python<'_>, message: String) -> PyResult<Py<PyAny>> {
+    fn fail(&self, py: Python<'_>, message: String) -> PyResult<Py<PyBaseException>> {
         check_fork(self.created, "poller")?;
         let p = self.poller.clone();
         check_not_in_runtime()?;
         let rt = self.driver.runtime()?;
         let e = py.detach(move || rt.block_on(async move { p.fail(&message).await }));
-        Ok(to_py_err(py, &e).into_value(py).into_any())
+        Ok(to_py_err(py, &e).into_value(py))
     }
 
     /// Ends the sweep without acknowledging the last record.
@@ -393,7 +399,7 @@ impl NativePoller {
     }
 
     /// `wait_scheduled` for asyncio.
-    fn wait_scheduled_async(&self, callback: Py<PyAny>) -> PyResult<TaskHandle> {
+    fn wait_scheduled_async(&self, callback: Completion) -> PyResult<TaskHandle> {
         let p = self.poller.clone();
         run_callback(
             self.driver,
@@ -416,7 +422,7 @@ impl NativePoller {
     }
 
     /// `skip` for asyncio: `callback(ok, payload)`.
-    fn skip_async(&self, seq: u64, reason: String, callback: Py<PyAny>) -> PyResult<TaskHandle> {
+    fn skip_async(&self, seq: u64, reason: String, callback: Completion) -> PyResult<TaskHandle> {
         check_fork(self.created, "poller")?;
         let p = self.poller.clone();
         run_callback(
@@ -426,14 +432,18 @@ impl NativePoller {
         )
     }
 
+    /// The status (`PollerStatus`) as JSON; no request.
     fn status(&self) -> String {
         self.poller.status().to_string()
     }
 
+    /// The plan of the next sweep (`SweepPlan`) as JSON, `null` for the updated-items stream;
+    /// no request.
     fn plan(&self) -> String {
         self.poller.plan().to_string()
     }
 
+    /// The report (`SweepReport`: summary and events) of the last completed sweep as JSON.
     fn last_report(&self) -> Option<String> {
         self.poller.last_report().map(|v| v.to_string())
     }
@@ -453,7 +463,8 @@ impl NativePoller {
     }
 
     /// Calls `callback(event_json)` for every event.
-    fn on_event(&self, callback: Py<PyAny>) {
+    fn on_event(&self, callback: EventCallback) {
+        let callback = callback.0;
         self.poller.on_event(move |v| {
             Python::try_attach(|py| {
                 if let Err(e) = callback.call1(py, (v.to_string(),)) {
@@ -517,20 +528,33 @@ fn set_log_level(level: i32) {
 
 pub(crate) static LOG_LEVEL: AtomicI32 = AtomicI32::new(30);
 
+/// The private native module behind the `safe_tracker` package: JSON in, JSON out (the package
+/// wraps it in typed classes).
+//
+// An inline module, so that pyo3's introspection (the crate's `inspect` feature) sees all of it:
+// `make codegen` writes `safe_tracker/_native.pyi` from that (tools/codegen, `native-stub`).
 #[pymodule]
-fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    logging::install();
-    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add_class::<NativeClient>()?;
-    m.add_class::<NativePoller>()?;
-    m.add_class::<TaskHandle>()?;
-    m.add_function(wrap_pyfunction!(keeps_running_after, m)?)?;
-    m.add_function(wrap_pyfunction!(error_codes, m)?)?;
-    m.add_function(wrap_pyfunction!(schema_json, m)?)?;
-    m.add_function(wrap_pyfunction!(set_log_level, m)?)?;
-    m.add_function(wrap_pyfunction!(shutdown_workers, m)?)?;
-    m.py()
-        .import("atexit")?
-        .call_method1("register", (m.getattr("shutdown_workers")?,))?;
-    Ok(())
+mod _native {
+    use pyo3::prelude::*;
+
+    #[pymodule_export]
+    use super::{
+        NativeClient, NativePoller, TaskHandle, error_codes, keeps_running_after, schema_json,
+        set_log_level, shutdown_workers,
+    };
+
+    /// The version of the native module (the crate's).
+    #[pymodule_export]
+    #[allow(non_upper_case_globals)]
+    const __version__: &str = env!("CARGO_PKG_VERSION");
+
+    /// Installs the `logging` bridge and registers `shutdown_workers` with `atexit` (it does
+    /// not touch the module, so the generated stub stays complete).
+    #[pymodule_init]
+    fn init(py: Python<'_>) -> PyResult<()> {
+        super::logging::install();
+        py.import("atexit")?
+            .call_method1("register", (wrap_pyfunction!(shutdown_workers, py)?,))?;
+        Ok(())
+    }
 }

@@ -4,12 +4,16 @@ name (``_wire`` maps it to the wire's), typed (ids ``int``, dates ``SafeDateTime
 models), ``None`` when absent; ``extra`` keeps the fields this SDK does not know. The base
 classes (``_model_base.py``) are hand-written: ``from_dict``/``to_dict``, form-data
 decoding, the records' keys.
+
+The poller's JSON shapes (``status()``, ``plan()``, ``skip()``, ``last_report()``) follow
+as ``TypedDict``s: a key that may be absent is in a ``total=False`` class (the required
+ones in its private base), a union of shapes is a ``Union`` of one class per member.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Dict, FrozenSet, List, Optional
+from typing import Any, ClassVar, Dict, FrozenSet, List, Literal, Optional, TypedDict, Union
 
 from ._model_base import (
     Model,
@@ -36,6 +40,28 @@ __all__ = [
     "TypeaheadEntry",
     "UpdatedRecord",
     "User",
+    "SweepOutcomeCompleted",
+    "SweepOutcomeFailed",
+    "SweepOutcomeInterrupted",
+    "SweepOutcome",
+    "SweepSummary",
+    "StuckNumber",
+    "PartialNumber",
+    "SkippedNumber",
+    "PollerStatus",
+    "Duration",
+    "SweepPlan",
+    "PollerEventSweepStarted",
+    "PollerEventHoleRecorded",
+    "PollerEventHoleProbed",
+    "PollerEventHoleFilled",
+    "PollerEventHoleAbandoned",
+    "PollerEventDuplicateNumber",
+    "PollerEventSkipped",
+    "PollerEventStalled",
+    "PollerEventSweepFinished",
+    "PollerEvent",
+    "SweepReport",
 ]
 
 
@@ -811,3 +837,292 @@ class User(Model):
         "person_form_data": "personFormData",
         "person_id": "personId",
     }
+
+
+class SweepOutcomeCompleted(TypedDict):
+    """Reached a blank answer. One of ``SweepOutcome``: ``outcome`` is ``"completed"``."""
+
+    outcome: Literal["completed"]
+
+
+class SweepOutcomeFailed(TypedDict):
+    """Stopped by an error; the cursor stayed at the failed number. One of ``SweepOutcome``:
+    ``outcome`` is ``"failed"``."""
+
+    outcome: Literal["failed"]
+    code: int
+    """The stable error code."""
+    message: str
+    """The error message."""
+
+
+class SweepOutcomeInterrupted(TypedDict):
+    """Cancelled, or the consumer stopped reading. One of ``SweepOutcome``: ``outcome`` is
+    ``"interrupted"``."""
+
+    outcome: Literal["interrupted"]
+
+
+SweepOutcome = Union[
+    SweepOutcomeCompleted,
+    SweepOutcomeFailed,
+    SweepOutcomeInterrupted,
+]
+"""How the last sweep ended. Tell the members apart by their constant key."""
+
+
+class SweepSummary(TypedDict):
+    """The summary of one sweep."""
+
+    started: str
+    """When it started."""
+    finished: str
+    """When it ended."""
+    items: int
+    """Records acknowledged."""
+    requests: int
+    """Requests sent."""
+    holes_recorded: int
+    """Holes recorded."""
+    holes_filled: int
+    """Holes filled."""
+    holes_abandoned: int
+    """Holes abandoned."""
+    duplicate_numbers: int
+    """Answers that held several items for one number."""
+    cursor_start: int
+    """The cursor at the start and at the end."""
+    cursor_end: int
+    """The cursor at the end."""
+    outcome: SweepOutcome
+    """How it ended."""
+
+
+class StuckNumber(TypedDict):
+    """The number the last sweeps failed at, and why. Cleared once the number is delivered or
+    skipped."""
+
+    seq: int
+    """The number."""
+    code: int
+    """The stable error code of the last failure."""
+    name: str
+    """The error's name (e.g. ``Decode``)."""
+    message: str
+    """The error message."""
+    since: str
+    """When a sweep first failed at it."""
+    sweeps: int
+    """How many sweeps in a row failed at it."""
+
+
+class PartialNumber(TypedDict):
+    """A number held by several items whose delivery is under way: which of its items were
+    acknowledged, so that a restart redelivers only the others."""
+
+    seq: int
+    """The number (the cursor, or an open hole)."""
+    done: List[int]
+    """Ids of its items acknowledged so far."""
+    done_without_id: int
+    """How many of its items without an ``id`` were acknowledged (they are delivered after the
+    others, in the server's order)."""
+
+
+class _SkippedNumberRequired(TypedDict):
+    """The keys of ``SkippedNumber`` that are always there."""
+
+    seq: int
+    """The number."""
+    reason: str
+    """The operator's reason."""
+    at: str
+    """When."""
+    kept_as_hole: bool
+    """The number was not stuck (it answered blank), so it stays an open hole: re-probed, and
+    delivered late should an item appear there."""
+
+
+class SkippedNumber(_SkippedNumberRequired, total=False):
+    """A number an operator stepped over with ``skip``. What ``skip()`` returns (a plain
+    ``dict``)."""
+
+    error: str
+    """The failure the poller was stuck with there, if any."""
+
+
+class PollerStatus(TypedDict):
+    """The poller's status, read from its state without any request. What ``status()`` returns (a
+    plain ``dict``)."""
+
+    stream: str
+    """The stream."""
+    cursor: int
+    """The next number to request."""
+    holes: List[int]
+    """Open holes."""
+    last_sweep_started: Optional[str]
+    """When the last sweep started."""
+    last_sweep: Optional[SweepSummary]
+    """How the last sweep went."""
+    next_allowed_sweep: Optional[str]
+    """The earliest time the next sweep may start (the floor)."""
+    requests_spent: int
+    """Requests spent over the poller's life."""
+    stalled_next: Optional[int]
+    """When stalled at a hole: the first number known beyond the cursor."""
+    watermark: Optional[str]
+    """Updated-items stream: the watermark."""
+    stuck: Optional[StuckNumber]
+    """The number the last sweeps failed at, and why (e.g. an item that cannot be decoded): step
+    over it with ``skip`` when it will never succeed."""
+    partial: Optional[PartialNumber]
+    """The number held by several items whose delivery is under way."""
+    skipped: List[SkippedNumber]
+    """Numbers skipped by an operator (the latest ``crate::poller::MAX_SKIPPED``)."""
+    duplicate_numbers: int
+    """Answers that held several items for one number, over the poller's life."""
+
+
+class Duration(TypedDict):
+    """A Rust ``Duration``: whole seconds and nanoseconds."""
+
+    secs: int
+    nanos: int
+
+
+class SweepPlan(TypedDict):
+    """What the next sweep would do and when it may start, computed without any request. What
+    ``plan()`` returns (a plain ``dict``; ``None`` for the updated-items stream)."""
+
+    earliest_start: str
+    """The earliest start allowed by the floor."""
+    scheduled_start: str
+    """When ``run_forever`` would start it (interval after the last start, jitter excluded)."""
+    wait: Duration
+    """How long from now until the earliest start."""
+    start_seq: int
+    """The first number it would request."""
+    holes_to_probe: List[int]
+    """Holes it would probe again."""
+    holes_to_abandon: List[int]
+    """Holes it would abandon for age."""
+    gap_tolerance: int
+    """Numbers probed past a blank answer."""
+    read_ahead: int
+    """Requests kept in flight."""
+    requests_per_item: int
+    """Requests per item (1 plus expansions)."""
+    stall_check_due: bool
+    """Whether a stall check (one item search) would run if the cursor does not move."""
+
+
+class PollerEventSweepStarted(TypedDict):
+    """A sweep started at ``cursor``. One of ``PollerEvent``: ``event`` is ``"sweep_started"``."""
+
+    event: Literal["sweep_started"]
+    cursor: int
+    """The cursor."""
+
+
+class PollerEventHoleRecorded(TypedDict):
+    """``seq`` answered blank while a later number held an item. One of ``PollerEvent``:
+    ``event`` is ``"hole_recorded"``."""
+
+    event: Literal["hole_recorded"]
+    seq: int
+    """The number."""
+
+
+class PollerEventHoleProbed(TypedDict):
+    """A hole was probed again and is still blank. One of ``PollerEvent``: ``event`` is
+    ``"hole_probed"``."""
+
+    event: Literal["hole_probed"]
+    seq: int
+    """The number."""
+
+
+class PollerEventHoleFilled(TypedDict):
+    """A hole's item appeared and was delivered (marked late). One of ``PollerEvent``: ``event``
+    is ``"hole_filled"``."""
+
+    event: Literal["hole_filled"]
+    seq: int
+    """The number."""
+
+
+class PollerEventHoleAbandoned(TypedDict):
+    """A hole was given up after ``hole_max_age``. One of ``PollerEvent``: ``event`` is
+    ``"hole_abandoned"``."""
+
+    event: Literal["hole_abandoned"]
+    seq: int
+    """The number."""
+
+
+class PollerEventDuplicateNumber(TypedDict):
+    """One number is held by several items; each is delivered as its own record. One of
+    ``PollerEvent``: ``event`` is ``"duplicate_number"``."""
+
+    event: Literal["duplicate_number"]
+    seq: int
+    """The number."""
+    ids: List[int]
+    """The ids of its items (ascending)."""
+
+
+class PollerEventSkipped(TypedDict):
+    """An operator stepped over a number (``skip``). One of ``PollerEvent``: ``event`` is
+    ``"skipped"``."""
+
+    event: Literal["skipped"]
+    seq: int
+    """The number."""
+    reason: str
+    """The operator's reason."""
+
+
+class PollerEventStalled(TypedDict):
+    """The cursor has not moved for several sweeps and items exist beyond it. One of
+    ``PollerEvent``: ``event`` is ``"stalled"``."""
+
+    event: Literal["stalled"]
+    at: int
+    """The cursor."""
+    next_known: int
+    """The first number known beyond it."""
+    jumped: bool
+    """Whether the poller jumped over the hole."""
+
+
+class PollerEventSweepFinished(TypedDict):
+    """A sweep ended. One of ``PollerEvent``: ``event`` is ``"sweep_finished"``."""
+
+    event: Literal["sweep_finished"]
+    summary: SweepSummary
+    """Its summary."""
+
+
+PollerEvent = Union[
+    PollerEventSweepStarted,
+    PollerEventHoleRecorded,
+    PollerEventHoleProbed,
+    PollerEventHoleFilled,
+    PollerEventHoleAbandoned,
+    PollerEventDuplicateNumber,
+    PollerEventSkipped,
+    PollerEventStalled,
+    PollerEventSweepFinished,
+]
+"""Something a sweep noticed. Tell the members apart by their constant key."""
+
+
+class SweepReport(TypedDict):
+    """The report of one sweep (hosts read it as JSON after each sweep). What ``last_report()``
+    and a sweep with a handler return (a plain ``dict``)."""
+
+    summary: SweepSummary
+    """The summary saved in the checkpoint."""
+    events: List[PollerEvent]
+    """What happened along the way."""

@@ -39,7 +39,7 @@ from . import _native
 from ._client import AsyncClient, Client, _await_native
 from ._error_codes import CancelledError, ValidationError
 from ._errors import SafeError
-from ._models import ItemRecord, Model, PollerStatus, SkippedNumber, UpdatedRecord
+from ._models import ItemRecord, Model, PollerStatus, SkippedNumber, SweepPlan, SweepReport, UpdatedRecord
 
 LOGGER = logging.getLogger("safe_tracker")
 
@@ -140,11 +140,12 @@ class _PollerBase(Generic[R]):
         request."""
         return json.loads(self._native.status())  # type: ignore[no-any-return]
 
-    def plan(self) -> Optional[Dict[str, Any]]:
-        """What the next sweep would do and when it may start (no request)."""
+    def plan(self) -> Optional[SweepPlan]:
+        """What the next sweep would do and when it may start (no request); ``None`` for the
+        updated-items stream."""
         return json.loads(self._native.plan())  # type: ignore[no-any-return]
 
-    def last_report(self) -> Optional[Dict[str, Any]]:
+    def last_report(self) -> Optional[SweepReport]:
         """The report (summary and events) of the last completed sweep."""
         raw = self._native.last_report()
         return None if raw is None else json.loads(raw)
@@ -193,7 +194,7 @@ class _PollerBase(Generic[R]):
             if not finished:
                 self._end(generation)
 
-    def _sweep_with(self, handler: Callable[[R], Any]) -> Optional[Dict[str, Any]]:
+    def _sweep_with(self, handler: Callable[[R], Any]) -> Optional[SweepReport]:
         for record in self._iterate():
             try:
                 handler(record)
@@ -230,7 +231,7 @@ class _PollerBase(Generic[R]):
             if not finished:
                 self._end(generation)
 
-    async def _asweep_with(self, handler: Callable[[R], Any]) -> Optional[Dict[str, Any]]:
+    async def _asweep_with(self, handler: Callable[[R], Any]) -> Optional[SweepReport]:
         async for record in self._aiterate():
             try:
                 result = handler(record)
@@ -366,7 +367,7 @@ class AsyncPoller(_PollerBase[ItemRecord]):
         """An async iterator of records, each acknowledged when the next is asked for."""
         return self._aiterate()
 
-    async def sweep_with(self, handler: Callable[[ItemRecord], Any]) -> Optional[Dict[str, Any]]:
+    async def sweep_with(self, handler: Callable[[ItemRecord], Any]) -> Optional[SweepReport]:
         """Runs one sweep with a (possibly async) handler; returns the report."""
         return await self._asweep_with(handler)
 
@@ -430,7 +431,7 @@ class AsyncUpdatedPoller(_PollerBase[UpdatedRecord]):
         """An async iterator of changed items."""
         return self._aiterate()
 
-    async def sweep_with(self, handler: Callable[[UpdatedRecord], Any]) -> Optional[Dict[str, Any]]:
+    async def sweep_with(self, handler: Callable[[UpdatedRecord], Any]) -> Optional[SweepReport]:
         """One sweep with a (possibly async) handler."""
         return await self._asweep_with(handler)
 
