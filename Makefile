@@ -12,6 +12,9 @@ VENV ?= $(CARGO_TARGET_DIR)/venv
 TRIPLE := x86_64-unknown-linux-gnu
 SIMULATOR := $(CARGO_TARGET_DIR)/$(TRIPLE)/debug/safe-simulator
 export SAFE_SIMULATOR_BIN := $(SIMULATOR)
+# The native Python module built with pyo3's introspection data (`--features inspect`, never in
+# the wheel), read by `codegen` for the stub; the next build without the feature replaces it.
+NATIVE_INSPECT := $(CARGO_TARGET_DIR)/$(TRIPLE)/debug/lib_native.so
 
 .PHONY: bench fuzz soak test demo lint rust-test python-test node-test c-test csharp-test header codegen codegen-check simulator venv fmt
 
@@ -41,23 +44,30 @@ python-test: simulator venv
 	$(VENV)/bin/python -c "import re,sys; t=open('README.md').read(); open('$(CARGO_TARGET_DIR)/readme_example.py','w').write(re.findall(r'\`\`\`python\n(.*?)\`\`\`', t, re.S)[0])"
 	cd bindings-python/tests && $(VENV)/bin/mypy --strict --cache-dir $(CARGO_TARGET_DIR)/mypy-cache . ../python/safe_tracker $(CARGO_TARGET_DIR)/readme_example.py
 
-## node-test: install the npm tooling (registry only), build the addon, node --test, tsc
+## node-test: install the npm tooling (registry only), build the addon with its test-only
+## panic probes (cargo feature test-panic; `npm run build` and `npm pack` build without), node
+## --test, tsc
 node-test: simulator
 	cd bindings-node && npm ci --no-audit --no-fund --loglevel=error
-	cd bindings-node && npm run -s build
+	cd bindings-node && npm run -s build:test
 	cd bindings-node && npm test
 	cd bindings-node && npm run -s typecheck
 
 ## codegen: regenerate every language's error-code table, the schema (schema/) and the
-## models from the core's, then the header, then what is read from the header (C# P/Invoke)
+## models from the core's, then the header, then what is read from the header (C# P/Invoke),
+## then the Python native module's stub (_native.pyi) from pyo3's introspection data
 codegen:
 	$(CARGO) run -q -p safe-tracker-codegen
 	$(CARGO) run -q -p safe-tracker-header
 	$(CARGO) run -q -p safe-tracker-codegen
+	$(CARGO) build -q -p safe-tracker-python --features inspect
+	$(CARGO) run -q -p safe-tracker-codegen --bin native-stub -- $(NATIVE_INSPECT)
 
 ## codegen-check: fail when a generated file differs from what `make codegen` writes
 codegen-check:
 	$(CARGO) run -q -p safe-tracker-codegen -- --check
+	$(CARGO) build -q -p safe-tracker-python --features inspect
+	$(CARGO) run -q -p safe-tracker-codegen --bin native-stub -- $(NATIVE_INSPECT) --check
 
 ## header: regenerate include/safe_tracker.h with the pinned cbindgen
 header:

@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 
 use safe_tracker::host::{self, HostPoller};
 use safe_tracker::models::Item;
-use safe_tracker::{Client, Error};
+use safe_tracker::{Client, Error, RequestContext};
 use serde_json::{Value, json};
 
 mod status;
@@ -297,6 +297,15 @@ unsafe fn config_json(c: &safe_client_config) -> Result<String, Failure> {
     map.insert("token".into(), json!(unsafe { str_arg(c.token, "token") }?));
     map.insert("organization_id".into(), json!(c.organization_id));
     map.insert("office_id".into(), json!(c.office_id));
+    // NaN and infinity give SAFE_INVALID_CONFIG (JSON has neither: they would become `null`,
+    // the default, without a word); the core refuses the other rates that are not
+    // meaningful, such as 1e-300 (below one request a day).
+    if c.requests_per_second.is_nan() || c.requests_per_second.is_infinite() {
+        return Err(Failure::from(Error::InvalidConfig(format!(
+            "requests_per_second must be a finite number, not {}",
+            c.requests_per_second
+        ))));
+    }
     if c.requests_per_second >= 0.0 {
         map.insert("requests_per_second".into(), json!(c.requests_per_second));
     }
@@ -395,18 +404,40 @@ pub struct safe_item {
     item: Item,
 }
 
-fn decode_item(v: Value) -> Result<safe_item, Failure> {
-    let item: Item = serde_json::from_value(v).map_err(|e| {
+/// The request an item answer came from, named in a decode error: `GET` and the client's
+/// templated path (never the number or id asked for).
+struct ItemRoute(&'static str, String);
+
+impl ItemRoute {
+    /// `GET items/seqOrgID/{n}` (item_by_seq and items_by_seq).
+    fn by_seq(client: &safe_client) -> ItemRoute {
+        ItemRoute("GET", client.client.config().routes.item_by_seq.clone())
+    }
+    /// `GET items/{id}`.
+    fn by_id(client: &safe_client) -> ItemRoute {
+        ItemRoute("GET", client.client.config().routes.item.clone())
+    }
+    /// A decode error of this request's answer.
+    fn decode_error(&self, message: String) -> Failure {
         Failure::from(Error::Decode {
-            message: e.to_string(),
-            context: Box::default(),
+            message,
+            context: Box::new(RequestContext {
+                method: self.0.into(),
+                path: self.1.clone(),
+                ..RequestContext::default()
+            }),
         })
-    })?;
+    }
+}
+
+fn decode_item(v: Value, route: &ItemRoute) -> Result<safe_item, Failure> {
+    let item: Item = serde_json::from_value(v)
+        .map_err(|e| route.decode_error(format!("the item does not match the model: {e}")))?;
     item_value(item)
 }
 
-fn make_item(v: Value) -> Result<*mut safe_item, Failure> {
-    Ok(Box::into_raw(Box::new(decode_item(v)?)))
+fn make_item(v: Value, route: &ItemRoute) -> Result<*mut safe_item, Failure> {
+    Ok(Box::into_raw(Box::new(decode_item(v, route)?)))
 }
 
 /// A `safe_item` for `item`, its JSON written from the typed item.
@@ -448,7 +479,7 @@ pub unsafe extern "C" fn safe_item_by_seq(
         let item = if v.is_null() {
             std::ptr::null_mut()
         } else {
-            make_item(v)?
+            make_item(v, &ItemRoute::by_seq(client))?
         };
         unsafe { *out = item };
         Ok(())
@@ -474,19 +505,19 @@ pub unsafe extern "C" fn safe_items_by_seq(
         let client = unsafe { ref_arg(client, "client") }?;
         out_check(out, "out")?;
         let v = call_json(client, "items_by_seq", json!({ "seq": seq }))?;
-        let Value::Array(values) = v else {
-            return Err(Failure::from(Error::Decode {
-                message: "items_by_seq did not answer a list".into(),
-                context: Box::default(),
-            }));
-        };
-        let items = values
-            .into_iter()
-            .map(decode_item)
-            .collect::<Result<Vec<_>, _>>()?;
+        let route = ItemRoute::by_seq(client);
+        let items = items_of(v, &route)?;
         unsafe { *out = Box::into_raw(Box::new(safe_item_list { items })) };
         Ok(())
     })
+}
+
+/// The items of an items_by_seq answer (a JSON list of items).
+fn items_of(v: Value, route: &ItemRoute) -> Result<Vec<safe_item>, Failure> {
+    let Value::Array(values) = v else {
+        return Err(route.decode_error("items_by_seq did not answer a list".into()));
+    };
+    values.into_iter().map(|v| decode_item(v, route)).collect()
 }
 
 /// How many items `list` holds (0 when `list` is NULL).
@@ -530,7 +561,7 @@ pub unsafe extern "C" fn safe_item_get(
         let client = unsafe { ref_arg(client, "client") }?;
         out_check(out, "out")?;
         let v = call_json(client, "item", json!({ "id": id }))?;
-        let item = make_item(v)?;
+        let item = make_item(v, &ItemRoute::by_id(client))?;
         unsafe { *out = item };
         Ok(())
     })
@@ -1251,6 +1282,54 @@ pub unsafe extern "C" fn safe_cancel_free(cancel: *mut safe_cancel) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn last_message() -> String {
+        unsafe { CStr::from_ptr(safe_last_error_message()) }
+            .to_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// The decode errors of this layer (an answer of the core that is not an item, or not a
+    /// list) name the request: `GET` and the templated path, never the empty `of  :`.
+    #[test]
+    fn a_decode_error_here_names_the_method_and_templated_path() {
+        let client = safe_client {
+            client: host::client_from_json(
+                r#"{"base_url":"http://127.0.0.1:9/api","token":"t0ken-1","organization_id":1,"office_id":2,"requests_per_second":0}"#,
+            )
+            .unwrap(),
+        };
+        let cases: [(ItemRoute, Value, &str); 3] = [
+            (
+                ItemRoute::by_seq(&client),
+                json!({ "id": "five" }),
+                "GET items/seqOrgID/{n}",
+            ),
+            (ItemRoute::by_id(&client), json!([1, 2]), "GET items/{id}"),
+            (
+                ItemRoute::by_seq(&client),
+                json!({ "id": 5 }),
+                "GET items/seqOrgID/{n}",
+            ),
+        ];
+        for (i, (route, v, named)) in cases.into_iter().enumerate() {
+            let failure = if i == 2 {
+                items_of(v, &route).map(drop).unwrap_err()
+            } else {
+                decode_item(v, &route).map(drop).unwrap_err()
+            };
+            assert_eq!(failure.status, safe_status::SAFE_DECODE);
+            set_last_error(failure);
+            let message = last_message();
+            assert!(
+                message.starts_with(&format!("could not decode the answer of {named}: ")),
+                "{message}"
+            );
+            assert!(!message.contains("  "), "{message}");
+        }
+        safe_clear_last_error();
+    }
 
     #[test]
     fn every_core_code_has_its_own_status() {

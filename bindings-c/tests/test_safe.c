@@ -2,6 +2,7 @@
  * Compiled with -std=c99 -Wall -Wextra -Werror, linked statically and dynamically, and run
  * under valgrind. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -156,6 +157,17 @@ static void test_invalid_inputs(void) {
   cfg.office_id = 1;
   cfg.requests_per_second = -1;
   CHECK(safe_client_new(&cfg, &sentinel) == SAFE_INVALID_CONFIG);
+  /* A rate that is no spacing of requests is an invalid configuration, not a crash (issue
+   * 15: 1e-300 once panicked in the core, which this ABI turned into SAFE_PANIC). */
+  cfg.base_url = env("SAFE_BASE_URL");
+  const double bad_rates[] = {1e-300, 5e-324, 1e-9, NAN, INFINITY};
+  for (size_t i = 0; i < sizeof bad_rates / sizeof bad_rates[0]; i++) {
+    cfg.requests_per_second = bad_rates[i];
+    CHECK(safe_client_new(&cfg, &sentinel) == SAFE_INVALID_CONFIG);
+    CHECK(strstr(safe_last_error_message(), "requests_per_second") != NULL);
+    CHECK(sentinel == (safe_client *)0x1);
+  }
+  cfg.requests_per_second = -1;
   cfg.base_url = NULL;
   cfg.options_json = "not json";
   CHECK(safe_client_new(&cfg, &sentinel) == SAFE_INVALID_ARGUMENT);
@@ -684,11 +696,31 @@ static void test_poller_duplicates_and_skip(void) {
   safe_client_free(c);
 }
 
+/* A decode failure names the request's method and templated path, never its number. */
+static void test_decode_errors_name_the_request(void) {
+  safe_client *c = make_client("sim-token-org1");
+  char body[4096];
+  const char *rule = "{\"kind\":\"malformed\",\"path_contains\":\"seqOrgID/3\",\"count\":2}";
+  CHECK(admin_request("POST", "/__admin/faults", rule, body, sizeof body) == 200);
+  const char *named = "could not decode the answer of GET items/seqOrgID/{n}: ";
+  safe_item *item = (safe_item *)0x1;
+  CHECK(safe_item_by_seq(c, 3, &item) == SAFE_DECODE);
+  CHECK(strncmp(safe_last_error_message(), named, strlen(named)) == 0);
+  CHECK(item == (safe_item *)0x1);
+  safe_item_list *list = NULL;
+  CHECK(safe_items_by_seq(c, 3, &list) == SAFE_DECODE);
+  CHECK(strncmp(safe_last_error_message(), named, strlen(named)) == 0);
+  CHECK(strstr(safe_last_error_message(), "  ") == NULL);
+  CHECK(admin_request("DELETE", "/__admin/faults", "", body, sizeof body) == 200);
+  safe_client_free(c);
+}
+
 int main(int argc, char **argv) {
   const char *dir = argc > 1 ? argv[1] : ".";
   CHECK(strlen(safe_version()) > 0);
   test_invalid_inputs();
   test_endpoints();
+  test_decode_errors_name_the_request();
   test_poller(dir);
   test_callback_checkpoint();
   test_cancel_from_another_thread();

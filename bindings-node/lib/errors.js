@@ -31,6 +31,16 @@ class DuplicateNumberError extends SafeError {
   }
 }
 
+/** A panic inside the native addon, caught at its boundary instead of aborting the process:
+ * a bug of this package (please report it, with the message). Code 91, the C ABI's
+ * `SAFE_PANIC`: like it, outside the core's table (and `errorsByCode`). The call failed; the
+ * process and the other calls go on. */
+class PanicError extends SafeError {}
+PanicError.code = 91;
+
+// The bindings' own codes (90-99), outside the core's table.
+const bindingCodes = new Map([[PanicError.code, PanicError]]);
+
 // Classes with fields of their own; the others are plain subclasses.
 const special = { DuplicateNumberError };
 
@@ -70,7 +80,7 @@ function fromNative(err) {
 }
 
 function fromInfo(info) {
-  const cls = byCode.get(info.code) ?? SafeError;
+  const cls = byCode.get(info.code) ?? bindingCodes.get(info.code) ?? SafeError;
   return new cls(info.message, {
     status: info.status,
     path: info.path,
@@ -81,4 +91,4 @@ function fromInfo(info) {
   });
 }
 
-module.exports = { SafeError, ...classes, errorsByCode: byCode, fromNative, fromInfo };
+module.exports = { SafeError, ...classes, PanicError, errorsByCode: byCode, fromNative, fromInfo };

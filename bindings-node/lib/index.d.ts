@@ -15,7 +15,8 @@ export interface ClientOptions {
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   retryAfterCapMs?: number;
-  /** Requests per second; 0 disables pacing (loopback simulator only). */
+  /** Requests per second, at least 1/86400 (one a day); 0 disables pacing (loopback simulator
+   * only). A slower, negative or non-finite rate throws InvalidConfigError. */
   requestsPerSecond?: number;
   burst?: number;
   /** Widens the request spacing by this fraction (default 0.02) so jitter cannot put one
@@ -176,6 +177,10 @@ export class SafeError extends Error {
   readonly retryAfter: number | null;
   readonly field: string | null;
 }
+/** A panic inside the native addon, caught at its boundary instead of aborting the process (a
+ * bug of this package). Code 91, the C ABI's `SAFE_PANIC`: outside the core's table and
+ * `errorsByCode`. */
+export class PanicError extends SafeError {}
 // One class per stable error code (InvalidConfigError … ConsumerError), generated from the
 // core's table (`make codegen`).
 export * from './error-classes.js';

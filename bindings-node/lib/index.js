@@ -28,17 +28,36 @@ function configJson(options, fromEnv) {
   if (fromEnv) config.from_env = true;
   for (const [key, value] of Object.entries(options ?? {})) {
     if (value === undefined || value === null) continue;
+    // JSON has no NaN or Infinity: JSON.stringify would send null, the default, without a
+    // word. The core refuses the other numbers that are not meaningful (a rate of 1e-300).
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw new errors.InvalidConfigError(`${key} must be a finite number, not ${value}`);
+    }
     config[MS_KEYS[key] ?? snake(key)] = value;
   }
   return JSON.stringify(config);
 }
 
+/** Calls a synchronous method of the addon; its failures (a caught panic included) become
+ * SafeErrors. */
+function sync(fn) {
+  try {
+    return fn();
+  } catch (err) {
+    throw fromNative(err);
+  }
+}
+
 let nextCallId = 1;
 
+// `call` spawns the native task and registers it under its id before it returns, so an abort
+// at any moment before the answer cancels it: even one in the same tick, before the task has
+// run (it then never sends its request). An already-aborted signal rejects at once, as fetch
+// does, without calling the addon.
 async function invoke(nativeClient, method, args, signal) {
   if (signal?.aborted) throw new CancelledError('cancelled');
   const callId = nextCallId++ % 0x7fffffff;
-  const onAbort = () => native.abort(callId);
+  const onAbort = () => sync(() => native.abort(callId));
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     return JSON.parse(await nativeClient.call(method, JSON.stringify(args), callId));
@@ -71,7 +90,7 @@ class Client {
   }
 
   get requestsSent() {
-    return this._native.requestsSent();
+    return sync(() => this._native.requestsSent());
   }
 
   async config() {
@@ -152,9 +171,27 @@ function pollerOptionsJson(o) {
   for (const [k, v] of Object.entries(o)) {
     if (k === 'checkpoint' || k === 'onEvent' || v === undefined || v === null) continue;
     if (!(k in map)) throw new errors.InvalidConfigError(`unknown poller option \`${k}\``);
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new errors.InvalidConfigError(`${k} must be a finite number, not ${v}`);
     out[map[k]] = v instanceof Date ? v.toISOString() : v;
   }
   return JSON.stringify(out);
+}
+
+/** The addon's event callback for `listener`: each event's JSON, parsed. An event the addon
+ * could not make arrives as `SAFE_ERROR:` and a PanicError's details: a warning, never a call
+ * of the listener. */
+function eventHandler(listener) {
+  return (json) => {
+    if (json.startsWith('SAFE_ERROR:')) {
+      process.emitWarning(`safe-tracker: a poller event was lost: ${fromNative(new Error(json)).message}`);
+      return;
+    }
+    try {
+      listener(JSON.parse(json));
+    } catch (err) {
+      process.emitWarning(`safe-tracker: the onEvent listener threw: ${err?.message ?? err}`);
+    }
+  };
 }
 
 class PollerBase {
@@ -183,20 +220,14 @@ class PollerBase {
     if (this._onEvent) {
       const listener = this._onEvent;
       // Called on the event loop, after the fact; a throwing listener cannot reach the addon.
-      this._native.onEvent((json) => {
-        try {
-          listener(JSON.parse(json));
-        } catch (err) {
-          process.emitWarning(`safe-tracker: the onEvent listener threw: ${err?.message ?? err}`);
-        }
-      });
+      sync(() => this._native.onEvent(eventHandler(listener)));
     }
   }
 
   /** Opens the poller (needed once before status() with a CallbackCheckpoint). */
   async open() {
     if (this._native) return this;
-    const key = this._client._native.pollerKey(this._kind);
+    const key = sync(() => this._client._native.pollerKey(this._kind));
     let saved;
     try {
       saved = await this._checkpoint.load(key);
@@ -209,8 +240,10 @@ class PollerBase {
 
   async _persist() {
     if (!(this._checkpoint instanceof CallbackCheckpoint) || !this._native) return;
+    const key = sync(() => this._native.key());
+    const state = sync(() => this._native.state());
     try {
-      await this._checkpoint.save(this._native.key(), this._native.state());
+      await this._checkpoint.save(key, state);
     } catch (err) {
       throw new CheckpointError(`save callback failed: ${err?.message ?? err}`);
     }
@@ -221,10 +254,10 @@ class PollerBase {
     return this._native;
   }
 
-  status() { return JSON.parse(this._require().status()); }
-  plan() { return JSON.parse(this._require().plan()); }
-  lastReport() { const r = this._require().lastReport(); return r === null ? null : JSON.parse(r); }
-  cancel() { if (this._native) this._native.cancel(); this._cancelled = true; }
+  status() { return JSON.parse(sync(() => this._require().status())); }
+  plan() { return JSON.parse(sync(() => this._require().plan())); }
+  lastReport() { const r = sync(() => this._require().lastReport()); return r === null ? null : JSON.parse(r); }
+  cancel() { if (this._native) sync(() => this._native.cancel()); this._cancelled = true; }
 
   /** Cancels any sweep and releases the one-poller lock now (another poller may then open
    * the same checkpoint). */
@@ -300,7 +333,7 @@ class PollerBase {
         await this._sweepWith(handler);
       } catch (err) {
         if (err instanceof CancelledError) return;
-        if (err instanceof SafeError && native.keepsRunningAfter(err.code)) continue;
+        if (err instanceof SafeError && sync(() => native.keepsRunningAfter(err.code))) continue;
         throw err;
       }
     }

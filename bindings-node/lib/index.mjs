@@ -4,6 +4,6 @@ import cjs from './index.js';
 export * from './error-classes.mjs';
 export const {
   decodeFormData, Client, Poller, UpdatedPoller, MemoryCheckpoint, FileCheckpoint, SqliteCheckpoint, CallbackCheckpoint,
-  SafeError, errorsByCode, fromNative,
+  SafeError, PanicError, errorsByCode, fromNative,
 } = cjs;
 export default cjs;

@@ -143,3 +143,18 @@ def test_async_errors(sim: Sim) -> None:
         with pytest.raises(st.AuthError):
             await bad.item_by_seq(1)
     asyncio.run(main())
+
+
+def test_a_rate_or_duration_that_is_no_time_is_invalid_config(sim: Sim) -> None:
+    """1e-300 requests per second once reached ``Duration::from_secs_f64(1e300)`` in the core
+    and panicked (a ``PanicException``, not a ``SafeError``); NaN and infinity were no
+    ``SafeError`` either. Each is the typed invalid-configuration error now."""
+    for rate in [1e-300, 5e-324, 1e-9, -1.0, float("nan"), float("inf"), float("-inf")]:
+        err = expect(st.InvalidConfigError, lambda: sim.client(requests_per_second=rate))
+        assert "requests_per_second" in err.message, (rate, err.message)
+        expect(st.InvalidConfigError, lambda: sim.async_client(requests_per_second=rate))
+    for key in ["attempt_timeout", "call_timeout", "backoff_max", "retry_after_cap"]:
+        for seconds in [float("inf"), float("nan"), 1e12]:
+            options: Dict[str, Any] = {key: seconds}
+            expect(st.InvalidConfigError, lambda: sim.client(**options))
+    assert sim.client(requests_per_second=1 / 86400).config["requests_per_second"] == pytest.approx(1 / 86400)

@@ -797,11 +797,17 @@ async fn run(cli: &Cli) -> Result<(), Error> {
             }
         }
         Command::Item { seq, json } => {
-            let items = client(cli)?.items_by_seq(*seq).await?;
+            let client = client(cli)?;
+            let items = client.items_by_seq(*seq).await?;
             if items.is_empty() {
                 eprintln!("no item has sequential org id {seq} (yet)");
+                // The blank answer of the request made: its method and templated path.
                 return Err(Error::NotFound {
-                    context: Box::default(),
+                    context: Box::new(safe_tracker::RequestContext {
+                        method: "GET".into(),
+                        path: client.config().routes.item_by_seq.clone(),
+                        ..safe_tracker::RequestContext::default()
+                    }),
                 });
             }
             if items.len() > 1 && !cli.quiet {

@@ -112,7 +112,8 @@ impl Connection {
             b = b.office_id(o);
         }
         if let Some(r) = self.requests_per_second.or(file.requests_per_second) {
-            b = b.pacing(if r <= 0.0 {
+            // Only 0 turns pacing off: a negative, NaN or infinite rate is refused by `build`.
+            b = b.pacing(if r == 0.0 {
                 Pacing::unlimited()
             } else {
                 Pacing::per_second(r)

@@ -321,6 +321,16 @@ async fn reads_print_json_and_tables() {
     assert!(table.starts_with("id") && table.contains("Middle Eastern"));
     let out = run(command(&sim, dir.path(), "sim-token-org1", &["item", "99"])).await;
     assert_eq!(out.status.code(), Some(1));
+    // The error names the request (issue 15: it printed `not found (HTTP 404) on  `).
+    let err = text(&out.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_default();
+    assert_eq!(
+        line, "error: not found (HTTP 404) on GET items/seqOrgID/{n}",
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

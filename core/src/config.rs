@@ -16,6 +16,61 @@ use crate::routes::Routes;
 pub const DEFAULT_BASE_URL: &str = "https://securelb.trackerproducts.com/api/";
 /// Default cap on a response body: 16 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// The slowest pacing accepted: one request a day. A slower rate is a unit mistake, and its
+/// spacing (`1 / rate`) stops being a time the clock can represent (`1e-300` would be about
+/// 10^292 years).
+pub const MIN_REQUESTS_PER_SECOND: f64 = 1.0 / 86_400.0;
+/// The longest duration any setting accepts (timeouts, back-off, `Retry-After` cap, poller
+/// intervals, jitter, ages, overlap): ten years. A longer one is a unit mistake, and adding it
+/// to a clock reading could overflow.
+pub const MAX_SETTING_DURATION: Duration = Duration::from_secs(10 * 365 * 86_400);
+
+/// Checks that the duration setting `name` is at most [`MAX_SETTING_DURATION`].
+pub(crate) fn check_duration(name: &str, d: Duration) -> Result<()> {
+    if d > MAX_SETTING_DURATION {
+        return Err(Error::InvalidConfig(format!(
+            "{name} must be at most ten years, not {d:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// A duration setting given in (fractional) seconds, as the bindings pass poller options:
+/// finite, not negative, at most [`MAX_SETTING_DURATION`]. Never panics (unlike
+/// `Duration::from_secs_f64`).
+pub fn setting_secs(name: &str, secs: f64) -> Result<Duration> {
+    let d = Duration::try_from_secs_f64(secs).map_err(|_| {
+        Error::InvalidConfig(format!(
+            "{name} must be a finite, non-negative number of seconds, not {secs}"
+        ))
+    })?;
+    check_duration(name, d)?;
+    Ok(d)
+}
+
+/// The spacing of requests paced at `rate` per second widened by `margin`, checked: `rate`
+/// finite and at least [`MIN_REQUESTS_PER_SECOND`], `margin` in `[0, 1)`. Never panics.
+pub fn pacing_period(rate: f64, margin: f64) -> Result<Duration> {
+    // One request a day exactly, give or take the rounding of a rate written in decimal
+    // (`1 / 86400` in JavaScript, parsed again from JSON).
+    if !(rate.is_finite() && rate * 86_400.0 >= 1.0 - 1e-12) {
+        return Err(Error::InvalidConfig(format!(
+            "pacing.requests_per_second must be a finite number of at least 1/86400 (one \
+             request a day), not {rate}; 0 (or no rate) turns pacing off"
+        )));
+    }
+    if !(0.0..1.0).contains(&margin) {
+        return Err(Error::InvalidConfig(format!(
+            "pacing.safety_margin must be at least 0 and below 1, not {margin}"
+        )));
+    }
+    let period = Duration::try_from_secs_f64((1.0 + margin) / rate).map_err(|_| {
+        Error::InvalidConfig(format!(
+            "pacing.requests_per_second {rate} gives no representable spacing"
+        ))
+    })?;
+    Ok(period.max(Duration::from_nanos(1)))
+}
 
 /// Timeouts. All are finite by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -285,7 +340,8 @@ impl ClientConfigBuilder {
             let rate: f64 = v.trim().parse().map_err(|_| {
                 Error::InvalidConfig("SAFE_REQUESTS_PER_SECOND must be a number".into())
             })?;
-            b.pacing.requests_per_second = (rate > 0.0).then_some(rate);
+            // Only 0 turns pacing off; a negative, NaN or infinite rate fails in `build`.
+            b.pacing.requests_per_second = (rate != 0.0).then_some(rate);
         }
         Ok(b)
     }
@@ -420,37 +476,7 @@ impl ClientConfigBuilder {
         let office_id = self.office_id.ok_or_else(|| {
             Error::InvalidConfig("an office id is required (SAFE_OFFICE_ID)".into())
         })?;
-        if self.retry.max_attempts == 0 {
-            return Err(Error::InvalidConfig(
-                "retry.max_attempts must be at least 1".into(),
-            ));
-        }
-        for (name, d) in [
-            ("timeouts.connect", self.timeouts.connect),
-            ("timeouts.attempt", self.timeouts.attempt),
-            ("timeouts.call", self.timeouts.call),
-        ] {
-            if d.is_zero() {
-                return Err(Error::InvalidConfig(format!("{name} must be above zero")));
-            }
-        }
-        if let Some(rate) = self.pacing.requests_per_second
-            && (!rate.is_finite() || rate <= 0.0)
-        {
-            return Err(Error::InvalidConfig(
-                "pacing.requests_per_second must be a positive number".into(),
-            ));
-        }
-        if !(0.0..1.0).contains(&self.pacing.safety_margin) {
-            return Err(Error::InvalidConfig(
-                "pacing.safety_margin must be at least 0 and below 1".into(),
-            ));
-        }
-        if self.pacing.burst == 0 {
-            return Err(Error::InvalidConfig(
-                "pacing.burst must be at least 1".into(),
-            ));
-        }
+        check_numbers(&self.timeouts, &self.retry, &self.pacing)?;
         if self.max_body_bytes == 0 {
             return Err(Error::InvalidConfig(
                 "max_body_bytes must be above zero".into(),
@@ -485,6 +511,56 @@ impl ClientConfigBuilder {
             allow_insecure_http: self.allow_insecure_http,
         })
     }
+}
+
+impl ClientConfig {
+    /// Checks the numeric settings (timeouts, retry policy, pacing) as
+    /// [`ClientConfigBuilder::build`] does: [`crate::Client::new`] calls it too, since the fields
+    /// are public and may have changed after the build.
+    pub fn validate(&self) -> Result<()> {
+        check_numbers(&self.timeouts, &self.retry, &self.pacing)
+    }
+}
+
+/// Every numeric setting that becomes a time: each is checked here so that no conversion or
+/// clock arithmetic downstream can panic or overflow.
+fn check_numbers(timeouts: &Timeouts, retry: &RetryPolicy, pacing: &Pacing) -> Result<()> {
+    if retry.max_attempts == 0 {
+        return Err(Error::InvalidConfig(
+            "retry.max_attempts must be at least 1".into(),
+        ));
+    }
+    for (name, d) in [
+        ("timeouts.connect", timeouts.connect),
+        ("timeouts.attempt", timeouts.attempt),
+        ("timeouts.call", timeouts.call),
+    ] {
+        if d.is_zero() {
+            return Err(Error::InvalidConfig(format!("{name} must be above zero")));
+        }
+        check_duration(name, d)?;
+    }
+    for (name, d) in [
+        ("retry.base_delay", retry.base_delay),
+        ("retry.max_delay", retry.max_delay),
+        ("retry.retry_after_cap", retry.retry_after_cap),
+    ] {
+        check_duration(name, d)?;
+    }
+    if let Some(rate) = pacing.requests_per_second {
+        pacing_period(rate, pacing.safety_margin)?;
+    } else if !(0.0..1.0).contains(&pacing.safety_margin) {
+        return Err(Error::InvalidConfig(format!(
+            "pacing.safety_margin must be at least 0 and below 1, not {}",
+            pacing.safety_margin
+        )));
+    }
+    if pacing.burst == 0 {
+        return Err(Error::InvalidConfig(
+            "pacing.burst must be at least 1".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// True for `localhost`, 127.0.0.0/8 and ::1.
@@ -536,6 +612,130 @@ mod tests {
                 .is_ok()
         );
         assert!(base().base_url("ftp://example.org/").build().is_err());
+    }
+
+    /// Rates that are no spacing of requests (issue 15: `1e-300` passed validation, then
+    /// `Duration::from_secs_f64(1e300)` panicked building the client) are an invalid
+    /// configuration, from the builder, from the host JSON of every binding, and from a
+    /// `ClientConfig` changed after its build.
+    #[test]
+    fn a_rate_that_is_not_meaningful_is_invalid_config() {
+        for rate in [
+            1e-300,
+            5e-324,
+            f64::MIN_POSITIVE,
+            MIN_REQUESTS_PER_SECOND / 2.0,
+            0.0,
+            -0.0,
+            -2.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            let e = base().pacing(Pacing::per_second(rate)).build().unwrap_err();
+            assert_eq!(e.code(), crate::ErrorCode::InvalidConfig, "{rate}");
+            assert!(e.to_string().contains("requests_per_second"), "{rate}: {e}");
+        }
+        let ok = base()
+            .pacing(Pacing::per_second(MIN_REQUESTS_PER_SECOND))
+            .build()
+            .unwrap();
+        let mut changed = ok.clone();
+        changed.pacing.requests_per_second = Some(1e-300);
+        let e = crate::Client::new(changed).unwrap_err();
+        assert_eq!(e.code(), crate::ErrorCode::InvalidConfig);
+        assert!(crate::Client::new(ok).is_ok());
+        // What every binding passes: the host JSON (Node, Python, C and C# all build through it).
+        for rate in ["1e-300", "5e-324", "-1", "1e-9"] {
+            let json = format!(
+                r#"{{"base_url":"http://127.0.0.1:9/api","token":"t0ken-1","organization_id":1,"office_id":2,"requests_per_second":{rate}}}"#
+            );
+            let e = crate::host::client_from_json(&json).unwrap_err();
+            assert_eq!(e.code(), crate::ErrorCode::InvalidConfig, "{rate}");
+            assert!(e.to_string().contains("requests_per_second"), "{rate}: {e}");
+        }
+        for margin in [f64::NAN, -0.1, 1.0, f64::INFINITY] {
+            let p = Pacing {
+                safety_margin: margin,
+                ..Pacing::default()
+            };
+            let e = base().pacing(p).build().unwrap_err();
+            assert!(e.to_string().contains("safety_margin"), "{margin}: {e}");
+        }
+    }
+
+    /// Every duration setting (timeouts, back-off, Retry-After cap) past ten years is an
+    /// invalid configuration naming it: `started + timeouts.call` would overflow the clock.
+    #[test]
+    fn durations_past_ten_years_are_invalid_config() {
+        let t = Timeouts::default();
+        let r = RetryPolicy::default();
+        let cases: [(&str, Timeouts, RetryPolicy); 6] = [
+            (
+                "timeouts.connect",
+                Timeouts {
+                    connect: Duration::MAX,
+                    ..t
+                },
+                r,
+            ),
+            (
+                "timeouts.attempt",
+                Timeouts {
+                    attempt: Duration::MAX,
+                    ..t
+                },
+                r,
+            ),
+            (
+                "timeouts.call",
+                Timeouts {
+                    call: Duration::MAX,
+                    ..t
+                },
+                r,
+            ),
+            (
+                "retry.base_delay",
+                t,
+                RetryPolicy {
+                    base_delay: Duration::MAX,
+                    ..r
+                },
+            ),
+            (
+                "retry.max_delay",
+                t,
+                RetryPolicy {
+                    max_delay: Duration::MAX,
+                    ..r
+                },
+            ),
+            (
+                "retry.retry_after_cap",
+                t,
+                RetryPolicy {
+                    retry_after_cap: MAX_SETTING_DURATION + Duration::from_secs(1),
+                    ..r
+                },
+            ),
+        ];
+        for (name, timeouts, retry) in cases {
+            let e = base().timeouts(timeouts).retry(retry).build().unwrap_err();
+            assert_eq!(e.code(), crate::ErrorCode::InvalidConfig, "{name}");
+            assert!(e.to_string().contains(name), "{name}: {e}");
+        }
+        let longest = Timeouts {
+            call: MAX_SETTING_DURATION,
+            ..t
+        };
+        assert!(base().timeouts(longest).build().is_ok());
+        // The host JSON's milliseconds: u64::MAX ms is 584 million years.
+        let e = crate::host::client_from_json(
+            r#"{"base_url":"http://127.0.0.1:9/api","token":"t0ken-1","organization_id":1,"office_id":2,"call_timeout_ms":18446744073709551615}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("timeouts.call"), "{e}");
     }
 
     #[test]

@@ -249,7 +249,11 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
     /// See [`ErrorCode::Validation`]. `field` names the offending field when known.
-    #[error("validation failed{}: {message}", field.as_deref().map(|f| format!(" for `{f}`")).unwrap_or_default())]
+    #[error(
+        "validation failed{}{}: {message}",
+        field.as_deref().map(|f| format!(" for `{f}`")).unwrap_or_default(),
+        context.as_deref().map(|c| format!(" on {}", request(c))).unwrap_or_default()
+    )]
     Validation {
         /// The field at fault, when known.
         field: Option<String>,
@@ -259,7 +263,7 @@ pub enum Error {
         context: Option<Box<RequestContext>>,
     },
     /// See [`ErrorCode::Transport`].
-    #[error("transport error on {} {}: {message}", context.method, context.path)]
+    #[error("transport error on {}: {message}", request(context))]
     Transport {
         /// What failed.
         message: String,
@@ -267,7 +271,7 @@ pub enum Error {
         context: Box<RequestContext>,
     },
     /// See [`ErrorCode::Timeout`].
-    #[error("timed out after {elapsed:?} on {} {}", context.method, context.path)]
+    #[error("timed out after {elapsed:?} on {}", request(context))]
     Timeout {
         /// Time spent before giving up.
         elapsed: Duration,
@@ -275,7 +279,10 @@ pub enum Error {
         context: Box<RequestContext>,
     },
     /// See [`ErrorCode::ResponseTooLarge`].
-    #[error("response body of {} {} exceeds the cap of {limit} bytes", context.method, context.path)]
+    #[error(
+        "response body of {} exceeds the cap of {limit} bytes",
+        request(context)
+    )]
     ResponseTooLarge {
         /// The configured cap in bytes.
         limit: usize,
@@ -283,7 +290,7 @@ pub enum Error {
         context: Box<RequestContext>,
     },
     /// See [`ErrorCode::Decode`].
-    #[error("could not decode the answer of {} {}: {message}", context.method, context.path)]
+    #[error("could not decode the answer of {}: {message}", request(context))]
     Decode {
         /// What did not parse.
         message: String,
@@ -291,13 +298,21 @@ pub enum Error {
         context: Box<RequestContext>,
     },
     /// See [`ErrorCode::Auth`].
-    #[error("authentication failed (HTTP {}) on {} {}: check the static token", status_text(context), context.method, context.path)]
+    #[error(
+        "authentication failed (HTTP {}) on {}: check the static token",
+        status_text(context),
+        request(context)
+    )]
     Auth {
         /// The request.
         context: Box<RequestContext>,
     },
     /// See [`ErrorCode::AccountDisabled`].
-    #[error("forbidden or account disabled (HTTP {}) on {} {}: {message}", status_text(context), context.method, context.path)]
+    #[error(
+        "forbidden or account disabled (HTTP {}) on {}: {message}",
+        status_text(context),
+        request(context)
+    )]
     AccountDisabled {
         /// The server's message.
         message: String,
@@ -305,13 +320,16 @@ pub enum Error {
         context: Box<RequestContext>,
     },
     /// See [`ErrorCode::LicenseUnavailable`].
-    #[error("no SAFE licence is available for the API user (reserve one under Settings > License Allocation) on {} {}", context.method, context.path)]
+    #[error(
+        "no SAFE licence is available for the API user (reserve one under Settings > License Allocation) on {}",
+        request(context)
+    )]
     LicenseUnavailable {
         /// The request.
         context: Box<RequestContext>,
     },
     /// See [`ErrorCode::RateLimited`].
-    #[error("rate limited on {} {}{}", context.method, context.path, retry_after.map(|d| format!(": retry after {d:?}")).unwrap_or_default())]
+    #[error("rate limited on {}{}", request(context), retry_after.map(|d| format!(": retry after {d:?}")).unwrap_or_default())]
     RateLimited {
         /// How long the server asked us to wait, when it said.
         retry_after: Option<Duration>,
@@ -327,13 +345,13 @@ pub enum Error {
         limit: u32,
     },
     /// See [`ErrorCode::NotFound`].
-    #[error("not found (HTTP 404) on {} {}", context.method, context.path)]
+    #[error("not found (HTTP 404) on {}", request(context))]
     NotFound {
         /// The request.
         context: Box<RequestContext>,
     },
     /// See [`ErrorCode::Conflict`].
-    #[error("conflict on {} {}: {message}", context.method, context.path)]
+    #[error("conflict on {}: {message}", request(context))]
     Conflict {
         /// The server's message.
         message: String,
@@ -354,7 +372,7 @@ pub enum Error {
         ids: Vec<i64>,
     },
     /// See [`ErrorCode::Server`].
-    #[error("server error (HTTP {status}) on {} {}", context.method, context.path)]
+    #[error("server error (HTTP {status}) on {}", request(context))]
     Server {
         /// The HTTP status.
         status: u16,
@@ -370,6 +388,18 @@ pub enum Error {
     /// See [`ErrorCode::Consumer`].
     #[error("consumer failed: {0}")]
     Consumer(String),
+}
+
+/// `GET items/seqOrgID/{n}`: the method and templated path an error names. Every error is
+/// built with both (tests check it); should one ever come without them, the message still
+/// reads as a sentence rather than `of  :`.
+fn request(c: &RequestContext) -> String {
+    match (c.method.trim(), c.path.trim()) {
+        ("", "") => "an unnamed request".into(),
+        (m, "") => m.to_string(),
+        ("", p) => p.to_string(),
+        (m, p) => format!("{m} {p}"),
+    }
 }
 
 fn status_text(c: &RequestContext) -> String {
@@ -522,6 +552,116 @@ mod tests {
         };
         assert!(!budget.is_transient());
         assert!(Error::Checkpoint("x".into()).code().class() == ErrorClass::Storage);
+    }
+
+    /// One error of `code`, with `ctx` wherever the variant carries a request. The match is
+    /// exhaustive: a new code cannot be added without a sample here.
+    fn sample(code: ErrorCode, ctx: &RequestContext) -> Error {
+        let c = || Box::new(ctx.clone());
+        match code {
+            ErrorCode::InvalidConfig => Error::InvalidConfig("bad".into()),
+            ErrorCode::Validation => Error::Validation {
+                field: Some("caseNumber".into()),
+                message: "required".into(),
+                context: Some(c()),
+            },
+            ErrorCode::Transport => Error::Transport {
+                message: "reset".into(),
+                context: c(),
+            },
+            ErrorCode::Timeout => Error::Timeout {
+                elapsed: Duration::from_secs(1),
+                context: c(),
+            },
+            ErrorCode::ResponseTooLarge => Error::ResponseTooLarge {
+                limit: 10,
+                context: c(),
+            },
+            ErrorCode::Decode => Error::Decode {
+                message: "the answer is not JSON".into(),
+                context: c(),
+            },
+            ErrorCode::Auth => Error::Auth { context: c() },
+            ErrorCode::AccountDisabled => Error::AccountDisabled {
+                message: "disabled".into(),
+                context: c(),
+            },
+            ErrorCode::LicenseUnavailable => Error::LicenseUnavailable { context: c() },
+            ErrorCode::RateLimited => Error::RateLimited {
+                retry_after: None,
+                context: c(),
+            },
+            ErrorCode::BudgetExhausted => Error::BudgetExhausted {
+                window: "minute",
+                limit: 1,
+            },
+            ErrorCode::NotFound => Error::NotFound { context: c() },
+            ErrorCode::Conflict => Error::Conflict {
+                message: "duplicate".into(),
+                context: c(),
+            },
+            ErrorCode::DuplicateNumber => Error::DuplicateNumber {
+                seq: 3,
+                count: 2,
+                ids: vec![1, 2],
+            },
+            ErrorCode::Server => Error::Server {
+                status: 500,
+                context: c(),
+            },
+            ErrorCode::Checkpoint => Error::Checkpoint("locked".into()),
+            ErrorCode::Cancelled => Error::Cancelled,
+            ErrorCode::Consumer => Error::Consumer("refused".into()),
+        }
+    }
+
+    /// The empty forms an error with a missing method or path used to print
+    /// (`could not decode the answer of  : …`, `not found (HTTP 404) on  `).
+    fn assert_reads_well(text: &str) {
+        assert!(!text.contains("  "), "double space: {text:?}");
+        assert!(!text.contains(" :"), "space before a colon: {text:?}");
+        assert!(
+            !text.ends_with(' ') && !text.ends_with(" on"),
+            "dangling end: {text:?}"
+        );
+        assert!(!text.contains("of :") && !text.contains("on :"), "{text:?}");
+    }
+
+    #[test]
+    fn every_error_with_a_request_names_its_method_and_templated_path() {
+        let ctx = RequestContext {
+            method: "GET".into(),
+            path: "items/seqOrgID/{n}".into(),
+            status: Some(500),
+            excerpt: Some("<html>".into()),
+            attempts: 1,
+        };
+        for code in ErrorCode::ALL {
+            let e = sample(code, &ctx);
+            assert_eq!(e.code(), code);
+            let text = e.to_string();
+            assert_reads_well(&text);
+            if e.context().is_some() {
+                assert!(text.contains("GET items/seqOrgID/{n}"), "{code:?}: {text}");
+                assert_eq!(e.path(), Some("items/seqOrgID/{n}"));
+            }
+        }
+        // Should an error ever be built without its request, it still reads as a sentence.
+        for ctx in [
+            RequestContext::default(),
+            RequestContext {
+                method: "POST".into(),
+                ..RequestContext::default()
+            },
+            RequestContext {
+                path: "cases".into(),
+                ..RequestContext::default()
+            },
+        ] {
+            for code in ErrorCode::ALL {
+                assert_reads_well(&sample(code, &ctx).to_string());
+            }
+        }
     }
 
     #[test]

@@ -36,16 +36,21 @@ fn nonzero(n: u32) -> NonZeroU32 {
 }
 
 impl Pacer {
-    /// Builds the limiter and budgets of `pacing`.
-    pub fn new(pacing: &Pacing) -> Pacer {
-        let rate = pacing.requests_per_second.map(|rps| {
-            let spacing = (1.0 + pacing.safety_margin.max(0.0)) / rps;
-            let period = Duration::from_secs_f64(spacing).max(Duration::from_nanos(1));
-            let quota = Quota::with_period(period)
-                .expect("period is non-zero")
-                .allow_burst(nonzero(pacing.burst));
-            RateLimiter::direct(quota)
-        });
+    /// Builds the limiter and budgets of `pacing`; a rate that is not meaningful (NaN,
+    /// infinite, negative, below one request a day) is [`Error::InvalidConfig`], never a panic.
+    pub fn new(pacing: &Pacing) -> Result<Pacer> {
+        let rate = match pacing.requests_per_second {
+            None => None,
+            Some(rps) => {
+                let period = crate::config::pacing_period(rps, pacing.safety_margin)?;
+                let quota = Quota::with_period(period)
+                    .ok_or_else(|| {
+                        Error::InvalidConfig("the pacing period must be above zero".into())
+                    })?
+                    .allow_burst(nonzero(pacing.burst));
+                Some(RateLimiter::direct(quota))
+            }
+        };
         let mut budgets = Vec::new();
         let b = pacing.budget;
         for (window, limit, quota) in [
@@ -73,11 +78,11 @@ impl Pacer {
                 budgets.push((window, limit, RateLimiter::direct(quota)));
             }
         }
-        Pacer {
+        Ok(Pacer {
             rate,
             budgets,
             attempts: AtomicU64::new(0),
-        }
+        })
     }
 
     /// Takes one request slot: refuses with [`Error::BudgetExhausted`] when a budget is spent,
@@ -116,7 +121,8 @@ mod tests {
         let p = Pacer::new(&Pacing {
             safety_margin: 0.5,
             ..Pacing::per_second(100.0)
-        });
+        })
+        .unwrap();
         let started = std::time::Instant::now();
         for _ in 0..11 {
             p.acquire().await.unwrap();
@@ -134,12 +140,45 @@ mod tests {
                 per_minute: Some(3),
                 ..Budget::default()
             },
-        });
+        })
+        .unwrap();
         for _ in 0..3 {
             p.acquire().await.unwrap();
         }
         let err = p.acquire().await.unwrap_err();
         assert_eq!(err.code(), crate::ErrorCode::BudgetExhausted);
         assert_eq!(p.attempts(), 3);
+    }
+
+    /// Rates the builder refuses are refused here too (a `Pacing` may reach the pacer
+    /// through a `ClientConfig` changed after its build): an error, never a panic.
+    #[test]
+    fn a_rate_that_is_no_time_is_an_error_not_a_panic() {
+        for rate in [
+            1e-300,
+            f64::MIN_POSITIVE,
+            5e-324,
+            1e-6,
+            0.0,
+            -1.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            let err = Pacer::new(&Pacing::per_second(rate)).unwrap_err();
+            assert_eq!(err.code(), crate::ErrorCode::InvalidConfig, "{rate}");
+            assert!(err.to_string().contains("requests_per_second"), "{err}");
+        }
+        let margin = Pacing {
+            safety_margin: f64::NAN,
+            ..Pacing::per_second(2.0)
+        };
+        assert_eq!(
+            Pacer::new(&margin).unwrap_err().code(),
+            crate::ErrorCode::InvalidConfig
+        );
+        // The slowest rate accepted, and a huge one (spacing rounds to the 1 ns floor).
+        assert!(Pacer::new(&Pacing::per_second(crate::config::MIN_REQUESTS_PER_SECOND)).is_ok());
+        assert!(Pacer::new(&Pacing::per_second(1e300)).is_ok());
     }
 }

@@ -80,6 +80,8 @@ fn install_crypto_provider() {
 impl Transport {
     /// Builds the HTTP client of `config` (proxy, extra CA certificates, timeouts).
     pub fn new(config: ClientConfig) -> Result<Transport> {
+        // The fields are public: check the numbers again, whatever built the config.
+        config.validate()?;
         install_crypto_provider();
         let mut b = reqwest::Client::builder()
             .connect_timeout(config.timeouts.connect)
@@ -129,7 +131,7 @@ impl Transport {
             .build()
             .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
         let user_agent = config.user_agent();
-        let pacer = Pacer::new(&config.pacing);
+        let pacer = Pacer::new(&config.pacing)?;
         let headers = build_headers(&config.credentials, BodyKind::None, &user_agent)
             .and_then(|plain| {
                 build_headers(&config.credentials, BodyKind::Json, &user_agent)

@@ -204,6 +204,143 @@ async fn decode_errors() {
     }
 }
 
+/// A decode failure of every kind of call (one item by number, an entity, a list, a search,
+/// a boolean, a create, an update) names the method and the templated path of its request,
+/// never its ids, and never the empty form `of  :` (issue 15).
+#[tokio::test]
+async fn every_kind_of_decode_error_names_its_method_and_templated_path() {
+    use std::future::Future;
+    use std::pin::Pin;
+    type Call<'a> = Pin<Box<dyn Future<Output = safe_tracker::Result<()>> + 'a>>;
+
+    let sim = simulator(2).await;
+    let c = client(&sim, 1);
+    let item = c.item_by_seq(1).await.unwrap().unwrap();
+    let id = item.id.unwrap();
+    let case_id = item.primary_case_id.unwrap();
+    let kase = c.case(case_id).await.unwrap();
+    let officer = c.users_typeahead("Reyes").await.unwrap()[0].id;
+    let new_case = Case {
+        case_number: Some("DEC-1".into()),
+        case_officer_ids: Some(vec![officer]),
+        offense_type_id: Some(4),
+        active: Some(true),
+        ..Case::default()
+    };
+    let r = c.config().routes.clone();
+    let calls: Vec<(&str, &str, &str, Call<'_>)> = vec![
+        (
+            "GET",
+            &r.item_by_seq,
+            "seqOrgID",
+            Box::pin(async { c.item_by_seq(1).await.map(drop) }),
+        ),
+        (
+            "GET",
+            &r.item,
+            "items/",
+            Box::pin(async { c.item(id).await.map(drop) }),
+        ),
+        (
+            "GET",
+            &r.item_form_data,
+            "formdata/",
+            Box::pin(async { c.item_form_data(id).await.map(drop) }),
+        ),
+        (
+            "GET",
+            &r.chain_of_custody,
+            "/coc",
+            Box::pin(async { c.chain_of_custody(id).await.map(drop) }),
+        ),
+        (
+            "POST",
+            &r.item_search,
+            "items/search",
+            Box::pin(async { c.items_after_seq(1, 10).await.map(drop) }),
+        ),
+        (
+            "GET",
+            &r.case,
+            "cases/",
+            Box::pin(async { c.case(case_id).await.map(drop) }),
+        ),
+        (
+            "GET",
+            &r.case_by_number,
+            "getByNumber",
+            Box::pin(async {
+                c.case_by_number(kase.case_number.as_deref().unwrap())
+                    .await
+                    .map(drop)
+            }),
+        ),
+        (
+            "POST",
+            &r.cases,
+            "cases",
+            Box::pin(async { c.create_case(&new_case).await.map(drop) }),
+        ),
+        (
+            "PUT",
+            &r.case,
+            "cases/",
+            Box::pin(async { c.update_case(case_id, &kase).await.map(drop) }),
+        ),
+        (
+            "GET",
+            &r.case_people,
+            "/people",
+            Box::pin(async { c.case_people(case_id).await.map(drop) }),
+        ),
+        (
+            "GET",
+            &r.email_in_use,
+            "isemail",
+            Box::pin(async { c.email_in_use("a@example.org").await.map(drop) }),
+        ),
+        (
+            "GET",
+            &r.users_typeahead,
+            "typeahead",
+            Box::pin(async { c.users_typeahead("Reyes").await.map(drop) }),
+        ),
+        (
+            "GET",
+            &r.races,
+            "races",
+            Box::pin(async {
+                c.lookup(safe_tracker::models::Lookup::Races)
+                    .await
+                    .map(drop)
+            }),
+        ),
+    ];
+    for (method, template, path_contains, call) in calls {
+        sim.clear_faults();
+        sim.add_fault(FaultRule {
+            count: Some(1),
+            method: Some(method.into()),
+            path_contains: Some(path_contains.into()),
+            ..fault(FaultKind::Malformed)
+        });
+        let err = call.await.unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.code(), ErrorCode::Decode, "{method} {template}: {text}");
+        assert!(
+            text.starts_with(&format!(
+                "could not decode the answer of {method} {template}: "
+            )),
+            "{text}"
+        );
+        assert_eq!(err.path(), Some(template));
+        assert!(
+            !text.contains(&id.to_string()) && !text.contains("  "),
+            "{text}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn auth_disabled_licence_wrong_office() {
     let sim = simulator(2).await;

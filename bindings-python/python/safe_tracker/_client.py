@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 
 from . import _native
+from ._error_codes import InvalidConfigError
 from ._models import (
     Case,
     CustodyEntry,
@@ -39,6 +41,10 @@ def _config_json(options: Mapping[str, Any]) -> str:
     for key, value in options.items():
         if value is None:
             continue
+        # NaN and infinity are no setting (JSON has neither; int() of them raises a bare
+        # ValueError or OverflowError): the typed error, as the core gives for 1e-300.
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidConfigError(f"{key} must be a finite number, not {value}")
         if key in _SECONDS:
             config[_SECONDS[key]] = int(round(float(value) * 1000))
         else:

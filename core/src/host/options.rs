@@ -37,9 +37,7 @@ pub struct HostPollerOptions {
 }
 
 fn secs(name: &str, v: f64) -> Result<Duration> {
-    Duration::try_from_secs_f64(v).map_err(|_| {
-        Error::InvalidConfig(format!("{name} must be a non-negative number of seconds"))
-    })
+    crate::config::setting_secs(name, v)
 }
 
 /// Parses an `expand` value: a list of names or a comma-separated string.
@@ -174,5 +172,36 @@ mod tests {
         assert!(poller_options_from_json(r#"{"interval":10}"#).is_err());
         assert!(poller_options_from_json(r#"{"interval":10,"unsafe_min_interval":1}"#).is_ok());
         assert!(poller_options_from_json(r#"{"expand":"bogus"}"#).is_err());
+    }
+
+    /// Every seconds value of the poller and updated-items options: negative, past the
+    /// largest `Duration`, or past ten years (where clock arithmetic would overflow) is an
+    /// invalid configuration naming the option, never a panic. (JSON has no NaN or infinity;
+    /// `setting_secs` refuses them for the other callers.)
+    #[test]
+    fn seconds_that_are_no_duration_are_invalid_config() {
+        for name in ["hole_max_age", "interval", "jitter", "unsafe_min_interval"] {
+            for v in ["-1", "1e300", "1e15", "400000000"] {
+                let json = format!(r#"{{"{name}":{v}}}"#);
+                let e = poller_options_from_json(&json).unwrap_err();
+                assert_eq!(e.code(), crate::ErrorCode::InvalidConfig, "{json}");
+                assert!(e.to_string().contains(name), "{json}: {e}");
+            }
+        }
+        for name in ["overlap", "interval", "jitter", "unsafe_min_interval"] {
+            for v in ["-1", "1e300", "1e15"] {
+                let json = format!(r#"{{"{name}":{v}}}"#);
+                let e = updated_options_from_json(&json).unwrap_err();
+                assert_eq!(e.code(), crate::ErrorCode::InvalidConfig, "{json}");
+                assert!(e.to_string().contains(name), "{json}: {e}");
+            }
+        }
+        for v in [f64::NAN, f64::INFINITY, -0.5, 1e300] {
+            assert!(crate::config::setting_secs("interval", v).is_err(), "{v}");
+        }
+        assert_eq!(
+            crate::config::setting_secs("interval", 1.5).unwrap(),
+            Duration::from_millis(1500)
+        );
     }
 }

@@ -180,7 +180,8 @@ impl Shared {
                 let floor = chrono::Duration::from_std(self.floor).unwrap_or(chrono::Duration::MAX);
                 // A clock that went backwards never lengthens the wait past one floor.
                 let elapsed = (now - last).max(chrono::Duration::zero());
-                now + (floor - elapsed).max(chrono::Duration::zero())
+                now.checked_add_signed((floor - elapsed).max(chrono::Duration::zero()))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC)
             }
         }
     }
@@ -216,9 +217,11 @@ impl Shared {
         match state.last_sweep_started {
             None => earliest,
             Some(last) => {
-                let interval = chrono::Duration::from_std(self.interval + jitter)
+                let interval = chrono::Duration::from_std(self.interval.saturating_add(jitter))
                     .unwrap_or(chrono::Duration::MAX);
-                (last + interval).max(earliest)
+                last.checked_add_signed(interval)
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC)
+                    .max(earliest)
             }
         }
     }

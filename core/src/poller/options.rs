@@ -113,6 +113,12 @@ impl PollerOptions {
 
     /// Checks the options.
     pub fn validate(&self) -> Result<()> {
+        check_durations(&[
+            ("hole_max_age", Some(self.hole_max_age)),
+            ("interval", Some(self.interval)),
+            ("jitter", Some(self.jitter)),
+            ("unsafe_min_interval", self.unsafe_min_interval),
+        ])?;
         if self.interval < self.floor() {
             return Err(Error::InvalidConfig(format!(
                 "interval {:?} is below the floor of {:?} between sweeps (the vendor warns that \
@@ -136,6 +142,17 @@ impl PollerOptions {
         }
         Ok(())
     }
+}
+
+/// Checks each duration option against [`crate::config::MAX_SETTING_DURATION`] (ten years):
+/// a longer one would overflow the poller's clock arithmetic.
+pub(crate) fn check_durations(options: &[(&str, Option<Duration>)]) -> Result<()> {
+    for (name, d) in options {
+        if let Some(d) = d {
+            crate::config::check_duration(name, *d)?;
+        }
+    }
+    Ok(())
 }
 
 /// The identity of a delivered item: hosts upsert by it. The item `id` is the identity, not

@@ -110,6 +110,12 @@ impl UpdatedPoller {
         options: UpdatedOptions,
         clock: Arc<dyn Clock>,
     ) -> Result<UpdatedPoller> {
+        super::options::check_durations(&[
+            ("overlap", Some(options.overlap)),
+            ("interval", Some(options.interval)),
+            ("jitter", Some(options.jitter)),
+            ("unsafe_min_interval", options.unsafe_min_interval),
+        ])?;
         let floor = options.unsafe_min_interval.unwrap_or(MIN_SWEEP_INTERVAL);
         if options.interval < floor {
             return Err(Error::InvalidConfig(format!(
