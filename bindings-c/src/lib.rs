@@ -1170,13 +1170,21 @@ pub unsafe extern "C" fn safe_poller_run_forever(
                 Err(f) if f.status == safe_status::SAFE_CANCELLED => return Ok(()),
                 Err(f) => return Err(f),
             }
-            match sweep(&poller.poller, callback, user_data) {
-                Ok(()) => {}
-                Err(f) if f.status == safe_status::SAFE_CANCELLED => return Ok(()),
-                Err(f)
-                    if safe_tracker::ErrorCode::from_u32(f.status as u32)
-                        .is_some_and(host::keeps_running_after) => {}
-                Err(f) => return Err(f),
+            // Every rule after a sweep is the core's (its poller driver). A status that is not
+            // a core code (a panic, an invalid argument) stops the loop.
+            let outcome = sweep(&poller.poller, callback, user_data);
+            let code = match &outcome {
+                Ok(()) => None,
+                Err(f) => match safe_tracker::ErrorCode::from_u32(f.status as u32) {
+                    Some(code) => Some(code),
+                    None => return outcome,
+                },
+            };
+            let p = poller.poller.clone();
+            match block_on(async move { Ok(p.decide(code).await) })? {
+                safe_tracker::poller::Decision::Cancelled => return Ok(()),
+                safe_tracker::poller::Decision::Stop => return outcome,
+                _ => {}
             }
         }
     })

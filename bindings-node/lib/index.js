@@ -329,13 +329,17 @@ class PollerBase {
         if (e instanceof CancelledError) return;
         throw e;
       }
+      // The schedule and every rule after a sweep are the core's (its poller driver).
       try {
         await this._sweepWith(handler);
       } catch (err) {
-        if (err instanceof CancelledError) return;
-        if (err instanceof SafeError && sync(() => native.keepsRunningAfter(err.code))) continue;
-        throw err;
+        if (!(err instanceof SafeError)) throw err;
+        const decision = await this._native.decide(err.code);
+        if (decision === 'cancelled') return;
+        if (decision === 'stop') throw err;
+        continue;
       }
+      await this._native.decide(undefined);
     }
   }
 }

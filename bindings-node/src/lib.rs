@@ -363,6 +363,15 @@ impl NativePoller {
         .await
     }
 
+    /// What a sweep's outcome means for a run-for-ever loop (`code`: the error it failed with,
+    /// absent when it completed): `continue`, `back_off`, `park`, `stop` or `cancelled`.
+    #[napi(catch_unwind)]
+    pub async fn decide(&self, code: Option<u32>) -> Result<String> {
+        let p = self.poller.clone();
+        let code = code.and_then(safe_tracker::ErrorCode::from_u32);
+        guard_async(async move { Ok(p.decide(code).await.name().to_string()) }).await
+    }
+
     /// Resolves when the schedule allows the next sweep; rejects with `Cancelled` on cancel.
     #[napi(catch_unwind)]
     pub async fn wait_scheduled(&self) -> Result<()> {

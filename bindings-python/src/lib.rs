@@ -411,6 +411,17 @@ impl NativePoller {
         )
     }
 
+    /// What a sweep's outcome means for a run-for-ever loop (`code`: the error it failed with,
+    /// `None` when it completed): `continue`, `back_off`, `park`, `stop` or `cancelled`.
+    #[pyo3(signature = (code=None))]
+    fn decide(&self, py: Python<'_>, code: Option<u32>) -> PyResult<String> {
+        let p = self.poller.clone();
+        let code = code.and_then(safe_tracker::ErrorCode::from_u32);
+        run_blocking(py, self.driver, async move {
+            Ok(p.decide(code).await.name().to_string())
+        })
+    }
+
     /// Steps over number `seq` for good (the items stream only; refused while a sweep runs);
     /// returns the recorded skip as JSON. Releases the GIL.
     fn skip(&self, py: Python<'_>, seq: u64, reason: String) -> PyResult<String> {

@@ -110,6 +110,33 @@ def test_run_forever_and_events(sim: Sim) -> None:
     assert events[0] == {"event": "sweep_started", "cursor": 1}
 
 
+def test_run_forever_follows_the_cores_decisions(sim: Sim) -> None:
+    # The core's driver decides after each sweep: a transient failure sweeps again (after
+    # the backoff: one interval for the first failure), an account error stops the loop.
+    p = st.Poller(sim.client(8), unsafe_min_interval=0, interval=0.05, jitter=0)
+    native = p._native
+    assert native.decide(None) == "continue"
+    assert native.decide(st.ServerError.code) == "back_off"
+    assert native.decide(st.LicenseUnavailableError.code) == "stop"
+    assert native.decide(st.CheckpointError.code) == "stop"
+    assert native.decide(st.CancelledError.code) == "cancelled"
+    p.close()
+
+    poller = st.Poller(sim.client(8), unsafe_min_interval=0, interval=0.05, jitter=0)
+    sim.fault(kind="status", status=500, path_contains="seqOrgID/1", count=3)  # one failed sweep
+    got: List[int] = []
+
+    def handler(r: st.ItemRecord) -> None:
+        got.append(r.sequential_org_id or 0)
+        if len(got) == 60:
+            sim.fault(kind="no_licence")
+
+    with pytest.raises(st.LicenseUnavailableError):
+        poller.run_forever(handler)
+    assert got == list(range(1, 61)), "the failed sweep was retried, then the licence stopped it"
+    assert sim.count("/api/items/seqOrgID/{n}") >= 3 + 60
+
+
 def test_sqlite_and_callback_checkpoints(sim: Sim, tmp_path: Path) -> None:
     db = tmp_path / "cp.db"
     p = st.Poller(sim.client(7), checkpoint=st.SqliteCheckpoint(str(db)), unsafe_min_interval=0)

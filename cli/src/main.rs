@@ -443,6 +443,9 @@ async fn sync(cli: &Cli, args: &SyncArgs) -> Result<(), Error> {
                 .and_then(|(_, d)| d.as_ref())
                 .map_or(0, |d| d.renumbered())
     };
+    // With --watch the core's driver keeps the schedule (interval plus jitter, backing off
+    // after failures) and decides after each sweep.
+    let mut driver = poller.driver(None);
     loop {
         let (renumbered_before, warned_before) = (renumbered(), progress.warned);
         let plan = poller.plan();
@@ -464,12 +467,12 @@ async fn sync(cli: &Cli, args: &SyncArgs) -> Result<(), Error> {
             .await;
         let report = match report {
             Ok(r) => r,
-            Err(e) if args.watch && e.code().class().keeps_poller_running() => {
-                progress.line(&format!("sweep failed, retrying at the next sweep: {e}"));
+            Err(e) if args.watch && driver.decide_code(Some(e.code())).keeps_running() => {
+                progress.line(&format!("sweep failed, retrying later: {e}"));
                 if let Some(hint) = stuck_hint(&poller) {
                     progress.line(&hint);
                 }
-                continue_after(&poller).await?;
+                driver.wait().await?;
                 continue;
             }
             Err(e) => {
@@ -532,7 +535,8 @@ async fn sync(cli: &Cli, args: &SyncArgs) -> Result<(), Error> {
             return Ok(());
         }
         progress.line(&summary);
-        continue_after(&poller).await?;
+        driver.decide_code(None);
+        driver.wait().await?;
     }
 }
 
@@ -550,19 +554,6 @@ fn stuck_hint(poller: &Poller) -> Option<String> {
         st.message,
         st.seq
     ))
-}
-
-/// Waits for the next scheduled sweep (interval, floor), or returns `Cancelled`.
-async fn continue_after(poller: &Poller) -> Result<(), Error> {
-    let plan = poller.plan();
-    let wait = (plan.scheduled_start - chrono::Utc::now())
-        .to_std()
-        .unwrap_or_default();
-    let token = poller.cancellation_token();
-    tokio::select! {
-        _ = tokio::time::sleep(wait) => Ok(()),
-        _ = token.cancelled() => Err(Error::Cancelled),
-    }
 }
 
 /// Opens a JSON-lines file for appending. A line torn by a crash (no final newline) is closed

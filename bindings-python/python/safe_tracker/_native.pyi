@@ -61,6 +61,11 @@ class NativePoller:
         """
         Ends any sweep and releases the one-poller lock now.
         """
+    def decide(self, /, code: SupportsIndex | None = None) -> str:
+        """
+        What a sweep's outcome means for a run-for-ever loop (`code`: the error it failed with,
+        `None` when it completed): `continue`, `back_off`, `park`, `stop` or `cancelled`.
+        """
     def fail(self, /, message: str) -> BaseException:
         """
         Ends the sweep: the consumer failed on the last record. Returns the `SafeError` to

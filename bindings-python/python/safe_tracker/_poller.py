@@ -203,6 +203,7 @@ class _PollerBase(Generic[R]):
         return self.last_report()
 
     def _run_forever(self, handler: Callable[[R], Any]) -> None:
+        # The schedule and every rule after a sweep are the core's (its poller driver).
         while True:
             try:
                 self._native.wait_scheduled()
@@ -210,12 +211,10 @@ class _PollerBase(Generic[R]):
                 return
             try:
                 self._sweep_with(handler)
-            except CancelledError:
-                return
+                self._native.decide(None)
             except SafeError as exc:
-                if not _native.keeps_running_after(exc.code):
-                    raise
-                LOGGER.warning("sweep failed, retrying at the next sweep: %s", exc)
+                if _after_failure(self._native.decide(exc.code), exc):
+                    return
 
     async def _aiterate(self) -> AsyncIterator[R]:
         generation = self._begin()
@@ -249,12 +248,21 @@ class _PollerBase(Generic[R]):
                 return
             try:
                 await self._asweep_with(handler)
-            except CancelledError:
-                return
+                self._native.decide(None)
             except SafeError as exc:
-                if not _native.keeps_running_after(exc.code):
-                    raise
-                LOGGER.warning("sweep failed, retrying at the next sweep: %s", exc)
+                if _after_failure(self._native.decide(exc.code), exc):
+                    return
+
+
+def _after_failure(decision: str, exc: SafeError) -> bool:
+    """Acts on the core's decision after a failed sweep: raises ``exc`` on ``stop``, returns
+    True (the loop ends) on ``cancelled``, and logs and returns False when the loop goes on."""
+    if decision == "stop":
+        raise exc
+    if decision == "cancelled":
+        return True
+    LOGGER.warning("sweep failed (%s), sweeping again later: %s", decision, exc)
+    return False
 
 
 class _ItemsOptions:

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::options::{poller_options_from_json, updated_options_from_json};
 use super::to_json;
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::poller::CheckpointStore;
 
 /// A poller of either stream with JSON records, for the bindings: `next` starts a sweep when
@@ -18,6 +18,8 @@ pub struct HostPoller {
     kind: HostPollerKind,
     stream: tokio::sync::Mutex<Option<HostStream>>,
     last_report: std::sync::Mutex<Option<Value>>,
+    /// The schedule between sweeps ([`HostPoller::wait_scheduled`], [`HostPoller::decide`]).
+    driver: tokio::sync::Mutex<crate::poller::Driver>,
 }
 
 enum HostPollerKind {
@@ -97,10 +99,15 @@ impl HostPoller {
     }
 
     fn new(kind: HostPollerKind) -> HostPoller {
+        let driver = match &kind {
+            HostPollerKind::Items(p) => p.driver(None),
+            HostPollerKind::Updated(p) => p.driver(None),
+        };
         HostPoller {
             kind,
             stream: tokio::sync::Mutex::new(None),
             last_report: std::sync::Mutex::new(None),
+            driver: tokio::sync::Mutex::new(driver),
         }
     }
 
@@ -162,9 +169,21 @@ impl HostPoller {
         self.stream.lock().await.take();
     }
 
-    /// Waits until `run_forever` would start the next sweep; `Cancelled` when cancelled.
+    /// Waits until the next sweep of a run-for-ever loop may start (the [`Driver`]'s schedule:
+    /// interval plus jitter, longer after failures, never before the floor); `Cancelled` when
+    /// cancelled.
+    ///
+    /// [`Driver`]: crate::poller::Driver
     pub async fn wait_scheduled(&self) -> Result<()> {
-        self.shared().wait_next_sweep().await
+        self.driver.lock().await.wait().await
+    }
+
+    /// What the outcome of a sweep means for a run-for-ever loop (see
+    /// [`crate::poller::Driver::decide`]): `code` is the error the sweep failed with, `None`
+    /// when it completed. A loop stops on `stop` (re-raising the sweep's error), returns on
+    /// `cancelled`, and otherwise waits with [`HostPoller::wait_scheduled`] and sweeps again.
+    pub async fn decide(&self, code: Option<ErrorCode>) -> crate::poller::Decision {
+        self.driver.lock().await.decide_code(code)
     }
 
     /// The report of the last completed sweep.

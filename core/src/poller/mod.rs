@@ -8,6 +8,7 @@
 
 mod checkpoint;
 mod clock;
+mod driver;
 mod options;
 mod state;
 mod sweep;
@@ -24,6 +25,7 @@ pub use checkpoint::{
     SaveFn, SqliteCheckpoint,
 };
 pub use clock::{Clock, ManualClock, SleepFuture, SystemClock};
+pub use driver::{AccountErrors, AccountFloors, Decision, Driver, Schedule};
 pub use options::{
     DedupeKey, Expand, ItemRecord, MIN_SWEEP_INTERVAL, PollerEvent, PollerOptions, PollerStatus,
     SweepPlan, SweepReport,
@@ -70,6 +72,9 @@ pub(crate) struct Shared {
     pub floor: Duration,
     pub interval: Duration,
     pub jitter: Duration,
+    /// The account this poller's client calls SAFE as, and the registry of its sweep floor.
+    pub account: (String, u64),
+    pub account_floors: Mutex<Arc<AccountFloors>>,
 }
 
 impl Core {
@@ -111,10 +116,27 @@ impl Core {
 
     /// Starts a sweep: waits out the floor after the last start, then stamps and saves the new
     /// start before any request, so a crash cannot break the floor. Returns the start time.
+    /// The account's floor ([`AccountFloors`]) is taken too: another poller of the same
+    /// account that started a sweep less than a floor ago makes this one wait.
     pub async fn begin_sweep(&mut self, shared: &Shared) -> Result<DateTime<Utc>> {
         self.check_open()?;
         let earliest = shared.earliest_start(self.state.last_sweep_started, shared.clock.now());
         shared.wait_until(earliest).await?;
+        loop {
+            let floors = shared.account_floors();
+            let now = shared.clock.now();
+            match floors.try_start(&shared.account, now, shared.floor) {
+                None => break,
+                Some(wait) => {
+                    tracing::info!(
+                        poller = %shared.key,
+                        wait_ms = wait.as_millis() as u64,
+                        "another poller of this SAFE account swept less than a floor ago"
+                    );
+                    shared.wait_until(driver::add(now, wait)).await?;
+                }
+            }
+        }
         let now = shared.clock.now();
         self.state.last_sweep_started = Some(now);
         self.save(shared)?;
@@ -138,23 +160,38 @@ impl Core {
 
 impl Shared {
     pub fn new(
-        key: String,
-        state: &PollerState,
+        core: &Core,
         clock: Arc<dyn Clock>,
         floor: Duration,
         interval: Duration,
         jitter: Duration,
     ) -> Shared {
         Shared {
-            key,
-            snapshot: Mutex::new(state.clone()),
+            key: core.key.clone(),
+            snapshot: Mutex::new(core.state.clone()),
             clock,
             listener: Mutex::new(None),
             cancel: CancellationToken::new(),
             floor,
             interval,
             jitter,
+            account: AccountFloors::account_of(&core.client),
+            account_floors: Mutex::new(AccountFloors::process()),
         }
+    }
+
+    /// The registry of account floors this poller takes its sweeps from.
+    pub fn account_floors(&self) -> Arc<AccountFloors> {
+        self.account_floors
+            .lock()
+            .map(|f| f.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// A driver over this poller with the poller's interval and jitter.
+    pub fn driver(self: &Arc<Self>, schedule: Option<Schedule>) -> Driver {
+        let schedule = schedule.unwrap_or_else(|| Schedule::new(self.interval, self.jitter));
+        Driver::new(self.clone(), schedule)
     }
 
     pub fn state(&self) -> PollerState {
@@ -223,27 +260,6 @@ impl Shared {
                     .unwrap_or(DateTime::<Utc>::MAX_UTC)
                     .max(earliest)
             }
-        }
-    }
-
-    /// Waits until `run_forever` starts the next sweep (interval plus jitter after the last
-    /// start, never before the floor); `Cancelled` when cancelled.
-    pub async fn wait_next_sweep(&self) -> Result<()> {
-        let start = self.scheduled_start(&self.state(), self.random_jitter());
-        self.wait_until(start).await
-    }
-
-    /// What `run_forever` does after a sweep: `Ok(true)` goes on (transient failures wait for
-    /// the next sweep), `Ok(false)` stops (cancelled), `Err` stops with the error.
-    pub fn keep_running(result: Result<()>) -> Result<bool> {
-        match result {
-            Ok(()) => Ok(true),
-            Err(Error::Cancelled) => Ok(false),
-            Err(e) if e.code().class().keeps_poller_running() => {
-                tracing::warn!(code = e.code().name(), error = %e, "sweep failed; retrying at the next sweep");
-                Ok(true)
-            }
-            Err(e) => Err(e),
         }
     }
 
@@ -325,8 +341,7 @@ impl Poller {
         options.validate()?;
         let core = Core::open(client, store, "items", options.start_seq)?;
         let shared = Shared::new(
-            core.key.clone(),
-            &core.state,
+            &core,
             clock,
             options.floor(),
             options.interval,
@@ -515,24 +530,31 @@ impl Poller {
     }
 
     /// Sweeps for ever on the schedule (`interval` plus jitter between starts, never below the
-    /// floor). Transient failures wait for the next sweep; account errors (auth, disabled,
-    /// licence), checkpoint and consumer errors stop it and are returned. Returns `Ok` when
-    /// cancelled.
+    /// floor), through [`Poller::driver`]: transient failures back off (the wait doubles with
+    /// each failure in a row, up to an hour); account errors (auth, disabled, licence),
+    /// checkpoint and consumer errors stop it and are returned. Returns `Ok` when cancelled.
     pub async fn run_forever<F, Fut, E>(&self, mut handler: F) -> Result<()>
     where
         F: FnMut(ItemRecord) -> Fut,
         Fut: std::future::Future<Output = std::result::Result<(), E>>,
         E: std::fmt::Display,
     {
-        loop {
-            match self.shared.wait_next_sweep().await {
-                Ok(()) => {}
-                Err(Error::Cancelled) => return Ok(()),
-                Err(e) => return Err(e),
-            }
-            if !Shared::keep_running(self.sweep(&mut handler).await.map(|_| ()))? {
-                return Ok(());
-            }
+        self.driver(None)
+            .run(async || self.sweep(&mut handler).await)
+            .await
+    }
+
+    /// A [`Driver`] of this poller: `schedule` (default: the options' interval and jitter,
+    /// account errors stop) decides when each sweep starts and what its outcome means.
+    pub fn driver(&self, schedule: Option<Schedule>) -> Driver {
+        self.shared.driver(schedule)
+    }
+
+    /// Takes this poller's sweeps from `floors` instead of the process's registry of account
+    /// floors ([`AccountFloors::process`]).
+    pub fn set_account_floors(&self, floors: Arc<AccountFloors>) {
+        if let Ok(mut f) = self.shared.account_floors.lock() {
+            *f = floors;
         }
     }
 }

@@ -130,14 +130,7 @@ impl UpdatedPoller {
         if core.state.watermark.is_none() {
             core.state.watermark = Some(options.since.unwrap_or_else(|| clock.now()));
         }
-        let shared = Shared::new(
-            core.key.clone(),
-            &core.state,
-            clock,
-            floor,
-            options.interval,
-            options.jitter,
-        );
+        let shared = Shared::new(&core, clock, floor, options.interval, options.jitter);
         Ok(UpdatedPoller {
             core: Arc::new(tokio::sync::Mutex::new(core)),
             shared: Arc::new(shared),
@@ -206,15 +199,21 @@ impl UpdatedPoller {
         Fut: std::future::Future<Output = std::result::Result<(), E>>,
         E: std::fmt::Display,
     {
-        loop {
-            match self.shared.wait_next_sweep().await {
-                Ok(()) => {}
-                Err(Error::Cancelled) => return Ok(()),
-                Err(e) => return Err(e),
-            }
-            if !Shared::keep_running(self.sweep(&mut handler).await.map(|_| ()))? {
-                return Ok(());
-            }
+        self.driver(None)
+            .run(async || self.sweep(&mut handler).await)
+            .await
+    }
+
+    /// A [`Driver`](crate::poller::Driver) of this stream; see
+    /// [`crate::poller::Poller::driver`].
+    pub fn driver(&self, schedule: Option<crate::poller::Schedule>) -> crate::poller::Driver {
+        self.shared.driver(schedule)
+    }
+
+    /// See [`crate::poller::Poller::set_account_floors`].
+    pub fn set_account_floors(&self, floors: Arc<crate::poller::AccountFloors>) {
+        if let Ok(mut f) = self.shared.account_floors.lock() {
+            *f = floors;
         }
     }
 }
