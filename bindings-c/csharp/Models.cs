@@ -604,6 +604,124 @@ namespace SafeTracker
         }
     }
 
+    /// <summary>Error details for a host language: code, name, message, status, path, retry-after,
+    /// field (what each binding builds its exception from).</summary>
+    public sealed partial class ErrorInfo : IWireModel
+    {
+        /// <summary>Stable code.</summary>
+        [WireName("code")]
+        public long Code { get; set; }
+        /// <summary>Stable name.</summary>
+        [WireName("name")]
+        public string Name { get; set; }
+        /// <summary>Message (never holds the token).</summary>
+        [WireName("message")]
+        public string Message { get; set; }
+        /// <summary>HTTP status, when an answer came.</summary>
+        [WireName("status")]
+        public long? Status { get; set; }
+        /// <summary>Templated path, when there was a request.</summary>
+        [WireName("path")]
+        public string Path { get; set; }
+        /// <summary>Seconds the server asked us to wait.</summary>
+        [WireName("retry_after")]
+        public double? RetryAfter { get; set; }
+        /// <summary>The offending field of a validation error.</summary>
+        [WireName("field")]
+        public string Field { get; set; }
+        /// <summary>The item ids of a <c>Error::DuplicateNumber</c>.</summary>
+        [WireName("ids")]
+        public IReadOnlyList<long> Ids { get; set; }
+        /// <summary>The number of a <c>Error::DuplicateNumber</c>.</summary>
+        [WireName("seq")]
+        public long? Seq { get; set; }
+        /// <summary>Keys this SDK does not know, as they came (raw JSON values, in order); written back
+        /// by <see cref="ToJson"/>.</summary>
+        public IDictionary<string, JsonValue> Extra { get; } = new JsonObject();
+
+        /// <summary>Decodes JSON text (a <see cref="FormatException"/> names what is wrong).</summary>
+        public static ErrorInfo Parse(string json)
+        {
+            return FromJson(JsonValue.Parse(json));
+        }
+
+        /// <summary>Reads <paramref name="json"/> (generated; <paramref name="at"/> is its path, for errors).</summary>
+        internal static ErrorInfo FromJson(JsonValue json, string at = "ErrorInfo")
+        {
+            var m = new ErrorInfo();
+            bool seen0 = false, seen1 = false, seen2 = false, seen3 = false, seen4 = false, seen5 = false, seen6 = false;
+            foreach (var p in Wire.Object(json, at))
+            {
+                JsonValue v = p.Value;
+                switch (p.Key)
+                {
+                    case "code":
+                        seen0 = true;
+                        m.Code = Wire.Long(v, at + ".code");
+                        break;
+                    case "name":
+                        seen1 = true;
+                        m.Name = Wire.String(v, at + ".name");
+                        break;
+                    case "message":
+                        seen2 = true;
+                        m.Message = Wire.String(v, at + ".message");
+                        break;
+                    case "status":
+                        seen3 = true;
+                        m.Status = v.IsNull ? (long?)null : Wire.Long(v, at + ".status");
+                        break;
+                    case "path":
+                        seen4 = true;
+                        m.Path = v.IsNull ? null : Wire.String(v, at + ".path");
+                        break;
+                    case "retry_after":
+                        seen5 = true;
+                        m.RetryAfter = v.IsNull ? (double?)null : Wire.Double(v, at + ".retry_after");
+                        break;
+                    case "field":
+                        seen6 = true;
+                        m.Field = v.IsNull ? null : Wire.String(v, at + ".field");
+                        break;
+                    case "ids":
+                        m.Ids = v.IsNull ? null : Wire.List(v, at + ".ids", (x0, a0) => Wire.Long(x0, a0));
+                        break;
+                    case "seq":
+                        m.Seq = v.IsNull ? (long?)null : Wire.Long(v, at + ".seq");
+                        break;
+                    default:
+                        m.Extra[p.Key] = v;
+                        break;
+                }
+            }
+            if (!seen0) throw Wire.Missing(at, "code");
+            if (!seen1) throw Wire.Missing(at, "name");
+            if (!seen2) throw Wire.Missing(at, "message");
+            if (!seen3) throw Wire.Missing(at, "status");
+            if (!seen4) throw Wire.Missing(at, "path");
+            if (!seen5) throw Wire.Missing(at, "retry_after");
+            if (!seen6) throw Wire.Missing(at, "field");
+            return m;
+        }
+
+        /// <summary>This model as JSON: its properties (those not required left out when null), then
+        /// <see cref="Extra"/>.</summary>
+        public JsonValue ToJson()
+        {
+            var o = new JsonObject();
+            o.Add("code", Wire.Write(Code));
+            o.Add("name", Wire.Write(Name));
+            o.Add("message", Wire.Write(Message));
+            o.Add("status", Wire.Write(Status));
+            o.Add("path", Wire.Write(Path));
+            o.Add("retry_after", Wire.Write(RetryAfter));
+            o.Add("field", Wire.Write(Field));
+            if (Ids != null) o.Add("ids", Wire.WriteList(Ids, x0 => Wire.Write(x0)));
+            if (Seq != null) o.Add("seq", Wire.Write(Seq));
+            return Wire.Finish(o, Extra);
+        }
+    }
+
     /// <summary>What to fetch with each item (each is one paced request).</summary>
     public sealed partial class Expand : IWireModel
     {

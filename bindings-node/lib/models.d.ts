@@ -136,6 +136,29 @@ export interface Duration {
   secs: number;
 }
 
+/** Error details for a host language: code, name, message, status, path, retry-after, field (what
+ * each binding builds its exception from). */
+export interface ErrorInfo {
+  /** Stable code. */
+  code: number;
+  /** The offending field of a validation error. */
+  field: string | null;
+  /** The item ids of a `Error::DuplicateNumber`. */
+  ids?: number[];
+  /** Message (never holds the token). */
+  message: string;
+  /** Stable name. */
+  name: string;
+  /** Templated path, when there was a request. */
+  path: string | null;
+  /** Seconds the server asked us to wait. */
+  retry_after: number | null;
+  /** The number of a `Error::DuplicateNumber`. */
+  seq?: number;
+  /** HTTP status, when an answer came. */
+  status: number | null;
+}
+
 /** What to fetch with each item (each is one paced request). */
 export interface Expand {
   /** The item's primary case. */

@@ -81,6 +81,7 @@ pub fn schema() -> Value {
     add::<StuckNumber>(&mut generator);
     add::<SkippedNumber>(&mut generator);
     add::<PollerState>(&mut generator);
+    add::<crate::host::ErrorInfo>(&mut generator);
     let defs = generator.take_definitions(true);
 
     let mut codes = ErrorCode::ALL.to_vec();

@@ -388,6 +388,10 @@ const NOT_DECODED: &[(&str, &str)] = &[
         "a request body the host writes, never an answer",
     ),
     ("Expand", "an option the host writes"),
+    (
+        "ErrorInfo",
+        "the error details each binding builds its exceptions from: their error tests read it",
+    ),
     ("Lookup", "an argument: the name of a lookup list"),
     ("StaticField", "inside SearchRequest"),
     (

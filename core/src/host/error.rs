@@ -5,8 +5,9 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorCode};
 
-/// Error details for a host language: code, name, message, status, path, retry-after, field.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// Error details for a host language: code, name, message, status, path, retry-after, field
+/// (what each binding builds its exception from).
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct ErrorInfo {
     /// Stable code.
     pub code: u32,
