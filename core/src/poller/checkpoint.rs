@@ -110,12 +110,7 @@ fn lock_file(path: &Path) -> Result<File> {
 
 /// A short stable hash of a key, for file names.
 fn key_hash(key: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    format!("{:016x}", super::stable_hash(key))
 }
 
 /// Keeps the state in memory only (tests, or hosts that persist elsewhere).

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::Shared;
 use super::options::SweepReport;
+use super::{Shared, stable_hash};
 use crate::error::{Error, ErrorClass, ErrorCode, Result};
 
 /// What account errors (a refused token, a disabled account, no licence) do to a driven
@@ -136,13 +136,6 @@ impl std::fmt::Debug for Driver {
             .field("not_before", &self.not_before)
             .finish()
     }
-}
-
-/// A stable hash (FNV-1a): the same key gives the same phase in every process.
-fn stable_hash(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 fn chrono_duration(d: Duration) -> chrono::Duration {

@@ -9,6 +9,7 @@
 mod checkpoint;
 mod clock;
 mod driver;
+mod handle;
 mod options;
 mod state;
 mod sweep;
@@ -26,6 +27,7 @@ pub use checkpoint::{
 };
 pub use clock::{Clock, ManualClock, SleepFuture, SystemClock};
 pub use driver::{AccountErrors, AccountFloors, Decision, Driver, Schedule};
+pub use handle::{Items, PollerOf, StreamKind, SweepStart, Updated};
 pub use options::{
     DedupeKey, Expand, ItemRecord, MIN_SWEEP_INTERVAL, PollerEvent, PollerOptions, PollerStatus,
     SweepPlan, SweepReport,
@@ -39,6 +41,14 @@ pub use updated::{UpdatedOptions, UpdatedPoller, UpdatedRecord, UpdatedStream};
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+
+/// A stable hash of `text` (FNV-1a): the same in every process and build, for file names and
+/// the driver's per-poller phase.
+pub(crate) fn stable_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
 
 /// A listener for poller events.
 pub type EventListener = Arc<dyn Fn(&PollerEvent) + Send + Sync>;
@@ -305,23 +315,9 @@ pub(crate) async fn cancellable<T>(
 }
 
 /// The sequential new-item poller. Cheap to share: status and plan never wait for a sweep.
-#[derive(Clone)]
-pub struct Poller {
-    core: Arc<tokio::sync::Mutex<Core>>,
-    shared: Arc<Shared>,
-    options: Arc<PollerOptions>,
-}
+pub type Poller = PollerOf<Items>;
 
-impl std::fmt::Debug for Poller {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Poller")
-            .field("status", &self.status())
-            .field("options", &self.options)
-            .finish()
-    }
-}
-
-impl Poller {
+impl PollerOf<Items> {
     /// Opens a poller on `store`: takes the one-poller lock and loads the checkpoint.
     pub fn open(
         client: Client,
@@ -339,7 +335,7 @@ impl Poller {
         clock: Arc<dyn Clock>,
     ) -> Result<Poller> {
         options.validate()?;
-        let core = Core::open(client, store, "items", options.start_seq)?;
+        let core = Core::open(client, store, Items::NAME, options.start_seq)?;
         let shared = Shared::new(
             &core,
             clock,
@@ -347,48 +343,7 @@ impl Poller {
             options.interval,
             options.jitter,
         );
-        Ok(Poller {
-            core: Arc::new(tokio::sync::Mutex::new(core)),
-            shared: Arc::new(shared),
-            options: Arc::new(options),
-        })
-    }
-
-    /// Calls `listener` for every event.
-    pub fn on_event(&self, listener: impl Fn(&PollerEvent) + Send + Sync + 'static) {
-        if let Ok(mut l) = self.shared.listener.lock() {
-            *l = Some(Arc::new(listener));
-        }
-    }
-
-    pub(crate) fn shared(&self) -> &Shared {
-        &self.shared
-    }
-
-    /// The checkpoint key of this poller.
-    pub fn key(&self) -> String {
-        self.shared.key.clone()
-    }
-
-    /// The options.
-    pub fn options(&self) -> &PollerOptions {
-        &self.options
-    }
-
-    /// Stops the poller between requests; the checkpoint stays at the last acknowledged item.
-    /// Usable from any thread.
-    pub fn cancel(&self) {
-        self.shared.cancel.cancel();
-    }
-
-    /// The token [`Poller::cancel`] trips, for hosts that tie it to their own cancellation.
-    pub fn cancellation_token(&self) -> CancellationToken {
-        self.shared.cancel.clone()
-    }
-
-    /// Cursor, holes, last sweep, next allowed sweep and requests spent, without a request.
-    pub fn status(&self) -> PollerStatus {
-        self.shared.status()
+        Ok(PollerOf::from_parts(core, shared, options))
     }
 
     /// What the next sweep would do and when it may start, without a request.
@@ -495,66 +450,5 @@ impl Poller {
             reason: skipped.reason.clone(),
         });
         Ok(skipped)
-    }
-
-    /// Cancels any sweep and releases the one-poller lock now (rather than when the last clone
-    /// is dropped), so another poller may open the same checkpoint.
-    pub async fn close(&self) {
-        self.cancel();
-        self.core.lock().await.lock = None;
-    }
-
-    /// Starts a sweep (waiting for the floor when needed) and returns its records as a stream:
-    /// [`SweepStream::next`] acknowledges the previous record and returns the next.
-    pub async fn sweep_stream(&self) -> Result<SweepStream> {
-        let core = self.core.clone().lock_owned().await;
-        SweepStream::start(core, self.shared.clone(), self.options.clone()).await
-    }
-
-    /// One sweep, handing each record to `handler`; a record is acknowledged when the handler
-    /// returns `Ok`. A handler error stops the sweep with [`Error::Consumer`], the checkpoint at
-    /// the last acknowledged record.
-    pub async fn sweep<F, Fut, E>(&self, mut handler: F) -> Result<SweepReport>
-    where
-        F: FnMut(ItemRecord) -> Fut,
-        Fut: std::future::Future<Output = std::result::Result<(), E>>,
-        E: std::fmt::Display,
-    {
-        let mut stream = self.sweep_stream().await?;
-        while let Some(record) = stream.next().await? {
-            if let Err(e) = handler(record).await {
-                return Err(stream.consumer_failed(e.to_string()).await);
-            }
-        }
-        stream.report()
-    }
-
-    /// Sweeps for ever on the schedule (`interval` plus jitter between starts, never below the
-    /// floor), through [`Poller::driver`]: transient failures back off (the wait doubles with
-    /// each failure in a row, up to an hour); account errors (auth, disabled, licence),
-    /// checkpoint and consumer errors stop it and are returned. Returns `Ok` when cancelled.
-    pub async fn run_forever<F, Fut, E>(&self, mut handler: F) -> Result<()>
-    where
-        F: FnMut(ItemRecord) -> Fut,
-        Fut: std::future::Future<Output = std::result::Result<(), E>>,
-        E: std::fmt::Display,
-    {
-        self.driver(None)
-            .run(async || self.sweep(&mut handler).await)
-            .await
-    }
-
-    /// A [`Driver`] of this poller: `schedule` (default: the options' interval and jitter,
-    /// account errors stop) decides when each sweep starts and what its outcome means.
-    pub fn driver(&self, schedule: Option<Schedule>) -> Driver {
-        self.shared.driver(schedule)
-    }
-
-    /// Takes this poller's sweeps from `floors` instead of the process's registry of account
-    /// floors ([`AccountFloors::process`]).
-    pub fn set_account_floors(&self, floors: Arc<AccountFloors>) {
-        if let Ok(mut f) = self.shared.account_floors.lock() {
-            *f = floors;
-        }
     }
 }

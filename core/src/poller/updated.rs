@@ -12,9 +12,7 @@ use tokio::sync::OwnedMutexGuard;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::models::{Item, SafeDateTime};
-use crate::poller::options::{
-    DedupeKey, MIN_SWEEP_INTERVAL, PollerEvent, PollerStatus, SweepReport,
-};
+use crate::poller::options::{DedupeKey, MIN_SWEEP_INTERVAL, PollerEvent, SweepReport};
 use crate::poller::state::{SweepOutcome, SweepSummary};
 use crate::poller::{CheckpointStore, Clock, Core, Shared, SystemClock, cancellable};
 
@@ -78,22 +76,9 @@ impl UpdatedRecord {
 }
 
 /// Follows the updated-items feed.
-#[derive(Clone)]
-pub struct UpdatedPoller {
-    core: Arc<tokio::sync::Mutex<Core>>,
-    shared: Arc<Shared>,
-    options: Arc<UpdatedOptions>,
-}
+pub type UpdatedPoller = crate::poller::PollerOf<crate::poller::Updated>;
 
-impl std::fmt::Debug for UpdatedPoller {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UpdatedPoller")
-            .field("status", &self.status())
-            .finish()
-    }
-}
-
-impl UpdatedPoller {
+impl crate::poller::PollerOf<crate::poller::Updated> {
     /// Opens the stream on `store` (stream name `updated`).
     pub fn open(
         client: Client,
@@ -126,95 +111,17 @@ impl UpdatedPoller {
         if options.page_size == 0 || options.page_size > 1000 {
             return Err(Error::InvalidConfig("page_size must be 1..=1000".into()));
         }
-        let mut core = Core::open(client, store, "updated", 1)?;
+        let mut core = Core::open(
+            client,
+            store,
+            <crate::poller::Updated as crate::poller::StreamKind>::NAME,
+            1,
+        )?;
         if core.state.watermark.is_none() {
             core.state.watermark = Some(options.since.unwrap_or_else(|| clock.now()));
         }
         let shared = Shared::new(&core, clock, floor, options.interval, options.jitter);
-        Ok(UpdatedPoller {
-            core: Arc::new(tokio::sync::Mutex::new(core)),
-            shared: Arc::new(shared),
-            options: Arc::new(options),
-        })
-    }
-
-    pub(crate) fn shared(&self) -> &Shared {
-        &self.shared
-    }
-
-    /// The checkpoint key of this poller.
-    pub fn key(&self) -> String {
-        self.shared.key.clone()
-    }
-
-    /// Status (watermark, last sweep…) without a request.
-    pub fn status(&self) -> PollerStatus {
-        self.shared.status()
-    }
-
-    /// Stops the stream between requests.
-    pub fn cancel(&self) {
-        self.shared.cancel.cancel();
-    }
-
-    /// Cancels any sweep and releases the one-poller lock now.
-    pub async fn close(&self) {
-        self.cancel();
-        self.core.lock().await.lock = None;
-    }
-
-    /// Calls `listener` for every event.
-    pub fn on_event(&self, listener: impl Fn(&PollerEvent) + Send + Sync + 'static) {
-        if let Ok(mut l) = self.shared.listener.lock() {
-            *l = Some(Arc::new(listener));
-        }
-    }
-
-    /// Starts a sweep (waiting for the floor) and returns its records as a stream.
-    pub async fn sweep_stream(&self) -> Result<UpdatedStream> {
-        let core = self.core.clone().lock_owned().await;
-        UpdatedStream::start(core, self.shared.clone(), self.options.clone()).await
-    }
-
-    /// One sweep with a handler; `Ok` acknowledges.
-    pub async fn sweep<F, Fut, E>(&self, mut handler: F) -> Result<SweepReport>
-    where
-        F: FnMut(UpdatedRecord) -> Fut,
-        Fut: std::future::Future<Output = std::result::Result<(), E>>,
-        E: std::fmt::Display,
-    {
-        let mut stream = self.sweep_stream().await?;
-        while let Some(record) = stream.next().await? {
-            if let Err(e) = handler(record).await {
-                return Err(stream.fail(Error::Consumer(e.to_string())));
-            }
-        }
-        stream.report()
-    }
-
-    /// Sweeps for ever on the schedule; see [`crate::poller::Poller::run_forever`].
-    pub async fn run_forever<F, Fut, E>(&self, mut handler: F) -> Result<()>
-    where
-        F: FnMut(UpdatedRecord) -> Fut,
-        Fut: std::future::Future<Output = std::result::Result<(), E>>,
-        E: std::fmt::Display,
-    {
-        self.driver(None)
-            .run(async || self.sweep(&mut handler).await)
-            .await
-    }
-
-    /// A [`Driver`](crate::poller::Driver) of this stream; see
-    /// [`crate::poller::Poller::driver`].
-    pub fn driver(&self, schedule: Option<crate::poller::Schedule>) -> crate::poller::Driver {
-        self.shared.driver(schedule)
-    }
-
-    /// See [`crate::poller::Poller::set_account_floors`].
-    pub fn set_account_floors(&self, floors: Arc<crate::poller::AccountFloors>) {
-        if let Ok(mut f) = self.shared.account_floors.lock() {
-            *f = floors;
-        }
+        Ok(crate::poller::PollerOf::from_parts(core, shared, options))
     }
 }
 
@@ -246,7 +153,7 @@ impl std::fmt::Debug for UpdatedStream {
 }
 
 impl UpdatedStream {
-    async fn start(
+    pub(crate) async fn start(
         mut core: OwnedMutexGuard<Core>,
         shared: Arc<Shared>,
         options: Arc<UpdatedOptions>,
