@@ -157,7 +157,7 @@ impl HostPoller {
         let mut guard = self.stream.lock().await;
         let error = match guard.as_mut() {
             Some(HostStream::Items(s)) => s.consumer_failed(message.to_string()).await,
-            Some(HostStream::Updated(s)) => s.fail(Error::Consumer(message.to_string())),
+            Some(HostStream::Updated(s)) => s.fail(Error::Consumer(message.to_string())).await,
             None => Error::Consumer(message.to_string()),
         };
         *guard = None;

@@ -5,20 +5,71 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::fs::{File, OpenOptions};
+use std::future::Future;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::error::{Error, Result};
 use crate::poller::state::PollerState;
 
+/// A save under way ([`CheckpointStore::save_async`]).
+pub type SaveFuture = Pin<Box<dyn Future<Output = Result<()>> + Send>>;
+
+/// Where a poller's `save` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveMode {
+    /// On tokio's blocking pool: an fsync, a SQLite commit or a host's callback never stalls
+    /// the other requests and pollers of the runtime (the default).
+    Blocking,
+    /// On the poller's own task: for stores that never block (memory).
+    Inline,
+}
+
 /// Where a poller keeps its state. `key` identifies the poller:
 /// `<base URL>|<organization>|<office>|<stream>`.
-pub trait CheckpointStore: Send + Sync + fmt::Debug {
+///
+/// Pollers save through [`CheckpointStore::save_async`]: by default the blocking [`save`]
+/// runs where [`CheckpointStore::save_mode`] says. A store with an async driver (a database
+/// client) overrides `save_async` itself, and answers [`Error::Fenced`] when another process
+/// owns the poller now; a store that commits several pollers' states in one transaction
+/// overrides [`CheckpointStore::save_batch`].
+///
+/// [`save`]: CheckpointStore::save
+pub trait CheckpointStore: Send + Sync + fmt::Debug + 'static {
     /// The saved state, or `None` when there is none yet.
     fn load(&self, key: &str) -> Result<Option<PollerState>>;
-    /// Saves the state durably.
+    /// Saves the state durably (blocking until it is).
     fn save(&self, key: &str, state: &PollerState) -> Result<()>;
+    /// Saves the states of several pollers; returns only once all are committed. Default:
+    /// one [`CheckpointStore::save`] after another, stopping at the first failure.
+    fn save_batch(&self, batch: &[(&str, &PollerState)]) -> Result<()> {
+        batch
+            .iter()
+            .try_for_each(|(key, state)| self.save(key, state))
+    }
+    /// Where pollers run [`CheckpointStore::save`]. Default [`SaveMode::Blocking`].
+    fn save_mode(&self) -> SaveMode {
+        SaveMode::Blocking
+    }
+    /// Saves `state` under `key`, completing once it is durable. Default: [`save`] on the
+    /// blocking pool, or on the calling task for [`SaveMode::Inline`] stores.
+    ///
+    /// [`save`]: CheckpointStore::save
+    fn save_async(self: Arc<Self>, key: String, state: PollerState) -> SaveFuture {
+        match self.save_mode() {
+            SaveMode::Inline => {
+                let result = self.save(&key, &state);
+                Box::pin(std::future::ready(result))
+            }
+            SaveMode::Blocking => Box::pin(async move {
+                tokio::task::spawn_blocking(move || self.save(&key, &state))
+                    .await
+                    .map_err(|e| Error::Checkpoint(format!("the checkpoint save failed: {e}")))?
+            }),
+        }
+    }
     /// A path whose OS lock guards this poller across processes, when the store is on disk.
     fn lock_path(&self, _key: &str) -> Option<PathBuf> {
         None
@@ -141,6 +192,9 @@ impl CheckpointStore for MemoryCheckpoint {
             .map_err(|_| poisoned())?
             .insert(key.to_string(), state.clone());
         Ok(())
+    }
+    fn save_mode(&self) -> SaveMode {
+        SaveMode::Inline
     }
 }
 

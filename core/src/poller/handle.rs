@@ -99,7 +99,7 @@ impl StreamKind for Updated {
     }
 
     async fn consumer_failed(sweep: &mut UpdatedStream, message: String) -> Error {
-        sweep.fail(Error::Consumer(message))
+        sweep.fail(Error::Consumer(message)).await
     }
 
     fn report(sweep: &UpdatedStream) -> Result<SweepReport> {

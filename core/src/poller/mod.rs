@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use checkpoint::{
     CallbackCheckpoint, CheckpointLock, CheckpointStore, FileCheckpoint, LoadFn, MemoryCheckpoint,
-    SaveFn, SqliteCheckpoint,
+    SaveFn, SaveFuture, SaveMode, SqliteCheckpoint,
 };
 pub use clock::{Clock, ManualClock, SleepFuture, SystemClock};
 pub use driver::{AccountErrors, AccountFloors, Decision, Driver, Schedule};
@@ -149,15 +149,39 @@ impl Core {
         }
         let now = shared.clock.now();
         self.state.last_sweep_started = Some(now);
-        self.save(shared)?;
+        self.save(shared).await?;
         Ok(now)
     }
 
     /// Saves the state and publishes it to the snapshot. When the store refuses, the state
     /// goes back to the snapshot (what the store last took), so no later save can record a
     /// change — an acknowledgement, a skip — the store did not take.
-    pub fn save(&mut self, shared: &Shared) -> Result<()> {
-        if let Err(e) = self.store.save(&self.key, &self.state) {
+    ///
+    /// The save runs where the store says ([`CheckpointStore::save_mode`]): a blocking save
+    /// (an fsync, a commit, a host's callback) on the blocking pool, so the runtime's other
+    /// requests and pollers go on meanwhile.
+    pub async fn save(&mut self, shared: &Shared) -> Result<()> {
+        let saved = match self.store.save_mode() {
+            checkpoint::SaveMode::Inline => self.store.save(&self.key, &self.state),
+            checkpoint::SaveMode::Blocking => {
+                self.store
+                    .clone()
+                    .save_async(self.key.clone(), self.state.clone())
+                    .await
+            }
+        };
+        self.saved(shared, saved)
+    }
+
+    /// [`Core::save`] on the calling thread, for the one place that cannot wait: a sweep
+    /// dropped by its consumer records its end as it goes.
+    pub fn save_now(&mut self, shared: &Shared) -> Result<()> {
+        let saved = self.store.save(&self.key, &self.state);
+        self.saved(shared, saved)
+    }
+
+    fn saved(&mut self, shared: &Shared, saved: Result<()>) -> Result<()> {
+        if let Err(e) = saved {
             self.state = shared.state();
             return Err(e);
         }
@@ -444,7 +468,7 @@ impl PollerOf<Items> {
         state.skipped.push(skipped.clone());
         let excess = state.skipped.len().saturating_sub(MAX_SKIPPED);
         state.skipped.drain(..excess);
-        core.save(&self.shared)?;
+        core.save(&self.shared).await?;
         self.shared.emit(&PollerEvent::Skipped {
             seq,
             reason: skipped.reason.clone(),

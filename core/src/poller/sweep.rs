@@ -121,7 +121,7 @@ impl SweepStream {
             events.push(PollerEvent::HoleAbandoned { seq });
         }
         if abandoned > 0 {
-            core.save(&shared)?;
+            core.save(&shared).await?;
         }
         holes_todo.extend(core.state.holes.keys().copied());
         for e in &events {
@@ -177,7 +177,7 @@ impl SweepStream {
         if self.summary.is_some() {
             return Ok(None);
         }
-        if let Err(e) = self.ack() {
+        if let Err(e) = self.ack().await {
             return Err(self.fail(e).await);
         }
         match self.advance().await {
@@ -190,18 +190,19 @@ impl SweepStream {
         }
     }
 
-    fn ack(&mut self) -> Result<()> {
+    async fn ack(&mut self) -> Result<()> {
         let Some(p) = self.pending.take() else {
             return Ok(());
         };
         self.items += 1;
         self.settle(p.seq, p.source, p.holes, Some((p.item_id, p.last)))
+            .await
     }
 
     /// Moves the state for number `seq`: records `holes`; `delivered` is the item just
     /// acknowledged and whether it was the number's last, `None` when every item of the
     /// number had been acknowledged before (a restart between them). Saves, then emits.
-    fn settle(
+    async fn settle(
         &mut self,
         seq: u64,
         source: Source,
@@ -276,7 +277,7 @@ impl SweepStream {
         }
         self.update_spent();
         let shared = self.shared.clone();
-        if let Err(e) = self.core.save(&shared) {
+        if let Err(e) = self.core.save(&shared).await {
             (self.holes_recorded, self.holes_filled) = counted;
             return Err(e);
         }
@@ -393,7 +394,7 @@ impl SweepStream {
 
     /// Queues the answer of `seq` (not blank): its items not delivered before, or, when all
     /// were (a restart between them), completes the number at once.
-    fn take_answer(
+    async fn take_answer(
         &mut self,
         seq: u64,
         source: Source,
@@ -403,7 +404,7 @@ impl SweepStream {
         let keys_collide = items.iter().filter(|i| i.id.is_none()).count() > 1;
         let items = self.fresh(seq, items);
         if items.is_empty() {
-            return self.settle(seq, source, holes, None);
+            return self.settle(seq, source, holes, None).await;
         }
         self.batch = Some(Batch {
             seq,
@@ -454,13 +455,15 @@ impl SweepStream {
                             "a hole holding several items waits until the partly delivered number is complete"
                         );
                     } else {
-                        self.take_answer(seq, Source::Hole, items, Vec::new())?;
+                        self.take_answer(seq, Source::Hole, items, Vec::new())
+                            .await?;
                     }
                 }
                 Phase::Main => {
                     let (seq, items) = self.next_main().await?;
                     if !items.is_empty() {
-                        self.take_answer(seq, Source::Main, items, Vec::new())?;
+                        self.take_answer(seq, Source::Main, items, Vec::new())
+                            .await?;
                         continue;
                     }
                     // Blank at `seq`: answers past it are discarded (already counted).
@@ -472,7 +475,8 @@ impl SweepStream {
                         let items = self.fetch(probe).await?;
                         if !items.is_empty() {
                             self.next_fetch = probe + 1;
-                            self.take_answer(probe, Source::Main, items, (seq..probe).collect())?;
+                            self.take_answer(probe, Source::Main, items, (seq..probe).collect())
+                                .await?;
                             found = true;
                             break;
                         }
@@ -570,7 +574,7 @@ impl SweepStream {
             self.at = None;
             self.detect_stall().await?;
         }
-        self.close(outcome)
+        self.close(outcome).await
     }
 
     async fn detect_stall(&mut self) -> Result<()> {
@@ -632,9 +636,10 @@ impl SweepStream {
         Ok(())
     }
 
-    fn close(&mut self, outcome: SweepOutcome) -> Result<()> {
+    /// Writes the sweep's summary into the state (once); `None` when it was written before.
+    fn summarize(&mut self, outcome: SweepOutcome) -> Option<SweepSummary> {
         if self.summary.is_some() {
-            return Ok(());
+            return None;
         }
         self.update_spent();
         let summary = SweepSummary {
@@ -652,8 +657,27 @@ impl SweepStream {
         };
         self.core.state.last_sweep = Some(summary.clone());
         self.summary = Some(summary.clone());
+        Some(summary)
+    }
+
+    /// Ends the sweep: summary, save, then the `SweepFinished` event.
+    async fn close(&mut self, outcome: SweepOutcome) -> Result<()> {
+        let Some(summary) = self.summarize(outcome) else {
+            return Ok(());
+        };
         let shared = self.shared.clone();
-        let saved = self.core.save(&shared);
+        let saved = self.core.save(&shared).await;
+        self.event(PollerEvent::SweepFinished { summary });
+        saved
+    }
+
+    /// [`SweepStream::close`] on the calling thread (the stream is being dropped).
+    fn close_now(&mut self, outcome: SweepOutcome) -> Result<()> {
+        let Some(summary) = self.summarize(outcome) else {
+            return Ok(());
+        };
+        let shared = self.shared.clone();
+        let saved = self.core.save_now(&shared);
         self.event(PollerEvent::SweepFinished { summary });
         saved
     }
@@ -664,7 +688,7 @@ impl SweepStream {
         self.drain_pipeline();
         self.note_stuck(&e);
         let outcome = SweepOutcome::from_error(&e);
-        if let Err(save_error) = self.close(outcome) {
+        if let Err(save_error) = self.close(outcome).await {
             tracing::error!(error = %save_error, "could not save the checkpoint after a failed sweep");
         }
         e
@@ -765,7 +789,7 @@ impl Drop for SweepStream {
         if self.summary.is_none() {
             // The consumer stopped reading: the last record stays unacknowledged.
             self.pending = None;
-            if let Err(e) = self.close(SweepOutcome::Interrupted) {
+            if let Err(e) = self.close_now(SweepOutcome::Interrupted) {
                 tracing::error!(error = %e, "could not save the checkpoint of an interrupted sweep");
             }
         }

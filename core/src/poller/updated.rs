@@ -190,20 +190,20 @@ impl UpdatedStream {
         if self.summary.is_some() {
             return Ok(None);
         }
-        if let Err(e) = self.ack() {
-            return Err(self.fail(e));
+        if let Err(e) = self.ack().await {
+            return Err(self.fail(e).await);
         }
         match self.advance().await {
             Ok(Some(r)) => Ok(Some(r)),
             Ok(None) => {
-                self.close(SweepOutcome::Completed)?;
+                self.close(SweepOutcome::Completed).await?;
                 Ok(None)
             }
-            Err(e) => Err(self.fail(e)),
+            Err(e) => Err(self.fail(e).await),
         }
     }
 
-    fn ack(&mut self) -> Result<()> {
+    async fn ack(&mut self) -> Result<()> {
         let Some((id, updated, when)) = self.pending.take() else {
             return Ok(());
         };
@@ -226,7 +226,7 @@ impl UpdatedStream {
         self.items += 1;
         self.core.state.requests_spent = self.requests_base + self.requests();
         let shared = self.shared.clone();
-        self.core.save(&shared)
+        self.core.save(&shared).await
     }
 
     fn requests(&self) -> u64 {
@@ -295,9 +295,10 @@ impl UpdatedStream {
         }
     }
 
-    fn close(&mut self, outcome: SweepOutcome) -> Result<()> {
+    /// Writes the sweep's summary into the state (once); `None` when it was written before.
+    fn summarize(&mut self, outcome: SweepOutcome) -> Option<SweepSummary> {
         if self.summary.is_some() {
-            return Ok(());
+            return None;
         }
         self.core.state.requests_spent = self.requests_base + self.requests();
         let summary = SweepSummary {
@@ -315,19 +316,42 @@ impl UpdatedStream {
         };
         self.core.state.last_sweep = Some(summary.clone());
         self.summary = Some(summary.clone());
-        let shared = self.shared.clone();
-        let saved = self.core.save(&shared);
+        Some(summary)
+    }
+
+    fn finished(&mut self, summary: SweepSummary) {
         let e = PollerEvent::SweepFinished { summary };
         self.shared.emit(&e);
         self.events.push(e);
+    }
+
+    /// Ends the sweep: summary, save, then the `SweepFinished` event.
+    async fn close(&mut self, outcome: SweepOutcome) -> Result<()> {
+        let Some(summary) = self.summarize(outcome) else {
+            return Ok(());
+        };
+        let shared = self.shared.clone();
+        let saved = self.core.save(&shared).await;
+        self.finished(summary);
+        saved
+    }
+
+    /// [`UpdatedStream::close`] on the calling thread (the stream is being dropped).
+    fn close_now(&mut self, outcome: SweepOutcome) -> Result<()> {
+        let Some(summary) = self.summarize(outcome) else {
+            return Ok(());
+        };
+        let shared = self.shared.clone();
+        let saved = self.core.save_now(&shared);
+        self.finished(summary);
         saved
     }
 
     /// Ends the sweep with `e` (the last record stays unacknowledged) and returns it.
-    pub fn fail(&mut self, e: Error) -> Error {
+    pub async fn fail(&mut self, e: Error) -> Error {
         self.pending = None;
         let outcome = SweepOutcome::from_error(&e);
-        if let Err(s) = self.close(outcome) {
+        if let Err(s) = self.close(outcome).await {
             tracing::error!(error = %s, "could not save the updated-items checkpoint");
         }
         e
@@ -349,7 +373,7 @@ impl Drop for UpdatedStream {
     fn drop(&mut self) {
         if self.summary.is_none() {
             self.pending = None;
-            if let Err(e) = self.close(SweepOutcome::Interrupted) {
+            if let Err(e) = self.close_now(SweepOutcome::Interrupted) {
                 tracing::error!(error = %e, "could not save the updated-items checkpoint");
             }
         }
