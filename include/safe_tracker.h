@@ -114,6 +114,11 @@ typedef enum {
    */
   SAFE_CONSUMER = 52,
   /*
+   Another process owns this poller now (its lease moved on): this one stops polling it and
+   writes nothing more for it; the new owner goes on from the checkpoint.
+   */
+  SAFE_FENCED = 53,
+  /*
    A NULL pointer, invalid UTF-8, or a call from inside a callback.
    */
   SAFE_INVALID_ARGUMENT = 90,

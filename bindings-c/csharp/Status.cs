@@ -53,6 +53,10 @@ namespace SafeTracker
         Cancelled = 51,
         /// <summary>The consumer of a poller refused or failed to handle a record.</summary>
         Consumer = 52,
+        /// <summary>Another process owns this poller now (its lease moved on): this one stops
+        /// polling it and writes nothing more for it; the new owner goes on from the
+        /// checkpoint.</summary>
+        Fenced = 53,
         /// <summary>A NULL pointer, invalid UTF-8, or a call from inside a callback.</summary>
         InvalidArgument = 90,
         /// <summary>A panic inside the library was caught.</summary>

@@ -1183,7 +1183,9 @@ pub unsafe extern "C" fn safe_poller_run_forever(
             let p = poller.poller.clone();
             match block_on(async move { Ok(p.decide(code).await) })? {
                 safe_tracker::poller::Decision::Cancelled => return Ok(()),
-                safe_tracker::poller::Decision::Stop => return outcome,
+                safe_tracker::poller::Decision::Stop | safe_tracker::poller::Decision::Fenced => {
+                    return outcome;
+                }
                 _ => {}
             }
         }

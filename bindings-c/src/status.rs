@@ -49,6 +49,9 @@ pub enum safe_status {
     SAFE_CANCELLED = 51,
     /// The consumer of a poller refused or failed to handle a record.
     SAFE_CONSUMER = 52,
+    /// Another process owns this poller now (its lease moved on): this one stops polling it and
+    /// writes nothing more for it; the new owner goes on from the checkpoint.
+    SAFE_FENCED = 53,
     /// A NULL pointer, invalid UTF-8, or a call from inside a callback.
     SAFE_INVALID_ARGUMENT = 90,
     /// A panic inside the library was caught.
@@ -77,6 +80,7 @@ impl safe_status {
             ErrorCode::Checkpoint => safe_status::SAFE_CHECKPOINT,
             ErrorCode::Cancelled => safe_status::SAFE_CANCELLED,
             ErrorCode::Consumer => safe_status::SAFE_CONSUMER,
+            ErrorCode::Fenced => safe_status::SAFE_FENCED,
             // `ErrorCode` is `#[non_exhaustive]`, so a match needs this arm; the check below
             // runs this function for every core code when the crate compiles, so a code added
             // to the core without `make codegen` stops the build here.

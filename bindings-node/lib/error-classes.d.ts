@@ -63,3 +63,7 @@ export class CancelledError extends SafeError {}
 
 /** The consumer of a poller refused or failed to handle a record. */
 export class ConsumerError extends SafeError {}
+
+/** Another process owns this poller now (its lease moved on): this one stops polling it and
+ * writes nothing more for it; the new owner goes on from the checkpoint. */
+export class FencedError extends SafeError {}

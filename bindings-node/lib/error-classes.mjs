@@ -22,4 +22,5 @@ export const {
   CheckpointError,
   CancelledError,
   ConsumerError,
+  FencedError,
 } = cjs;

@@ -21,4 +21,5 @@ module.exports = [
   [50, 'Checkpoint', 'storage'],
   [51, 'Cancelled', 'interrupted'],
   [52, 'Consumer', 'storage'],
+  [53, 'Fenced', 'ownership'],
 ];

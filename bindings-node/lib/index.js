@@ -336,7 +336,7 @@ class PollerBase {
         if (!(err instanceof SafeError)) throw err;
         const decision = await this._native.decide(err.code);
         if (decision === 'cancelled') return;
-        if (decision === 'stop') throw err;
+        if (decision === 'stop' || decision === 'fenced') throw err;
         continue;
       }
       await this._native.decide(undefined);

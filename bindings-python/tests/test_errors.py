@@ -37,7 +37,7 @@ def test_code_table_is_the_cores(vectors: Dict[str, Any]) -> None:
         assert cls.__name__ == f"{native[code]}Error" and cls.code == code
         assert getattr(st, cls.__name__) is cls and cls.__name__ in st.__all__
     assert [(code, name) for code, name, _ in _error_codes.ERROR_CODES] == sorted(native.items())
-    classes = {"caller", "account", "transient", "budget", "interrupted", "storage", "entity"}
+    classes = {"caller", "account", "transient", "budget", "interrupted", "storage", "entity", "ownership"}
     assert {cls for _, _, cls in _error_codes.ERROR_CODES} <= classes
 
 

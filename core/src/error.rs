@@ -113,6 +113,9 @@ error_codes! {
     Cancelled = 51 => Interrupted,
     /// The consumer of a poller refused or failed to handle a record.
     Consumer = 52 => Storage,
+    /// Another process owns this poller now (its lease moved on): this one stops polling it
+    /// and writes nothing more for it; the new owner goes on from the checkpoint.
+    Fenced = 53 => Ownership,
 }
 
 impl ErrorCode {
@@ -143,6 +146,7 @@ impl ErrorCode {
                 | ErrorCode::Auth
                 | ErrorCode::AccountDisabled
                 | ErrorCode::LicenseUnavailable
+                | ErrorCode::Fenced
         )
     }
 }
@@ -170,11 +174,13 @@ pub enum ErrorClass {
     /// About the entity asked for (not found, conflict, a number held by several items): the
     /// request is wrong for the data as it is (CLI exit 1).
     Entity,
+    /// Another process owns the poller now: stop quietly, the owner goes on (CLI exit 7).
+    Ownership,
 }
 
 impl ErrorClass {
     /// Every class.
-    pub const ALL: [ErrorClass; 7] = [
+    pub const ALL: [ErrorClass; 8] = [
         ErrorClass::Caller,
         ErrorClass::Account,
         ErrorClass::Transient,
@@ -182,6 +188,7 @@ impl ErrorClass {
         ErrorClass::Interrupted,
         ErrorClass::Storage,
         ErrorClass::Entity,
+        ErrorClass::Ownership,
     ];
 
     /// The stable name of this class (snake case, as serialised).
@@ -194,6 +201,7 @@ impl ErrorClass {
             ErrorClass::Interrupted => "interrupted",
             ErrorClass::Storage => "storage",
             ErrorClass::Entity => "entity",
+            ErrorClass::Ownership => "ownership",
         }
     }
 
@@ -222,6 +230,7 @@ impl ErrorClass {
             ErrorClass::Transient | ErrorClass::Budget => 4,
             ErrorClass::Interrupted => 5,
             ErrorClass::Storage => 6,
+            ErrorClass::Ownership => 7,
         }
     }
 }
@@ -388,6 +397,9 @@ pub enum Error {
     /// See [`ErrorCode::Consumer`].
     #[error("consumer failed: {0}")]
     Consumer(String),
+    /// See [`ErrorCode::Fenced`].
+    #[error("fenced: {0}")]
+    Fenced(String),
 }
 
 /// `GET items/seqOrgID/{n}`: the method and templated path an error names. Every error is
@@ -430,6 +442,7 @@ impl Error {
             Error::Checkpoint(_) => ErrorCode::Checkpoint,
             Error::Cancelled => ErrorCode::Cancelled,
             Error::Consumer(_) => ErrorCode::Consumer,
+            Error::Fenced(_) => ErrorCode::Fenced,
         }
     }
 
@@ -612,6 +625,7 @@ mod tests {
             ErrorCode::Checkpoint => Error::Checkpoint("locked".into()),
             ErrorCode::Cancelled => Error::Cancelled,
             ErrorCode::Consumer => Error::Consumer("refused".into()),
+            ErrorCode::Fenced => Error::Fenced("the lease moved to another process".into()),
         }
     }
 

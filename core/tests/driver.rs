@@ -312,3 +312,64 @@ async fn run_forever_backs_off_through_the_driver() {
         .collect();
     assert_eq!(long, [600, 1200], "backoff between the failed sweeps");
 }
+
+/// A store that another process took over after `allowed` saves: every later save is fenced.
+#[derive(Debug)]
+struct TakenOver {
+    inner: MemoryCheckpoint,
+    allowed: u32,
+    saves: std::sync::atomic::AtomicU32,
+}
+
+impl safe_tracker::poller::CheckpointStore for TakenOver {
+    fn load(&self, key: &str) -> safe_tracker::Result<Option<safe_tracker::poller::PollerState>> {
+        self.inner.load(key)
+    }
+    fn save(
+        &self,
+        key: &str,
+        state: &safe_tracker::poller::PollerState,
+    ) -> safe_tracker::Result<()> {
+        let n = self.saves.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n >= self.allowed {
+            return Err(safe_tracker::Error::Fenced(
+                "the lease of this poller moved to another process".into(),
+            ));
+        }
+        self.inner.save(key, state)
+    }
+}
+
+#[tokio::test]
+async fn a_fenced_save_stops_the_loop_without_moving_the_checkpoint() {
+    let sim = simulator(5).await;
+    let clk = clock();
+    let store = Arc::new(TakenOver {
+        inner: MemoryCheckpoint::new(),
+        allowed: 2, // the sweep's start, then the first item
+        saves: Default::default(),
+    });
+    let p = open(&client(&sim, 1), store.clone(), options(), &clk);
+    let mut delivered = Vec::new();
+    let result = p
+        .run_forever(|r: ItemRecord| {
+            delivered.push(r.sequential_org_id);
+            async { Ok::<(), String>(()) }
+        })
+        .await;
+    let err = result.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Fenced);
+    assert_eq!(
+        p.driver(None).decide_code(Some(err.code())),
+        Decision::Fenced
+    );
+    assert!(!Decision::Fenced.keeps_running());
+    // Item 2 was handed over but its acknowledgement was refused: the store holds item 1's.
+    assert_eq!(delivered, [1, 2]);
+    let key = p.key();
+    let saved = safe_tracker::poller::CheckpointStore::load(&store.inner, &key)
+        .unwrap()
+        .unwrap();
+    assert_eq!(saved.cursor, 2, "nothing past the last save the store took");
+    assert_eq!(p.status().cursor, 2);
+}

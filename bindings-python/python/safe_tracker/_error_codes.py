@@ -31,6 +31,7 @@ __all__ = [
     "CheckpointError",
     "CancelledError",
     "ConsumerError",
+    "FencedError",
     "ERRORS_BY_CODE",
 ]
 
@@ -148,6 +149,13 @@ class ConsumerError(SafeError):
     code = 52
 
 
+class FencedError(SafeError):
+    """Another process owns this poller now (its lease moved on): this one stops polling it and
+    writes nothing more for it; the new owner goes on from the checkpoint."""
+
+    code = 53
+
+
 ERROR_CODES: Tuple[Tuple[int, str, str], ...] = (
     (1, "InvalidConfig", "caller"),
     (2, "Validation", "caller"),
@@ -167,6 +175,7 @@ ERROR_CODES: Tuple[Tuple[int, str, str], ...] = (
     (50, "Checkpoint", "storage"),
     (51, "Cancelled", "interrupted"),
     (52, "Consumer", "storage"),
+    (53, "Fenced", "ownership"),
 )
 """Every stable code of the core as ``(code, name, class)``, ascending."""
 
@@ -189,6 +198,7 @@ ERRORS_BY_CODE: Dict[int, Type[SafeError]] = {
     50: CheckpointError,
     51: CancelledError,
     52: ConsumerError,
+    53: FencedError,
 }
 """Every exception class by its stable code."""
 

@@ -255,9 +255,10 @@ class _PollerBase(Generic[R]):
 
 
 def _after_failure(decision: str, exc: SafeError) -> bool:
-    """Acts on the core's decision after a failed sweep: raises ``exc`` on ``stop``, returns
-    True (the loop ends) on ``cancelled``, and logs and returns False when the loop goes on."""
-    if decision == "stop":
+    """Acts on the core's decision after a failed sweep: raises ``exc`` on ``stop`` and
+    ``fenced``, returns True (the loop ends) on ``cancelled``, and logs and returns False when
+    the loop goes on."""
+    if decision in ("stop", "fenced"):
         raise exc
     if decision == "cancelled":
         return True

@@ -90,6 +90,9 @@ pub enum Decision {
     Stop,
     /// Cancelled: stop without an error.
     Cancelled,
+    /// The store says another process owns this poller now ([`crate::Error::Fenced`]): stop
+    /// polling it (the owner goes on).
+    Fenced,
 }
 
 impl Decision {
@@ -101,7 +104,8 @@ impl Decision {
         )
     }
 
-    /// The stable name hosts see: `continue`, `back_off`, `park`, `stop`, `cancelled`.
+    /// The stable name hosts see: `continue`, `back_off`, `park`, `stop`, `cancelled`,
+    /// `fenced`.
     pub fn name(self) -> &'static str {
         match self {
             Decision::Continue => "continue",
@@ -109,6 +113,7 @@ impl Decision {
             Decision::Park { .. } => "park",
             Decision::Stop => "stop",
             Decision::Cancelled => "cancelled",
+            Decision::Fenced => "fenced",
         }
     }
 }
@@ -209,7 +214,7 @@ impl Driver {
         Ok(())
     }
 
-    /// What the outcome of a sweep means: go on, back off, park, stop or cancelled.
+    /// What the outcome of a sweep means: go on, back off, park, stop, cancelled or fenced.
     pub fn decide<T>(&mut self, outcome: &Result<T>) -> Decision {
         match outcome {
             Ok(_) => self.decide_code(None),
@@ -242,6 +247,9 @@ impl Driver {
         let class = code.class();
         if class == ErrorClass::Interrupted {
             return Decision::Cancelled;
+        }
+        if class == ErrorClass::Ownership {
+            return Decision::Fenced;
         }
         if class.is_fatal_for_account() {
             return match self.schedule.account_errors {
@@ -289,7 +297,7 @@ impl Driver {
             let outcome = sweep().await;
             match self.decide(&outcome) {
                 Decision::Cancelled => return Ok(()),
-                Decision::Stop => return outcome.map(|_| ()),
+                Decision::Stop | Decision::Fenced => return outcome.map(|_| ()),
                 _ => {}
             }
         }
