@@ -239,6 +239,9 @@ pub struct ClientConfig {
     pub updated_items_field: String,
     /// Whether plain `http://` to a host that is not loopback is allowed. Default false.
     pub allow_insecure_http: bool,
+    /// A cap shared with other clients (e.g. every agency of a process), taken by every
+    /// attempt on top of [`ClientConfig::pacing`]. Default none.
+    pub request_cap: Option<crate::pacing::RequestCap>,
 }
 
 impl ClientConfig {
@@ -282,6 +285,7 @@ pub struct ClientConfigBuilder {
     max_body_bytes: usize,
     updated_items_field: String,
     allow_insecure_http: bool,
+    request_cap: Option<crate::pacing::RequestCap>,
 }
 
 impl Default for ClientConfigBuilder {
@@ -302,6 +306,7 @@ impl Default for ClientConfigBuilder {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             updated_items_field: "UpdatedDate".into(),
             allow_insecure_http: false,
+            request_cap: None,
         }
     }
 }
@@ -436,6 +441,13 @@ impl ClientConfigBuilder {
         self
     }
 
+    /// Shares `cap` with the other clients given it: every attempt of this client takes a
+    /// slot of it too (a process-wide ceiling over many agencies).
+    pub fn request_cap(mut self, cap: crate::pacing::RequestCap) -> Self {
+        self.request_cap = Some(cap);
+        self
+    }
+
     /// Validates and builds the configuration.
     pub fn build(self) -> Result<ClientConfig> {
         let mut raw = self.base_url.trim().to_string();
@@ -509,6 +521,7 @@ impl ClientConfigBuilder {
             max_body_bytes: self.max_body_bytes,
             updated_items_field: self.updated_items_field,
             allow_insecure_http: self.allow_insecure_http,
+            request_cap: self.request_cap,
         })
     }
 }

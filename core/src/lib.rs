@@ -33,4 +33,5 @@ pub use config::{
     Budget, ClientConfig, ClientConfigBuilder, Pacing, ProxyConfig, RetryPolicy, Timeouts,
 };
 pub use error::{Error, ErrorClass, ErrorCode, RequestContext, Result};
+pub use pacing::RequestCap;
 pub use routes::Routes;

@@ -14,6 +14,60 @@ use crate::error::{Error, Result};
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock>;
 
+/// A request cap shared by every client given it ([`crate::ClientConfigBuilder::request_cap`]):
+/// a process-wide ceiling over many agencies' clients, on top of each client's own pacing.
+/// Every attempt of every such client takes a slot (waiting for one when the cap is reached).
+/// Cheap to clone: the clones share the cap.
+#[derive(Clone)]
+pub struct RequestCap {
+    limiter: std::sync::Arc<Limiter>,
+    requests_per_second: f64,
+    taken: std::sync::Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for RequestCap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestCap")
+            .field("requests_per_second", &self.requests_per_second)
+            .field("taken", &self.taken())
+            .finish()
+    }
+}
+
+impl RequestCap {
+    /// At most `requests_per_second` (sustained; `burst` back to back) across every client
+    /// that shares this cap. A rate that is not meaningful is [`Error::InvalidConfig`].
+    pub fn new(requests_per_second: f64, burst: u32) -> Result<RequestCap> {
+        let period = crate::config::pacing_period(requests_per_second, 0.0)?;
+        let quota = Quota::with_period(period)
+            .ok_or_else(|| {
+                Error::InvalidConfig("the request cap's period must be above zero".into())
+            })?
+            .allow_burst(nonzero(burst));
+        Ok(RequestCap {
+            limiter: std::sync::Arc::new(RateLimiter::direct(quota)),
+            requests_per_second,
+            taken: std::sync::Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// The sustained rate.
+    pub fn requests_per_second(&self) -> f64 {
+        self.requests_per_second
+    }
+
+    /// Slots taken so far, by every client sharing the cap.
+    pub fn taken(&self) -> u64 {
+        self.taken.load(Ordering::Relaxed)
+    }
+
+    /// Waits for a slot.
+    pub async fn acquire(&self) {
+        self.limiter.until_ready().await;
+        self.taken.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// The pacing state of one client.
 pub struct Pacer {
     rate: Option<Limiter>,

@@ -184,6 +184,9 @@ impl Transport {
         loop {
             attempt += 1;
             self.inner.pacer.acquire().await?;
+            if let Some(cap) = &cfg.request_cap {
+                cap.acquire().await;
+            }
             let span = tracing::debug_span!(
                 "safe.request",
                 method = %req.method,

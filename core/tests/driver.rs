@@ -373,3 +373,37 @@ async fn a_fenced_save_stops_the_loop_without_moving_the_checkpoint() {
     assert_eq!(saved.cursor, 2, "nothing past the last save the store took");
     assert_eq!(p.status().cursor, 2);
 }
+
+#[tokio::test]
+async fn clients_given_one_request_cap_share_it() {
+    use safe_tracker::models::Lookup;
+    let sim = simulator(1).await;
+    // A burst of two, then one request a day: the cap is spent after two requests.
+    let cap =
+        safe_tracker::RequestCap::new(safe_tracker::config::MIN_REQUESTS_PER_SECOND, 2).unwrap();
+    let with_cap = |org| {
+        safe_tracker::Client::new(
+            common::builder(&sim, org)
+                .request_cap(cap.clone())
+                .build()
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let (a, b) = (with_cap(1), with_cap(2));
+    a.lookup(Lookup::Genders).await.unwrap();
+    b.lookup(Lookup::Genders).await.unwrap();
+    assert_eq!(cap.taken(), 2, "both clients drew from the one cap");
+    // Spent: a third request, from either client, waits for a slot (a day away). However long
+    // it is given, it cannot reach the server.
+    let a2 = a.clone();
+    let third = tokio::spawn(async move { a2.lookup(Lookup::Races).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!third.is_finished());
+    assert_eq!(sim.count_route("/api/races"), 0);
+    third.abort();
+    // A client outside the cap is not held back by it.
+    client(&sim, 1).lookup(Lookup::Races).await.unwrap();
+    assert_eq!(sim.count_route("/api/races"), 1);
+    assert_eq!(cap.taken(), 2);
+}
