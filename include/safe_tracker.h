@@ -510,7 +510,11 @@ safe_status safe_poller_new(const safe_client *client,
 
 /*
  Opens a poller whose checkpoint lives in the host application (its own database), through
- `load` and `save` called with `user_data`.
+ `load` and `save` called with `user_data`. `load` runs on the calling thread, here. `save`
+ runs on a library thread (so a slow save cannot stall the client's other calls), one call
+ at a time per poller, while the thread that called safe_poller_sweep() or
+ safe_poller_run_forever() waits for it; the one save of a sweep abandoned by freeing its
+ poller runs on the freeing thread.
  */
 safe_status safe_poller_new_with_callbacks(const safe_client *client,
                                            const char *kind,

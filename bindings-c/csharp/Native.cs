@@ -395,7 +395,11 @@ namespace SafeTracker
             out PollerHandle @out);
 
         /// <summary>Opens a poller whose checkpoint lives in the host application (its own
-        /// database), through <c>load</c> and <c>save</c> called with <c>user_data</c>.</summary>
+        /// database), through <c>load</c> and <c>save</c> called with <c>user_data</c>. <c>load</c>
+        /// runs on the calling thread, here. <c>save</c> runs on a library thread (so a slow save
+        /// cannot stall the client's other calls), one call at a time per poller, while the thread
+        /// that called safe_poller_sweep() or safe_poller_run_forever() waits for it; the one save
+        /// of a sweep abandoned by freeing its poller runs on the freeing thread.</summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern Status safe_poller_new_with_callbacks(
             ClientHandle client,

@@ -990,8 +990,9 @@ unsafe extern "C" {
 }
 
 struct UserData(*mut c_void);
-// SAFETY: the caller promises (header) that user_data may be used from the calling thread;
-// callbacks run on the thread that called safe_poller_sweep (inside block_on).
+// SAFETY: the header tells the caller that `save` runs on a library thread, one call at a time
+// per poller, while the thread that called safe_poller_sweep waits for it: user_data is used
+// by one thread at a time.
 unsafe impl Send for UserData {}
 unsafe impl Sync for UserData {}
 
@@ -1042,7 +1043,11 @@ pub unsafe extern "C" fn safe_poller_new(
 }
 
 /// Opens a poller whose checkpoint lives in the host application (its own database), through
-/// `load` and `save` called with `user_data`.
+/// `load` and `save` called with `user_data`. `load` runs on the calling thread, here. `save`
+/// runs on a library thread (so a slow save cannot stall the client's other calls), one call
+/// at a time per poller, while the thread that called safe_poller_sweep() or
+/// safe_poller_run_forever() waits for it; the one save of a sweep abandoned by freeing its
+/// poller runs on the freeing thread.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn safe_poller_new_with_callbacks(
     client: *const safe_client,
