@@ -117,10 +117,8 @@ fn json_type(schema: &Value) -> String {
             return alternatives(list.iter().map(json_type));
         }
     }
-    let types: Vec<&str> = match obj.get("type") {
-        Some(Value::String(t)) => vec![t.as_str()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-        _ => return "any JSON value".into(),
+    let Some(types) = schema_types(obj) else {
+        return "any JSON value".into();
     };
     alternatives(types.iter().map(|t| match *t {
         "integer" => match obj.get("format").and_then(Value::as_str) {
@@ -249,7 +247,7 @@ fn section(out: &mut String, name: &str, def: &Value, defs: &Map<String, Value>)
 
 /// `include/safe_tracker_models.md`.
 pub(crate) fn c_contract() -> String {
-    let schema = safe_tracker::schema::schema();
+    let schema = crate::defs::schema();
     let defs = schema["$defs"].as_object().expect("$defs");
     let mut out = String::new();
     let _ = writeln!(
@@ -345,7 +343,7 @@ mod tests {
     #[test]
     fn every_model_and_field_is_described() {
         let text = c_contract();
-        let schema = safe_tracker::schema::schema();
+        let schema = crate::defs::schema();
         for (name, def) in schema["$defs"].as_object().unwrap() {
             let start = text
                 .find(&format!("\n### {name}\n"))

@@ -187,9 +187,8 @@ pub(crate) fn def_kind<'a>(name: &str, def: &'a Value) -> Kind<'a> {
     Kind::Alias
 }
 
-fn defs() -> Map<String, Value> {
-    let schema = safe_tracker::schema::schema();
-    schema["$defs"].as_object().expect("$defs").clone()
+fn defs() -> &'static Map<String, Value> {
+    schema()["$defs"].as_object().expect("$defs")
 }
 
 /// The slot of a `$ref` to `$defs/<name>`.
@@ -258,10 +257,8 @@ fn slot_at(schema: &Value, defs: &Map<String, Value>, depth: usize) -> Slot {
             _ => any,
         };
     }
-    let types: Vec<&str> = match obj.get("type") {
-        Some(Value::String(t)) => vec![t.as_str()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-        _ => return any,
+    let Some(types) = schema_types(obj) else {
+        return any;
     };
     let null = types.contains(&"null");
     let types: Vec<&str> = types.into_iter().filter(|t| *t != "null").collect();
@@ -945,7 +942,7 @@ pub(crate) fn csharp_models() -> String {
         match def_kind(name, def) {
             Kind::Hand(_) | Kind::Alias => {}
             Kind::Enum(values) => cs_enum(&mut out, name, def, &values),
-            kind => cs_class(&mut out, name, def, &kind, &defs),
+            kind => cs_class(&mut out, name, def, &kind, defs),
         }
     }
     out.push_str("}\n");
@@ -971,7 +968,7 @@ mod tests {
     fn every_model_is_a_class_with_every_wire_name() {
         let cs = csharp_models();
         let defs = defs();
-        for (name, def) in &defs {
+        for (name, def) in defs {
             let keys: Vec<&String> = match def_kind(name, def) {
                 Kind::Class(obj) => obj["properties"].as_object().unwrap().keys().collect(),
                 Kind::Union(members) => members

@@ -1,6 +1,24 @@
 //! Reading the schema's definitions: references, nullable unions, required fields, docs.
 
+use std::sync::OnceLock;
+
 use serde_json::{Map, Value};
+
+/// The core's schema, built once per run and read by every generator.
+pub(crate) fn schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(safe_tracker::schema::schema)
+}
+
+/// The JSON types an object schema's `type` names (one, or a list such as `["string", "null"]`);
+/// `None` when it names none.
+pub(crate) fn schema_types(obj: &Map<String, Value>) -> Option<Vec<&str>> {
+    match obj.get("type") {
+        Some(Value::String(t)) => Some(vec![t.as_str()]),
+        Some(Value::Array(a)) => Some(a.iter().filter_map(Value::as_str).collect()),
+        _ => None,
+    }
+}
 
 pub(crate) fn ref_name(schema: &Value) -> Option<&str> {
     schema

@@ -37,7 +37,7 @@ pub(crate) const GENERATED: &str =
 
 /// `schema/safe-tracker.schema.json`: the core's schema, pretty-printed, keys sorted.
 fn schema_json() -> String {
-    let mut schema = safe_tracker::schema::schema();
+    let mut schema = crate::defs::schema().clone();
     schema.sort_all_objects();
     let mut out = serde_json::to_string_pretty(&schema).expect("a JSON value prints");
     out.push('\n');
@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn typescript_declares_every_model_and_field() {
-        let schema = safe_tracker::schema::schema();
+        let schema = crate::defs::schema();
         let d_ts = node_models();
         for name in schema["$defs"].as_object().unwrap().keys() {
             if name == "FormData" {
@@ -183,7 +183,7 @@ mod tests {
 
     #[test]
     fn python_declares_every_model_and_wire_name() {
-        let schema = safe_tracker::schema::schema();
+        let schema = crate::defs::schema();
         let py = python_models();
         for (name, _) in python_view::MODELS {
             let start = py

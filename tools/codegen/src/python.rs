@@ -99,11 +99,7 @@ pub(crate) fn py_type(schema: &Value) -> String {
             _ => "Any".into(),
         };
     }
-    let types: Vec<&str> = match obj.get("type") {
-        Some(Value::String(t)) => vec![t.as_str()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
-    };
+    let types = schema_types(obj).unwrap_or_default();
     let types: Vec<&str> = types.into_iter().filter(|t| *t != "null").collect();
     match types.as_slice() {
         ["integer"] => "int".into(),
@@ -296,7 +292,7 @@ pub(crate) fn py_class(out: &mut String, name: &str, base: &str, def: &Value) {
 /// `bindings-python/python/safe_tracker/_models_generated.py`: every model of
 /// [`python_view::MODELS`] as a dataclass.
 pub(crate) fn python_models() -> String {
-    let schema = safe_tracker::schema::schema();
+    let schema = crate::defs::schema();
     let defs = schema["$defs"].as_object().expect("$defs");
     let mut out = String::new();
     let _ = writeln!(
@@ -428,11 +424,10 @@ pub(crate) fn td_type(schema: &Value) -> String {
             _ => panic!("a union in a shape that is not `X or null`: {schema}"),
         };
     }
-    let types: Vec<&str> = match schema.get("type") {
-        Some(Value::String(t)) => vec![t.as_str()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
-    };
+    let types = schema
+        .as_object()
+        .and_then(schema_types)
+        .unwrap_or_default();
     let types: Vec<&str> = types.into_iter().filter(|t| *t != "null").collect();
     match types.as_slice() {
         ["integer"] => "int".into(),
@@ -599,7 +594,7 @@ mod tests {
 
     #[test]
     fn every_shape_declares_exactly_the_schema_keys() {
-        let schema = safe_tracker::schema::schema();
+        let schema = crate::defs::schema();
         let defs = schema["$defs"].as_object().unwrap();
         let py = python_models();
         let mut checked = 0;

@@ -69,10 +69,8 @@ pub(crate) fn ts_type(schema: &Value, decoded: bool) -> String {
             return union(list.iter().map(|s| ts_type(s, decoded)));
         }
     }
-    let types: Vec<&str> = match obj.get("type") {
-        Some(Value::String(t)) => vec![t.as_str()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-        _ => return "unknown".into(),
+    let Some(types) = schema_types(obj) else {
+        return "unknown".into();
     };
     union(types.iter().map(|t| match *t {
         "integer" | "number" => "number".into(),
@@ -281,7 +279,7 @@ pub(crate) fn ts_def(out: &mut String, name: &str, ts_name: &str, def: &Value, d
 
 /// `bindings-node/lib/models.d.ts`: every model of the schema as the JS layer hands it over.
 pub(crate) fn node_models() -> String {
-    let schema = safe_tracker::schema::schema();
+    let schema = crate::defs::schema();
     let defs = schema["$defs"].as_object().expect("$defs");
     let mut names: Vec<&String> = defs.keys().collect();
     names.sort();
@@ -340,7 +338,7 @@ fn record_field(schema: &Value, v: &str) -> String {
 /// camelCase keys, every field of the schema (form data decoded as [`node_view::DECODED`]
 /// says), so a field added to a record in Rust reaches JS with `make codegen` alone.
 pub(crate) fn node_records() -> String {
-    let schema = safe_tracker::schema::schema();
+    let schema = crate::defs::schema();
     let defs = schema["$defs"].as_object().expect("$defs");
     let mut out = String::new();
     out.push_str(
