@@ -192,12 +192,14 @@ impl Driver {
     /// than its phase, and never before the poller's floor.
     pub fn next_start(&self, jitter: Duration) -> DateTime<Utc> {
         let state = self.shared.state();
-        let now = self.shared.clock.now();
-        let earliest = self.shared.earliest_start(state.last_sweep_started, now);
-        let mut start = match (self.not_before, state.last_sweep_started) {
-            (Some(at), _) => add(at, jitter),
-            (None, None) => now,
-            (None, Some(last)) => add(last, self.schedule.interval.saturating_add(jitter)),
+        let earliest = self
+            .shared
+            .earliest_start(state.last_sweep_started, self.shared.clock.now());
+        let mut start = match self.not_before {
+            Some(at) => add(at, jitter),
+            None => self
+                .shared
+                .scheduled_start(&state, self.schedule.interval.saturating_add(jitter)),
         };
         if self.first {
             start = start.max(add(self.created, self.phase));

@@ -280,20 +280,14 @@ impl Shared {
         Ok(())
     }
 
-    /// When `run_forever` starts the next sweep: interval (plus `jitter`) after the last start,
-    /// never before the floor.
-    pub fn scheduled_start(&self, state: &PollerState, jitter: Duration) -> DateTime<Utc> {
+    /// When the next sweep starts on a schedule: `after` (the interval, plus any jitter) after
+    /// the last start, never before the floor; at once (or at the floor) when there was none.
+    pub fn scheduled_start(&self, state: &PollerState, after: Duration) -> DateTime<Utc> {
         let now = self.clock.now();
         let earliest = self.earliest_start(state.last_sweep_started, now);
         match state.last_sweep_started {
             None => earliest,
-            Some(last) => {
-                let interval = chrono::Duration::from_std(self.interval.saturating_add(jitter))
-                    .unwrap_or(chrono::Duration::MAX);
-                last.checked_add_signed(interval)
-                    .unwrap_or(DateTime::<Utc>::MAX_UTC)
-                    .max(earliest)
-            }
+            Some(last) => driver::add(last, after).max(earliest),
         }
     }
 
@@ -388,7 +382,7 @@ impl PollerOf<Items> {
         let e = self.options.expand;
         SweepPlan {
             earliest_start: earliest,
-            scheduled_start: self.shared.scheduled_start(&s, Duration::ZERO),
+            scheduled_start: self.shared.scheduled_start(&s, self.shared.interval),
             wait: (earliest - now).to_std().unwrap_or_default(),
             start_seq: s.cursor,
             holes_to_probe: probe,
