@@ -480,12 +480,6 @@ pub fn error_codes() -> Result<Vec<(u32, String)>> {
     })
 }
 
-/// True when `runForever` keeps going after an error with this code.
-#[napi(catch_unwind)]
-pub fn keeps_running_after(code: u32) -> Result<bool> {
-    guard(|| Ok(safe_tracker::ErrorCode::from_u32(code).is_some_and(host::keeps_running_after)))
-}
-
 /// Entry points that panic on purpose, to test the panic boundary. They exist only in a build
 /// with the cargo feature `test-panic` (`npm run build:test`); the shipped addon has none, so
 /// no option or input of a user can reach them.

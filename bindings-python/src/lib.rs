@@ -509,12 +509,6 @@ fn shutdown_workers(py: Python<'_>) {
     }
 }
 
-/// True when `run_forever` keeps going after an error with this code.
-#[pyfunction]
-fn keeps_running_after(code: u32) -> bool {
-    safe_tracker::ErrorCode::from_u32(code).is_some_and(host::keeps_running_after)
-}
-
 /// The stable error code table: `[(code, name), ...]`.
 #[pyfunction]
 fn error_codes() -> Vec<(u32, &'static str)> {
@@ -550,8 +544,8 @@ mod _native {
 
     #[pymodule_export]
     use super::{
-        NativeClient, NativePoller, TaskHandle, error_codes, keeps_running_after, schema_json,
-        set_log_level, shutdown_workers,
+        NativeClient, NativePoller, TaskHandle, error_codes, schema_json, set_log_level,
+        shutdown_workers,
     };
 
     /// The version of the native module (the crate's).

@@ -7,7 +7,7 @@ wraps it in typed classes).
 from collections.abc import Callable
 from typing import Any, Final, SupportsIndex, final
 
-__all__ = ["__version__", "NativeClient", "NativePoller", "TaskHandle", "error_codes", "keeps_running_after", "schema_json", "set_log_level", "shutdown_workers"]
+__all__ = ["__version__", "NativeClient", "NativePoller", "TaskHandle", "error_codes", "schema_json", "set_log_level", "shutdown_workers"]
 
 __version__: Final[str]
 """
@@ -128,11 +128,6 @@ class TaskHandle:
 def error_codes() -> list[tuple[int, str]]:
     """
     The stable error code table: `[(code, name), ...]`.
-    """
-
-def keeps_running_after(code: SupportsIndex) -> bool:
-    """
-    True when `run_forever` keeps going after an error with this code.
     """
 
 def schema_json() -> str:
