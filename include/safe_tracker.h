@@ -13,8 +13,12 @@
  *   with safe_string_free(). Strings returned as const char* are borrowed from their handle.
  * - Every entry point checks NULL pointers and invalid UTF-8 (SAFE_INVALID_ARGUMENT) and
  *   catches panics (SAFE_PANIC); nothing aborts the host process.
- * - Calls block the calling thread. Do not call the library from inside a record callback
- *   (SAFE_INVALID_ARGUMENT); a safe_cancel handle stops a poller from any thread.
+ * - Calls block the calling thread. A record callback runs on the thread that called
+ *   safe_poller_sweep(), outside the library's runtime: while it blocks, other threads' calls
+ *   on the same client go on, and it may call the library itself (a second sweep of its own
+ *   poller supersedes the first, which then fails with SAFE_CHECKPOINT). A checkpoint save
+ *   callback must not call the library (SAFE_INVALID_ARGUMENT). A safe_cancel handle stops a
+ *   poller from any thread.
  * - Models travel as UTF-8 JSON text. safe_tracker_models.md (next to this header, generated
  *   from the core's schema) says which model each JSON text holds and every field's key,
  *   JSON type and presence; an item's key fields also have typed accessors (safe_item_*).
@@ -531,7 +535,8 @@ safe_status safe_poller_new_with_callbacks(const safe_client *client,
 void safe_poller_free(safe_poller *poller);
 
 /*
- Runs one sweep on the calling thread, calling `callback` for each record in order.
+ Runs one sweep on the calling thread, calling `callback` for each record in order, on this
+ thread and outside the library's runtime (see the conventions above).
  On success `*out_report_json` (when not NULL) receives the sweep report.
  */
 safe_status safe_poller_sweep(const safe_poller *poller,

@@ -416,8 +416,8 @@ namespace SafeTracker
         internal static extern void safe_poller_free(IntPtr poller);
 
         /// <summary>Runs one sweep on the calling thread, calling <c>callback</c> for each record
-        /// in order. On success <c>*out_report_json</c> (when not NULL) receives the sweep
-        /// report.</summary>
+        /// in order, on this thread and outside the library's runtime (see the conventions above).
+        /// On success <c>*out_report_json</c> (when not NULL) receives the sweep report.</summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern Status safe_poller_sweep(
             PollerHandle poller,

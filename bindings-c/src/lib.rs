@@ -146,6 +146,8 @@ fn to_c_string(s: String) -> Result<*mut c_char, Failure> {
 /// thread (a current-thread runtime): the request, the connection task and the answer never
 /// change threads, which keeps a one-at-a-time poller's latency at the server's. Several
 /// threads may call at once; one of them drives the shared connections while the others wait.
+/// No host code runs inside it (record callbacks run between two `block_on`s, checkpoint saves
+/// on its blocking pool), so a host callback that blocks never holds the others up.
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
@@ -161,7 +163,7 @@ fn block_on<T>(
 ) -> Result<T, Failure> {
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(invalid(
-            "safe_tracker was called from inside one of its own callbacks",
+            "safe_tracker was called from inside its checkpoint save callback",
         ));
     }
     runtime().block_on(fut).map_err(Failure::from)
@@ -1113,7 +1115,8 @@ pub unsafe extern "C" fn safe_poller_free(poller: *mut safe_poller) {
     }));
 }
 
-/// Runs one sweep on the calling thread, calling `callback` for each record in order.
+/// Runs one sweep on the calling thread, calling `callback` for each record in order, on this
+/// thread and outside the library's runtime (see the conventions above).
 /// On success `*out_report_json` (when not NULL) receives the sweep report.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn safe_poller_sweep(
@@ -1134,27 +1137,49 @@ pub unsafe extern "C" fn safe_poller_sweep(
     })
 }
 
+/// One sweep: each record is fetched inside the runtime and handed to `callback` outside it,
+/// so a callback that blocks holds up only its own thread (other threads drive the shared
+/// connections meanwhile) and may itself call the library. A sweep of the same poller started
+/// meanwhile (from the callback or another thread) supersedes this one, which then fails with
+/// SAFE_CHECKPOINT rather than acknowledge the other's records.
 fn sweep(
     poller: &Arc<HostPoller>,
     callback: unsafe extern "C" fn(*mut c_void, *const safe_item, *const c_char) -> i32,
     user_data: *mut c_void,
 ) -> Result<(), Failure> {
     let p = poller.clone();
-    block_on(async move {
-        p.abandon().await;
-        while let Some(record) = p.next().await? {
-            let item =
-                item_handle(record.item().clone()).map_err(|f| Error::Consumer(f.message))?;
-            let json = CString::new(record.json()?)
-                .map_err(|_| Error::Consumer("NUL in record".into()))?;
-            let rc = unsafe { callback(user_data, item, json.as_ptr()) };
-            unsafe { safe_item_free(item) };
-            if rc != 0 {
-                return Err(p.fail(&format!("record callback returned {rc}")).await);
-            }
+    let ticket = block_on(async move { Ok(p.begin().await) })?;
+    loop {
+        let p = poller.clone();
+        let Some(record) = block_on(async move { p.next(ticket).await })? else {
+            return Ok(());
+        };
+        let delivered = deliver(&record, callback, user_data);
+        if let Err(message) = delivered {
+            let p = poller.clone();
+            let error = block_on(async move { Ok(p.fail(ticket, &message).await) })?;
+            return Err(Failure::from(error));
         }
-        Ok(())
-    })
+    }
+}
+
+/// Calls the record callback (on the calling thread, outside the runtime).
+fn deliver(
+    record: &host::HostRecord,
+    callback: unsafe extern "C" fn(*mut c_void, *const safe_item, *const c_char) -> i32,
+    user_data: *mut c_void,
+) -> Result<(), String> {
+    let json = record
+        .json()
+        .map_err(|e| e.to_string())
+        .and_then(|j| CString::new(j).map_err(|_| "NUL in record".to_string()))?;
+    let item = item_handle(record.item().clone()).map_err(|f| f.message)?;
+    let rc = unsafe { callback(user_data, item, json.as_ptr()) };
+    unsafe { safe_item_free(item) };
+    match rc {
+        0 => Ok(()),
+        rc => Err(format!("record callback returned {rc}")),
+    }
 }
 
 /// Sweeps on the schedule until cancelled (returns SAFE_OK then). Account, checkpoint and

@@ -628,7 +628,7 @@ static void test_poller_duplicates_and_skip(void) {
   CHECK(d2.seen == 16 && d2.keys_ok == 16);
   CHECK(d2.seqs[0] == 5 && d2.keys[0] == b && d2.keys[0] != d1.keys[4]);
   CHECK(d2.seqs[1] == 6 && d2.seqs[15] == 20);
-  CHECK(d2.skip_inside == SAFE_INVALID_ARGUMENT);            /* a call from inside a callback */
+  CHECK(d2.skip_inside == SAFE_CHECKPOINT);                  /* from the callback: the sweep runs */
   CHECK(d2.skip_other_thread == SAFE_CHECKPOINT && d2.other_thread_last == SAFE_CHECKPOINT);
   CHECK(report && strstr(report, "\"event\":\"duplicate_number\"") != NULL);
   CHECK(json_int(report, "duplicate_numbers") >= 1);
@@ -715,6 +715,91 @@ static void test_decode_errors_name_the_request(void) {
   safe_client_free(c);
 }
 
+/* A record callback that blocks holds up only its own thread: while it waits for the main
+ * thread's signal, another thread's call on the same client completes, and the callback may
+ * call the library itself. Causal: nothing is timed but the bound after which it fails. */
+struct blocker {
+  pthread_mutex_t m;
+  pthread_cond_t cv;
+  safe_client *client;
+  safe_poller *poller;
+  int in_callback, released, other_done, other_ok, inner_ok, seen;
+  safe_status sweep_status;
+};
+
+static int32_t block_in_callback(void *user_data, const safe_item *item, const char *record_json) {
+  struct blocker *b = user_data;
+  (void)item;
+  (void)record_json;
+  if (b->seen++ == 0) {
+    safe_item *inner = NULL; /* the library, called from inside the callback */
+    b->inner_ok = safe_item_by_seq(b->client, 2, &inner) == SAFE_OK && inner &&
+                  safe_item_sequential_org_id(inner) == 2;
+    safe_item_free(inner);
+    pthread_mutex_lock(&b->m);
+    b->in_callback = 1;
+    pthread_cond_broadcast(&b->cv);
+    while (!b->released) pthread_cond_wait(&b->cv, &b->m);
+    pthread_mutex_unlock(&b->m);
+  }
+  return 0;
+}
+
+static void *sweep_blocked(void *arg) {
+  struct blocker *b = arg;
+  b->sweep_status = safe_poller_sweep(b->poller, block_in_callback, b, NULL);
+  return NULL;
+}
+
+static void *other_call(void *arg) {
+  struct blocker *b = arg;
+  safe_item *item = NULL;
+  int ok = safe_item_by_seq(b->client, 7, &item) == SAFE_OK && item && safe_item_sequential_org_id(item) == 7;
+  safe_item_free(item);
+  pthread_mutex_lock(&b->m);
+  b->other_ok = ok;
+  b->other_done = 1;
+  pthread_cond_broadcast(&b->cv);
+  pthread_mutex_unlock(&b->m);
+  return NULL;
+}
+
+static void test_blocked_callback_does_not_stall_other_threads(void) {
+  struct blocker b;
+  memset(&b, 0, sizeof b);
+  pthread_mutex_init(&b.m, NULL);
+  pthread_cond_init(&b.cv, NULL);
+  b.client = make_client("sim-token-org1");
+  CHECK(safe_poller_new(b.client, "items", "{\"kind\":\"memory\"}", "{\"unsafe_min_interval\":0}", &b.poller) == SAFE_OK);
+  pthread_t sweeper, other;
+  pthread_create(&sweeper, NULL, sweep_blocked, &b);
+  pthread_mutex_lock(&b.m);
+  while (!b.in_callback) pthread_cond_wait(&b.cv, &b.m);
+  pthread_mutex_unlock(&b.m);
+  pthread_create(&other, NULL, other_call, &b);
+  /* the other call must finish while the callback still blocks; 60 s bounds a failure only */
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 60;
+  pthread_mutex_lock(&b.m);
+  while (!b.other_done) {
+    if (pthread_cond_timedwait(&b.cv, &b.m, &until) != 0) break;
+  }
+  int done_while_blocked = b.other_done;
+  b.released = 1;
+  pthread_cond_broadcast(&b.cv);
+  pthread_mutex_unlock(&b.m);
+  pthread_join(other, NULL);
+  pthread_join(sweeper, NULL);
+  CHECK(done_while_blocked && b.other_ok);
+  CHECK(b.inner_ok);
+  CHECK(b.sweep_status == SAFE_OK && b.seen == 20);
+  safe_poller_free(b.poller);
+  safe_client_free(b.client);
+  pthread_cond_destroy(&b.cv);
+  pthread_mutex_destroy(&b.m);
+}
+
 int main(int argc, char **argv) {
   const char *dir = argc > 1 ? argv[1] : ".";
   CHECK(strlen(safe_version()) > 0);
@@ -726,6 +811,7 @@ int main(int argc, char **argv) {
   test_cancel_from_another_thread();
   test_free_releases_the_lock();
   test_shared_client_from_threads();
+  test_blocked_callback_does_not_stall_other_threads();
   test_duplicate_number();
   test_poller_duplicates_and_skip();
   printf("%d passed, %d failed\n", checks - failures, failures);

@@ -270,19 +270,19 @@ class PollerBase {
     return this._iterate();
   }
 
-  async *_iterate() {
+  /** The records of one sweep. `sweep.ticket` is set to the core's ticket of it: a newer
+   * sweep of this poller supersedes it (its calls are then refused), so two loops can never
+   * acknowledge each other's records, and a late clean-up of an abandoned loop ends nothing. */
+  async *_iterate(sweep = {}) {
     await this.open();
     const n = this._native;
-    // A sweep left by an abandoned loop never continues, and that loop's late clean-up
-    // cannot end this one.
-    const generation = (this._generation = (this._generation ?? 0) + 1);
-    await n.abandon();
+    const ticket = (sweep.ticket = await n.begin());
     let finished = false;
     try {
       for (;;) {
         let raw;
         try {
-          raw = await n.next();
+          raw = await n.next(ticket);
         } catch (err) {
           await this._persist();
           throw fromNative(err);
@@ -295,19 +295,20 @@ class PollerBase {
         yield this._decode(JSON.parse(raw));
       }
     } finally {
-      if (!finished && this._generation === generation) {
-        await n.abandon();
+      if (!finished) {
+        await n.end(ticket);
         await this._persist();
       }
     }
   }
 
   async _sweepWith(handler) {
-    for await (const record of this._iterate()) {
+    const sweep = {};
+    for await (const record of this._iterate(sweep)) {
       try {
         await handler(record);
       } catch (err) {
-        const info = JSON.parse(await this._native.fail(`${err?.name ?? 'Error'}: ${err?.message ?? err}`));
+        const info = JSON.parse(await this._native.fail(sweep.ticket, `${err?.name ?? 'Error'}: ${err?.message ?? err}`));
         await this._persist();
         const e = fromInfo(info);
         e.cause = err;

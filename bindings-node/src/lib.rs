@@ -330,34 +330,43 @@ impl NativePoller {
         })
     }
 
-    /// Acknowledges the previous record and resolves to the next (JSON) or `null` at the end.
+    /// Starts a sweep (ending the one running, its last record unacknowledged) and resolves to
+    /// its ticket, which `next`, `fail` and `end` carry; a newer `begin` supersedes it.
     #[napi(catch_unwind)]
-    pub async fn next(&self) -> Result<Option<String>> {
+    pub async fn begin(&self) -> Result<u32> {
+        let p = self.poller.clone();
+        guard_async(async move { Ok(p.begin().await) }).await
+    }
+
+    /// Acknowledges the previous record of sweep `ticket` and resolves to the next (JSON) or
+    /// `null` at the end.
+    #[napi(catch_unwind)]
+    pub async fn next(&self, ticket: u32) -> Result<Option<String>> {
         let p = self.poller.clone();
         guard_async(abortable(None, async move {
-            p.next().await?.map(|r| r.json()).transpose()
+            p.next(ticket).await?.map(|r| r.json()).transpose()
         }))
         .await
     }
 
-    /// Ends the sweep: the consumer failed on the last record (left unacknowledged).
+    /// Ends sweep `ticket`: the consumer failed on the last record (left unacknowledged).
     /// Resolves to the consumer error's details as JSON.
     #[napi(catch_unwind)]
-    pub async fn fail(&self, message: String) -> Result<String> {
+    pub async fn fail(&self, ticket: u32, message: String) -> Result<String> {
         let p = self.poller.clone();
         guard_async(async move {
-            let e = p.fail(&message).await;
+            let e = p.fail(ticket, &message).await;
             Ok(serde_json::to_string(&host::error_info(&e)).unwrap_or_default())
         })
         .await
     }
 
-    /// Ends the sweep without acknowledging the last record.
+    /// Ends sweep `ticket` without acknowledging the last record (nothing when superseded).
     #[napi(catch_unwind)]
-    pub async fn abandon(&self) -> Result<()> {
+    pub async fn end(&self, ticket: u32) -> Result<()> {
         let p = self.poller.clone();
         guard_async(async move {
-            p.abandon().await;
+            p.end(ticket).await;
             Ok(())
         })
         .await

@@ -136,3 +136,23 @@ test('conformance: form data decodes like the vectors, raw string kept', () => {
   assert.equal(vendor.id, '5750570d1b5c6008e8e4fcec');
   assert.equal(vendor.data.field5100, true);
 });
+
+test('a newer sweep of one poller supersedes the older: no loop acknowledges the other\'s records', async () => {
+  const own = await startSimulator();
+  try {
+    const poller = new st.Poller(new st.Client(own.clientOptions(1)), { unsafeMinInterval: 0 });
+    const first = poller.sweep()[Symbol.asyncIterator]();
+    assert.equal((await first.next()).value.sequentialOrgId, 1);
+    assert.equal((await first.next()).value.sequentialOrgId, 2); // 1 acknowledged
+    const second = poller.sweep()[Symbol.asyncIterator]();
+    assert.equal((await second.next()).value.sequentialOrgId, 2); // 2 never was
+    await assert.rejects(first.next(), (err) => err instanceof st.CheckpointError && /superseded/.test(err.message));
+    const rest = [];
+    for (let r = await second.next(); !r.done; r = await second.next()) rest.push(r.value.sequentialOrgId);
+    assert.deepEqual(rest, Array.from({ length: 38 }, (_, i) => i + 3));
+    assert.equal(poller.status().cursor, 41);
+    await poller.close();
+  } finally {
+    own.stop();
+  }
+});

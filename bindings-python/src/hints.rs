@@ -23,9 +23,6 @@ mod hint {
     /// `Callable[[bool, Any], None]`.
     pub const COMPLETION: PyStaticExpr =
         type_hint_subscript!(CALLABLE, PyStaticExpr::List { elts: &[BOOL, ANY] }, NONE);
-    /// `Callable[[str], None]`.
-    pub const EVENT: PyStaticExpr =
-        type_hint_subscript!(CALLABLE, PyStaticExpr::List { elts: &[STR] }, NONE);
     /// `Callable[[str], str | None]`.
     pub const LOAD: PyStaticExpr = type_hint_subscript!(
         CALLABLE,
@@ -65,11 +62,6 @@ callback!(
     /// `callback(ok, payload)`: `(True, answer)` or `(False, exception)`.
     Completion,
     COMPLETION
-);
-callback!(
-    /// `callback(event_json)`.
-    EventCallback,
-    EVENT
 );
 callback!(
     /// A checkpoint's `load(key) -> str | None`.

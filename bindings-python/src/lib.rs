@@ -19,7 +19,7 @@ use tokio::runtime::Runtime;
 mod hints;
 mod logging;
 
-use hints::{CheckpointArg, Completion, EventCallback};
+use hints::{CheckpointArg, Completion};
 
 fn pid() -> u32 {
     std::process::id()
@@ -350,43 +350,51 @@ impl NativePoller {
         })
     }
 
-    /// Acknowledges the previous record and returns the next one as JSON, or `None` at the
-    /// end of the sweep. Releases the GIL.
-    fn next(&self, py: Python<'_>) -> PyResult<Option<String>> {
+    /// Starts a sweep (ending the one running, its last record unacknowledged) and returns its
+    /// ticket, which `next`, `fail` and `end` carry; a newer `begin` supersedes it.
+    fn begin(&self, py: Python<'_>) -> PyResult<u32> {
+        check_fork(self.created, "poller")?;
+        let p = self.poller.clone();
+        run_blocking(py, self.driver, async move { Ok(p.begin().await) })
+    }
+
+    /// Acknowledges the previous record of sweep `ticket` and returns the next one as JSON,
+    /// or `None` at the end of the sweep. Releases the GIL.
+    fn next(&self, py: Python<'_>, ticket: u32) -> PyResult<Option<String>> {
         check_fork(self.created, "poller")?;
         let p = self.poller.clone();
         run_blocking(py, self.driver, async move {
-            p.next().await?.map(|r| r.json()).transpose()
+            p.next(ticket).await?.map(|r| r.json()).transpose()
         })
     }
 
     /// `next` for asyncio: `callback(ok, payload)`.
-    fn next_async(&self, callback: Completion) -> PyResult<TaskHandle> {
+    fn next_async(&self, ticket: u32, callback: Completion) -> PyResult<TaskHandle> {
         check_fork(self.created, "poller")?;
         let p = self.poller.clone();
         run_callback(
             self.driver,
-            async move { p.next().await?.map(|r| r.json()).transpose() },
+            async move { p.next(ticket).await?.map(|r| r.json()).transpose() },
             callback,
         )
     }
 
-    /// Ends the sweep: the consumer failed on the last record. Returns the `SafeError` to
+    /// Ends sweep `ticket`: the consumer failed on the last record. Returns the `SafeError` to
     /// chain.
-    fn fail(&self, py: Python<'_>, message: String) -> PyResult<Py<PyBaseException>> {
+    fn fail(&self, py: Python<'_>, ticket: u32, message: String) -> PyResult<Py<PyBaseException>> {
         check_fork(self.created, "poller")?;
         let p = self.poller.clone();
         check_not_in_runtime()?;
         let rt = self.driver.runtime()?;
-        let e = py.detach(move || rt.block_on(async move { p.fail(&message).await }));
+        let e = py.detach(move || rt.block_on(async move { p.fail(ticket, &message).await }));
         Ok(to_py_err(py, &e).into_value(py))
     }
 
-    /// Ends the sweep without acknowledging the last record.
-    fn abandon(&self, py: Python<'_>) -> PyResult<()> {
+    /// Ends sweep `ticket` without acknowledging the last record (nothing when superseded).
+    fn end(&self, py: Python<'_>, ticket: u32) -> PyResult<()> {
         let p = self.poller.clone();
         run_blocking(py, self.driver, async move {
-            p.abandon().await;
+            p.end(ticket).await;
             Ok(())
         })
     }
@@ -473,16 +481,20 @@ impl NativePoller {
         self.poller.cancel();
     }
 
-    /// Calls `callback(event_json)` for every event.
-    fn on_event(&self, callback: EventCallback) {
-        let callback = callback.0;
-        self.poller.on_event(move |v| {
-            Python::try_attach(|py| {
-                if let Err(e) = callback.call1(py, (v.to_string(),)) {
-                    e.print(py);
-                }
-            });
-        });
+    /// Keeps every event for `take_events`: the Python side calls its listener on its own
+    /// thread (or event loop), never on a runtime thread, so a listener that blocks stalls no
+    /// other call.
+    fn queue_events(&self) {
+        self.poller.queue_events();
+    }
+
+    /// The events (JSON) queued since the last call, oldest first.
+    fn take_events(&self) -> Vec<String> {
+        self.poller
+            .take_events()
+            .into_iter()
+            .map(|v| v.to_string())
+            .collect()
     }
 }
 

@@ -49,9 +49,10 @@ class NativePoller:
         """
         `checkpoint` is a JSON spec (`memory`, `file`, `sqlite`) or a `(load, save)` pair.
         """
-    def abandon(self, /) -> None:
+    def begin(self, /) -> int:
         """
-        Ends the sweep without acknowledging the last record.
+        Starts a sweep (ending the one running, its last record unacknowledged) and returns its
+        ticket, which `next`, `fail` and `end` carry; a newer `begin` supersedes it.
         """
     def cancel(self, /) -> None:
         """
@@ -66,32 +67,38 @@ class NativePoller:
         What a sweep's outcome means for a run-for-ever loop (`code`: the error it failed with,
         `None` when it completed): `continue`, `back_off`, `park`, `stop` or `cancelled`.
         """
-    def fail(self, /, message: str) -> BaseException:
+    def end(self, /, ticket: SupportsIndex) -> None:
         """
-        Ends the sweep: the consumer failed on the last record. Returns the `SafeError` to
+        Ends sweep `ticket` without acknowledging the last record (nothing when superseded).
+        """
+    def fail(self, /, ticket: SupportsIndex, message: str) -> BaseException:
+        """
+        Ends sweep `ticket`: the consumer failed on the last record. Returns the `SafeError` to
         chain.
         """
     def last_report(self, /) -> str | None:
         """
         The report (`SweepReport`: summary and events) of the last completed sweep as JSON.
         """
-    def next(self, /) -> str | None:
+    def next(self, /, ticket: SupportsIndex) -> str | None:
         """
-        Acknowledges the previous record and returns the next one as JSON, or `None` at the
-        end of the sweep. Releases the GIL.
+        Acknowledges the previous record of sweep `ticket` and returns the next one as JSON,
+        or `None` at the end of the sweep. Releases the GIL.
         """
-    def next_async(self, /, callback: Callable[[bool, Any], None]) -> TaskHandle:
+    def next_async(self, /, ticket: SupportsIndex, callback: Callable[[bool, Any], None]) -> TaskHandle:
         """
         `next` for asyncio: `callback(ok, payload)`.
-        """
-    def on_event(self, /, callback: Callable[[str], None]) -> None:
-        """
-        Calls `callback(event_json)` for every event.
         """
     def plan(self, /) -> str:
         """
         The plan of the next sweep (`SweepPlan`) as JSON, `null` for the updated-items stream;
         no request.
+        """
+    def queue_events(self, /) -> None:
+        """
+        Keeps every event for `take_events`: the Python side calls its listener on its own
+        thread (or event loop), never on a runtime thread, so a listener that blocks stalls no
+        other call.
         """
     def skip(self, /, seq: SupportsIndex, reason: str) -> str:
         """
@@ -105,6 +112,10 @@ class NativePoller:
     def status(self, /) -> str:
         """
         The status (`PollerStatus`) as JSON; no request.
+        """
+    def take_events(self, /) -> list[str]:
+        """
+        The events (JSON) queued since the last call, oldest first.
         """
     def wait_scheduled(self, /) -> None:
         """

@@ -129,9 +129,12 @@ class _PollerBase(Generic[R]):
         if self._asyncio and client._blocking:
             raise TypeError(f"{type(self).__name__} needs an AsyncClient: a blocking Client runs its calls on the calling thread")
         self._native = _native.NativePoller(client._native, self._kind, (checkpoint or MemoryCheckpoint())._spec(), options)
+        # Events wait in the core until this side takes them after each call, so the listener
+        # runs on the caller's thread (or event loop), never on a thread the SDK's runtime
+        # needs: a listener that blocks stalls only its own loop.
+        self._on_event = on_event
         if on_event is not None:
-            callback = on_event
-            self._native.on_event(lambda text: callback(json.loads(text)))
+            self._native.queue_events()
 
     def status(self) -> PollerStatus:
         """Cursor, holes, last sweep, next allowed sweep, requests spent, the number the poller
@@ -169,37 +172,52 @@ class _PollerBase(Generic[R]):
     def _decode(self, raw: str) -> R:
         return self._record.from_dict(json.loads(raw))
 
-    def _begin(self) -> int:
-        """Starts an iteration: a sweep left by an abandoned loop never continues, and that
-        loop's late clean-up cannot end this one (it checks the generation)."""
-        self._generation = getattr(self, "_generation", 0) + 1
-        self._native.abandon()
-        return self._generation
+    def _deliver_events(self) -> None:
+        """Calls the ``on_event`` listener with the events queued since the last call."""
+        listener = self._on_event
+        if listener is None:
+            return
+        for text in self._native.take_events():
+            try:
+                listener(json.loads(text))
+            except Exception:  # a listener's bug never fails the sweep
+                LOGGER.exception("the on_event listener raised")
 
-    def _end(self, generation: int) -> None:
-        if getattr(self, "_generation", 0) == generation:
-            self._native.abandon()
-
-    def _iterate(self) -> Iterator[R]:
-        generation = self._begin()
+    def _iterate(self, sweep: Optional[_Sweep] = None) -> Iterator[R]:
+        # The core's ticket: a newer sweep of this poller supersedes this one (its calls are then
+        # refused), so two loops never acknowledge each other's records, and a late clean-up of
+        # an abandoned loop ends nothing.
+        ticket = self._native.begin()
+        if sweep is not None:
+            sweep.ticket = ticket
         finished = False
         try:
             while True:
-                raw = self._native.next()
+                try:
+                    raw = self._native.next(ticket)
+                finally:
+                    self._deliver_events()
                 if raw is None:
                     finished = True
                     return
                 yield self._decode(raw)
         finally:
             if not finished:
-                self._end(generation)
+                self._native.end(ticket)
+
+    def _fail(self, sweep: _Sweep, exc: Exception) -> BaseException:
+        """Ends the sweep (the record stays unacknowledged); the SafeError to raise."""
+        error = self._native.fail(sweep.ticket, f"{type(exc).__name__}: {exc}")
+        self._deliver_events()
+        return error
 
     def _sweep_with(self, handler: Callable[[R], Any]) -> Optional[SweepReport]:
-        for record in self._iterate():
+        sweep = _Sweep()
+        for record in self._iterate(sweep):
             try:
                 handler(record)
             except Exception as exc:  # the record stays unacknowledged
-                raise self._native.fail(f"{type(exc).__name__}: {exc}") from exc
+                raise self._fail(sweep, exc) from exc
         return self.last_report()
 
     def _run_forever(self, handler: Callable[[R], Any]) -> None:
@@ -209,6 +227,8 @@ class _PollerBase(Generic[R]):
                 self._native.wait_scheduled()
             except CancelledError:
                 return
+            finally:
+                self._deliver_events()
             try:
                 self._sweep_with(handler)
                 self._native.decide(None)
@@ -216,28 +236,34 @@ class _PollerBase(Generic[R]):
                 if _after_failure(self._native.decide(exc.code), exc):
                     return
 
-    async def _aiterate(self) -> AsyncIterator[R]:
-        generation = self._begin()
+    async def _aiterate(self, sweep: Optional[_Sweep] = None) -> AsyncIterator[R]:
+        ticket = self._native.begin()
+        if sweep is not None:
+            sweep.ticket = ticket
         finished = False
         try:
             while True:
-                raw = await _await_native(self._native.next_async)
+                try:
+                    raw = await _await_native(lambda cb: self._native.next_async(ticket, cb))
+                finally:
+                    self._deliver_events()
                 if raw is None:
                     finished = True
                     return
                 yield self._decode(raw)
         finally:
             if not finished:
-                self._end(generation)
+                self._native.end(ticket)
 
     async def _asweep_with(self, handler: Callable[[R], Any]) -> Optional[SweepReport]:
-        async for record in self._aiterate():
+        sweep = _Sweep()
+        async for record in self._aiterate(sweep):
             try:
                 result = handler(record)
                 if isinstance(result, Awaitable):
                     await result
             except Exception as exc:
-                raise self._native.fail(f"{type(exc).__name__}: {exc}") from exc
+                raise self._fail(sweep, exc) from exc
         return self.last_report()
 
     async def _arun_forever(self, handler: Callable[[R], Any]) -> None:
@@ -246,12 +272,20 @@ class _PollerBase(Generic[R]):
                 await _await_native(self._native.wait_scheduled_async)
             except CancelledError:
                 return
+            finally:
+                self._deliver_events()
             try:
                 await self._asweep_with(handler)
                 self._native.decide(None)
             except SafeError as exc:
                 if _after_failure(self._native.decide(exc.code), exc):
                     return
+
+
+class _Sweep:
+    """The core's ticket of one sweep, for the handler loop that fails it."""
+
+    ticket = 0
 
 
 def _after_failure(decision: str, exc: SafeError) -> bool:
@@ -341,7 +375,10 @@ class Poller(_PollerBase[ItemRecord]):
         does an empty reason (``field == "reason"``). Between sweeps only
         (:class:`~safe_tracker.CheckpointError` while one runs). Returns the recorded skip."""
         _skip_args(seq, reason)
-        return json.loads(self._native.skip(seq, reason))  # type: ignore[no-any-return]
+        try:
+            return json.loads(self._native.skip(seq, reason))  # type: ignore[no-any-return]
+        finally:
+            self._deliver_events()
 
 
 class AsyncPoller(_PollerBase[ItemRecord]):
@@ -387,7 +424,10 @@ class AsyncPoller(_PollerBase[ItemRecord]):
     async def skip(self, seq: int, reason: str) -> SkippedNumber:
         """See :meth:`Poller.skip`."""
         _skip_args(seq, reason)
-        raw = await _await_native(lambda cb: self._native.skip_async(seq, reason, cb))
+        try:
+            raw = await _await_native(lambda cb: self._native.skip_async(seq, reason, cb))
+        finally:
+            self._deliver_events()
         return json.loads(raw)  # type: ignore[no-any-return]
 
 

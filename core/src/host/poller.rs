@@ -1,6 +1,7 @@
-//! [`HostPoller`]: either stream behind one pull interface (`next`, `fail`, `abandon`), with
-//! typed records ([`HostRecord`]) and JSON status, plan, reports and events.
+//! [`HostPoller`]: either stream behind one pull interface (`begin`, `next`, `fail`, `end`),
+//! with typed records ([`HostRecord`]) and JSON status, plan, reports and events.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -11,16 +12,35 @@ use crate::client::Client;
 use crate::error::{Error, ErrorCode, Result};
 use crate::poller::CheckpointStore;
 
-/// A poller of either stream with JSON records, for the bindings: `next` starts a sweep when
-/// none runs, acknowledges the previous record and returns the next; `fail` ends the sweep with
-/// the last record unacknowledged.
+/// A poller of either stream with JSON records, for the bindings. A host's sweep is one
+/// [`SweepTicket`] from [`HostPoller::begin`]: `next(ticket)` starts the sweep when none runs,
+/// acknowledges the previous record and returns the next; `fail` ends the sweep with the last
+/// record unacknowledged. A newer `begin` supersedes an older ticket, whose calls are then
+/// refused, so two consumers of one poller can never acknowledge each other's records.
 pub struct HostPoller {
     kind: HostPollerKind,
-    stream: tokio::sync::Mutex<Option<HostStream>>,
+    stream: tokio::sync::Mutex<Current>,
     last_report: std::sync::Mutex<Option<Value>>,
     /// The schedule between sweeps ([`HostPoller::wait_scheduled`], [`HostPoller::decide`]).
     driver: tokio::sync::Mutex<crate::poller::Driver>,
+    /// Events kept for the host to take ([`HostPoller::queue_events`]).
+    events: Arc<std::sync::Mutex<VecDeque<Value>>>,
 }
+
+/// The host's sweep now running, if any, and the ticket it belongs to.
+#[derive(Default)]
+struct Current {
+    ticket: u32,
+    stream: Option<HostStream>,
+}
+
+/// One host sweep of a [`HostPoller`] (see [`HostPoller::begin`]); a plain number so that
+/// every binding can hold it.
+pub type SweepTicket = u32;
+
+/// How many events [`HostPoller::queue_events`] keeps before it drops the oldest: far more
+/// than a sweep emits between two records.
+const EVENT_QUEUE_CAP: usize = 10_000;
 
 enum HostPollerKind {
     Items(crate::poller::Poller),
@@ -105,16 +125,31 @@ impl HostPoller {
         };
         HostPoller {
             kind,
-            stream: tokio::sync::Mutex::new(None),
+            stream: tokio::sync::Mutex::new(Current::default()),
             last_report: std::sync::Mutex::new(None),
             driver: tokio::sync::Mutex::new(driver),
+            events: Arc::new(std::sync::Mutex::new(VecDeque::new())),
         }
     }
 
-    /// Acknowledges the previous record and returns the next (starting a sweep when none
-    /// runs, which may wait for the floor); `None` when the sweep reached its end.
-    pub async fn next(&self) -> Result<Option<HostRecord>> {
-        let mut guard = self.stream.lock().await;
+    /// Starts a host sweep: ends the one running (its last record unacknowledged, so it is
+    /// delivered again) and returns the ticket the calls of the new one carry.
+    pub async fn begin(&self) -> SweepTicket {
+        let mut current = self.stream.lock().await;
+        current.ticket = current.ticket.wrapping_add(1);
+        current.stream = None;
+        current.ticket
+    }
+
+    /// Acknowledges the previous record of the sweep `ticket` and returns the next (starting
+    /// the sweep on the first call, which may wait for the floor); `None` when the sweep
+    /// reached its end. Refused for a ticket a newer [`HostPoller::begin`] superseded.
+    pub async fn next(&self, ticket: SweepTicket) -> Result<Option<HostRecord>> {
+        let mut current = self.stream.lock().await;
+        if current.ticket != ticket {
+            return Err(superseded());
+        }
+        let guard = &mut current.stream;
         if guard.is_none() {
             *guard = Some(match &self.kind {
                 HostPollerKind::Items(p) => HostStream::Items(p.sweep_stream().await?),
@@ -151,22 +186,29 @@ impl HostPoller {
         }
     }
 
-    /// Ends the running sweep because the consumer failed on the last record (it stays
-    /// unacknowledged) and returns the consumer error.
-    pub async fn fail(&self, message: &str) -> Error {
-        let mut guard = self.stream.lock().await;
-        let error = match guard.as_mut() {
+    /// Ends the sweep `ticket` because the consumer failed on the last record (it stays
+    /// unacknowledged) and returns the consumer error (a superseded ticket ends nothing).
+    pub async fn fail(&self, ticket: SweepTicket, message: &str) -> Error {
+        let mut current = self.stream.lock().await;
+        if current.ticket != ticket {
+            return Error::Consumer(message.to_string());
+        }
+        let error = match current.stream.as_mut() {
             Some(HostStream::Items(s)) => s.consumer_failed(message.to_string()).await,
             Some(HostStream::Updated(s)) => s.fail(Error::Consumer(message.to_string())).await,
             None => Error::Consumer(message.to_string()),
         };
-        *guard = None;
+        current.stream = None;
         error
     }
 
-    /// Ends the running sweep without acknowledging the last record (the consumer stopped).
-    pub async fn abandon(&self) {
-        self.stream.lock().await.take();
+    /// Ends the sweep `ticket` without acknowledging its last record (the consumer stopped);
+    /// nothing when a newer sweep superseded it.
+    pub async fn end(&self, ticket: SweepTicket) {
+        let mut current = self.stream.lock().await;
+        if current.ticket == ticket {
+            current.stream = None;
+        }
     }
 
     /// Waits until the next sweep of a run-for-ever loop may start (the [`Driver`]'s schedule:
@@ -230,7 +272,7 @@ impl HostPoller {
     /// See [`crate::poller::Poller::skip`] (the items stream only); returns the recorded skip
     /// as JSON. Refused while a sweep is running.
     pub async fn skip(&self, seq: u64, reason: &str) -> Result<Value> {
-        if self.stream.lock().await.is_some() {
+        if self.stream.lock().await.stream.is_some() {
             return Err(Error::Checkpoint(
                 "a sweep is running: skip a number between sweeps".into(),
             ));
@@ -247,7 +289,7 @@ impl HostPoller {
     /// Ends any sweep (unacknowledged) and releases the one-poller lock now.
     pub async fn close(&self) {
         self.cancel();
-        self.stream.lock().await.take();
+        self.stream.lock().await.stream = None;
         match &self.kind {
             HostPollerKind::Items(p) => p.close().await,
             HostPollerKind::Updated(p) => p.close().await,
@@ -262,7 +304,8 @@ impl HostPoller {
         }
     }
 
-    /// Calls `listener` with every event as JSON.
+    /// Calls `listener` with every event as JSON, on the thread that emits it (a runtime
+    /// thread): for listeners that only hand the event on without blocking.
     pub fn on_event(&self, listener: impl Fn(Value) + Send + Sync + 'static) {
         let f = move |e: &crate::poller::PollerEvent| listener(to_json(e).unwrap_or(Value::Null));
         match &self.kind {
@@ -270,4 +313,35 @@ impl HostPoller {
             HostPollerKind::Updated(p) => p.on_event(f),
         }
     }
+
+    /// Keeps every event for [`HostPoller::take_events`] instead, so that a host calls its
+    /// listener on its own thread, where a listener that blocks stalls nobody else's calls
+    /// (the oldest are dropped past 10,000 untaken).
+    pub fn queue_events(&self) {
+        let queue = self.events.clone();
+        self.on_event(move |event| {
+            let Ok(mut q) = queue.lock() else { return };
+            if q.len() == EVENT_QUEUE_CAP {
+                q.pop_front();
+                tracing::warn!("the host does not take the poller's events: dropped the oldest");
+            }
+            q.push_back(event);
+        });
+    }
+
+    /// The events queued since the last call, oldest first.
+    pub fn take_events(&self) -> Vec<Value> {
+        self.events
+            .lock()
+            .map(|mut q| q.drain(..).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn superseded() -> Error {
+    Error::Checkpoint(
+        "this sweep was superseded: a newer sweep of the same poller started (one consumer \
+         at a time)"
+            .into(),
+    )
 }
