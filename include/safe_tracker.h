@@ -11,6 +11,10 @@
  * - Opaque handles come in _new/_free pairs; every _free accepts NULL.
  * - A string returned through a char** out-parameter is owned by the caller and freed only
  *   with safe_string_free(). Strings returned as const char* are borrowed from their handle.
+ * - Allocators never cross: the library frees only what it allocated, and the host frees
+ *   only what it allocated (with its own allocator, so a C# or Windows host works). Text the
+ *   host hands over is copied: a checkpoint load callback gives the saved state to
+ *   safe_state_sink_set(), then frees its own buffer.
  * - Every entry point checks NULL pointers and invalid UTF-8 (SAFE_INVALID_ARGUMENT) and
  *   catches panics (SAFE_PANIC); nothing aborts the host process.
  * - Calls block the calling thread. A record callback runs on the thread that called
@@ -158,6 +162,12 @@ typedef struct safe_item_list safe_item_list;
 typedef struct safe_poller safe_poller;
 
 /*
+ Where a checkpoint load callback hands back the saved state (see safe_state_sink_set()).
+ Lent to the callback for the length of the call, never owned by the host.
+ */
+typedef struct safe_state_sink safe_state_sink;
+
+/*
  Client settings. Zero or NULL fields keep the core's defaults.
  */
 typedef struct {
@@ -201,10 +211,12 @@ typedef struct {
 } safe_client_config;
 
 /*
- Loads the saved checkpoint for `key`: write a string allocated with malloc() to `*out`
- (or NULL when none) and return 0; non-zero fails with SAFE_CHECKPOINT.
+ Loads the saved checkpoint for `key`: hand the saved text to safe_state_sink_set(sink, …)
+ (which copies it: free your buffer with your own allocator afterwards), or do not call it
+ when there is none, and return 0; non-zero fails with SAFE_CHECKPOINT. `sink` is valid only
+ during the call.
  */
-typedef int32_t (*safe_checkpoint_load_fn)(void *user_data, const char *key, char **out);
+typedef int32_t (*safe_checkpoint_load_fn)(void *user_data, const char *key, safe_state_sink *sink);
 
 /*
  Saves `state_json` for `key`; return 0 on success, non-zero fails with SAFE_CHECKPOINT.
@@ -498,7 +510,11 @@ safe_status safe_updated_items(const safe_client *client,
  */
 safe_status safe_email_in_use(const safe_client *client, const char *email, bool *out);
 
-extern void free(void *p);
+/*
+ Copies `state_json` (the text a save callback was given) into `sink` as the loaded state;
+ the caller keeps, and frees, its own buffer. A second call replaces the first.
+ */
+safe_status safe_state_sink_set(safe_state_sink *sink, const char *state_json);
 
 /*
  Opens a poller. `kind` is "items" (new items by sequence number) or "updated".

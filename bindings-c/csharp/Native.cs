@@ -33,11 +33,12 @@ namespace SafeTracker
         public IntPtr OptionsJson;
     }
 
-    /// <summary>Loads the saved checkpoint for <c>key</c>: write a string allocated with malloc()
-    /// to <c>*out</c> (or NULL when none) and return 0; non-zero fails with
-    /// SAFE_CHECKPOINT.</summary>
+    /// <summary>Loads the saved checkpoint for <c>key</c>: hand the saved text to
+    /// safe_state_sink_set(sink, …) (which copies it: free your buffer with your own allocator
+    /// afterwards), or do not call it when there is none, and return 0; non-zero fails with
+    /// SAFE_CHECKPOINT. <c>sink</c> is valid only during the call.</summary>
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
-    internal delegate int CheckpointLoadCallback(IntPtr userData, IntPtr key, out IntPtr @out);
+    internal delegate int CheckpointLoadCallback(IntPtr userData, IntPtr key, IntPtr sink);
 
     /// <summary>Saves <c>state_json</c> for <c>key</c>; return 0 on success, non-zero fails with
     /// SAFE_CHECKPOINT.</summary>
@@ -380,6 +381,12 @@ namespace SafeTracker
             ClientHandle client,
             IntPtr email,
             [MarshalAs(UnmanagedType.U1)] out bool @out);
+
+        /// <summary>Copies <c>state_json</c> (the text a save callback was given) into <c>sink</c>
+        /// as the loaded state; the caller keeps, and frees, its own buffer. A second call replaces
+        /// the first.</summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern Status safe_state_sink_set(IntPtr sink, IntPtr stateJson);
 
         /// <summary>Opens a poller. <c>kind</c> is "items" (new items by sequence number) or
         /// "updated". <c>checkpoint_json</c> is {"kind":"memory"}, {"kind":"file","path":"..."} or

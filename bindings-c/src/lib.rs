@@ -972,11 +972,38 @@ pub type safe_record_fn = Option<
     ) -> i32,
 >;
 
-/// Loads the saved checkpoint for `key`: write a string allocated with malloc() to `*out`
-/// (or NULL when none) and return 0; non-zero fails with SAFE_CHECKPOINT.
+/// Loads the saved checkpoint for `key`: hand the saved text to safe_state_sink_set(sink, …)
+/// (which copies it: free your buffer with your own allocator afterwards), or do not call it
+/// when there is none, and return 0; non-zero fails with SAFE_CHECKPOINT. `sink` is valid only
+/// during the call.
 pub type safe_checkpoint_load_fn = Option<
-    unsafe extern "C" fn(user_data: *mut c_void, key: *const c_char, out: *mut *mut c_char) -> i32,
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        key: *const c_char,
+        sink: *mut safe_state_sink,
+    ) -> i32,
 >;
+
+/// Where a checkpoint load callback hands back the saved state (see safe_state_sink_set()).
+/// Lent to the callback for the length of the call, never owned by the host.
+pub struct safe_state_sink {
+    state: Option<String>,
+}
+
+/// Copies `state_json` (the text a save callback was given) into `sink` as the loaded state;
+/// the caller keeps, and frees, its own buffer. A second call replaces the first.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_state_sink_set(
+    sink: *mut safe_state_sink,
+    state_json: *const c_char,
+) -> safe_status {
+    guard(|| {
+        let sink = unsafe { sink.as_mut() }.ok_or_else(|| invalid("`sink` is NULL"))?;
+        let state = unsafe { str_arg(state_json, "state_json") }?;
+        sink.state = Some(state.to_string());
+        Ok(())
+    })
+}
 
 /// Saves `state_json` for `key`; return 0 on success, non-zero fails with SAFE_CHECKPOINT.
 pub type safe_checkpoint_save_fn = Option<
@@ -986,10 +1013,6 @@ pub type safe_checkpoint_save_fn = Option<
         state_json: *const c_char,
     ) -> i32,
 >;
-
-unsafe extern "C" {
-    fn free(p: *mut c_void);
-}
 
 struct UserData(*mut c_void);
 // SAFETY: the header tells the caller that `save` runs on a library thread, one call at a time
@@ -1072,19 +1095,11 @@ pub unsafe extern "C" fn safe_poller_new_with_callbacks(
         let store = safe_tracker::poller::CallbackCheckpoint::new(
             move |key| {
                 let key = CString::new(key).map_err(|_| "NUL in key".to_string())?;
-                let mut text: *mut c_char = std::ptr::null_mut();
-                let rc = unsafe { load(ud.0, key.as_ptr(), &mut text) };
-                if rc != 0 {
-                    return Err(format!("load callback returned {rc}"));
+                let mut sink = safe_state_sink { state: None };
+                match unsafe { load(ud.0, key.as_ptr(), &mut sink) } {
+                    0 => Ok(sink.state),
+                    rc => Err(format!("load callback returned {rc}")),
                 }
-                if text.is_null() {
-                    return Ok(None);
-                }
-                let s = unsafe { CStr::from_ptr(text) }
-                    .to_string_lossy()
-                    .into_owned();
-                unsafe { free(text.cast()) };
-                Ok(Some(s))
             },
             move |key, state| {
                 let key = CString::new(key).map_err(|_| "NUL in key".to_string())?;

@@ -334,14 +334,19 @@ static void test_poller(const char *dir) {
 
 struct store {
   char *saved;
-  int saves;
+  int saves, loads;
 };
 
-static int32_t load_cb(void *user_data, const char *key, char **out) {
+static int32_t load_cb(void *user_data, const char *key, safe_state_sink *sink) {
   struct store *s = (struct store *)user_data;
   (void)key;
-  *out = s->saved ? strdup(s->saved) : NULL;
-  return 0;
+  s->loads++;
+  if (!s->saved) return 0; /* nothing saved yet */
+  /* the library copies the text: this buffer stays the host's, freed by the host */
+  char *copy = strdup(s->saved);
+  safe_status rc = safe_state_sink_set(sink, copy);
+  free(copy);
+  return rc == SAFE_OK ? 0 : 1;
 }
 
 static int32_t save_cb(void *user_data, const char *key, const char *state_json) {
@@ -355,9 +360,11 @@ static int32_t save_cb(void *user_data, const char *key, const char *state_json)
 
 static void test_callback_checkpoint(void) {
   safe_client *c = make_client("sim-token-org1");
-  struct store s = {NULL, 0};
+  struct store s = {NULL, 0, 0};
   safe_poller *p = NULL;
+  CHECK(safe_state_sink_set(NULL, "{}") == SAFE_INVALID_ARGUMENT);
   CHECK(safe_poller_new_with_callbacks(c, "items", load_cb, save_cb, &s, "{\"unsafe_min_interval\":0}", &p) == SAFE_OK);
+  CHECK(s.loads == 1);
   struct counter k = {0, 0, 0};
   CHECK(safe_poller_sweep(p, on_record, &k, NULL) == SAFE_OK);
   CHECK(k.seen == 20);
@@ -366,10 +373,17 @@ static void test_callback_checkpoint(void) {
   safe_poller_free(p);
   /* reopened from the saved state: nothing new */
   CHECK(safe_poller_new_with_callbacks(c, "items", load_cb, save_cb, &s, "{\"unsafe_min_interval\":0}", &p) == SAFE_OK);
+  CHECK(s.loads == 2);
   struct counter none = {0, 0, 0};
   CHECK(safe_poller_sweep(p, on_record, &none, NULL) == SAFE_OK);
   CHECK(none.seen == 0);
   safe_poller_free(p);
+  /* a saved state that is not a checkpoint fails the open, naming the checkpoint */
+  free(s.saved);
+  s.saved = strdup("not json");
+  p = (safe_poller *)0x1;
+  CHECK(safe_poller_new_with_callbacks(c, "items", load_cb, save_cb, &s, NULL, &p) == SAFE_CHECKPOINT);
+  CHECK(p == (safe_poller *)0x1);
   free(s.saved);
   safe_client_free(c);
 }

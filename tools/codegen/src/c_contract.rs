@@ -59,7 +59,7 @@ pub(crate) const C_JSON: &[(&str, &str, &str)] = &[
         "the poller options (README)",
     ),
     (
-        "safe_checkpoint_load_fn / safe_checkpoint_save_fn `state_json`",
+        "safe_checkpoint_save_fn / safe_state_sink_set() `state_json`",
         "in / out (callbacks)",
         "`PollerState` (store it as opaque text)",
     ),

@@ -21,6 +21,7 @@
 //! - a `*_free(T *)` function's handle parameter → `IntPtr` (called from `ReleaseHandle`);
 //! - `const char *` / `char *` parameters → `IntPtr` (the wrapper marshals UTF-8 itself with
 //!   `Utf8.Alloc`), `char **` → `out IntPtr` (an owned string for `Utf8.Take`);
+//! - a `T *` of a type the library only lends to callbacks ([`LENT`]) → `IntPtr`;
 //! - an opaque `T *` / `const T *` → its SafeHandle class from [`HANDLES`], `T **` → `out
 //!   THandle`; a `const T *` of a type in [`BORROWED`] (`safe_item`: lists and records hand
 //!   the C# side borrowed item pointers) also gets an overload taking `IntPtr`;
@@ -74,9 +75,13 @@ const OVERRIDES: &[(&str, &str, &str)] = &[("safe_last_error_ids", "out", "[Out]
 
 /// `extern` declarations cbindgen copies into the header from `extern "C"` blocks of the
 /// crate: functions of other libraries the crate calls, not exported by libsafe_tracker, so
-/// not P/Invoked. `free` frees the string a host's checkpoint-load callback allocated with
-/// malloc(). Any other `extern` declaration fails codegen.
-const IMPORTED: &[&str] = &["free"];
+/// not P/Invoked (none today: the library frees nothing the host allocated). Any other
+/// `extern` declaration fails codegen.
+const IMPORTED: &[&str] = &[];
+
+/// Opaque types the library only lends to a callback for the length of the call
+/// (`safe_state_sink`): a parameter of one is an `IntPtr`, never a SafeHandle.
+const LENT: &[&str] = &["safe_state_sink"];
 
 const PREFIX: &str = "safe_";
 
@@ -744,6 +749,7 @@ impl Types<'_> {
         }
         match (base, ty.konst, ty.ptr) {
             ("char", _, 1) | ("void", _, 1) => one("IntPtr"),
+            _ if LENT.contains(&base) && ty.ptr == 1 => one("IntPtr"),
             ("char", false, 2) => one("out IntPtr"),
             ("bool", false, 1) => one("[MarshalAs(UnmanagedType.U1)] out bool"),
             _ if self.is_opaque(base) => {
@@ -803,7 +809,7 @@ fn render(header: &Header) -> Result<String, String> {
             ));
         }
     }
-    for o in &header.opaque {
+    for o in header.opaque.iter().filter(|o| !LENT.contains(&o.as_str())) {
         types.handle(o)?;
     }
     let mut out = String::new();
@@ -986,8 +992,6 @@ safe_status safe_client_new(const safe_client_config *config,
 
 void safe_client_free(safe_client *client);
 
-extern void free(void *p);
-
 safe_status safe_sweep(const safe_client *client,
                        safe_record_fn callback,
                        void *user_data,
@@ -1003,6 +1007,33 @@ const safe_item *safe_first(const safe_client *client, size_t index, bool *found
 
 #endif  /* X_H */
 "#;
+
+    #[test]
+    fn an_extern_declaration_of_another_library_fails() {
+        let with_free = SNIPPET.replace(
+            "void safe_client_free(safe_client *client);",
+            "void safe_client_free(safe_client *client);\n\nextern void free(void *p);",
+        );
+        let err = parse(&with_free)
+            .and_then(|h| render(&h))
+            .expect_err("an extern declaration is refused");
+        assert!(err.contains("extern void free"), "{err}");
+    }
+
+    #[test]
+    fn a_lent_type_is_an_intptr_never_a_handle() {
+        let lent = SNIPPET.replace(
+            "void safe_client_free(safe_client *client);",
+            "void safe_client_free(safe_client *client);\n\ntypedef struct safe_state_sink \
+             safe_state_sink;\n\nsafe_status safe_state_sink_set(safe_state_sink *sink, const \
+             char *state_json);",
+        );
+        let cs = render(&parse(&lent).unwrap()).unwrap();
+        assert!(
+            cs.contains("safe_state_sink_set(IntPtr sink, IntPtr stateJson)"),
+            "{cs}"
+        );
+    }
 
     #[test]
     fn parses_and_maps_a_snippet() {
@@ -1047,7 +1078,6 @@ const safe_item *safe_first(const safe_client *client, size_t index, bool *found
         ] {
             assert!(cs.contains(line), "missing {line:?} in\n{cs}");
         }
-        assert!(!cs.contains(" free("), "{cs}");
         assert!(!cs.contains("file comment"), "{cs}");
         assert!(!cs.contains("A client."), "{cs}");
     }
