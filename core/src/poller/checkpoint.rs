@@ -17,6 +17,9 @@ use crate::poller::state::PollerState;
 /// A save under way ([`CheckpointStore::save_async`]).
 pub type SaveFuture = Pin<Box<dyn Future<Output = Result<()>> + Send>>;
 
+/// A load under way ([`CheckpointStore::load_async`]).
+pub type LoadFuture = Pin<Box<dyn Future<Output = Result<Option<PollerState>>> + Send>>;
+
 /// Where a poller's `save` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SaveMode {
@@ -42,12 +45,19 @@ pub trait CheckpointStore: Send + Sync + fmt::Debug + 'static {
     fn load(&self, key: &str) -> Result<Option<PollerState>>;
     /// Saves the state durably (blocking until it is).
     fn save(&self, key: &str, state: &PollerState) -> Result<()>;
-    /// Saves the states of several pollers; returns only once all are committed. Default:
-    /// one [`CheckpointStore::save`] after another, stopping at the first failure.
-    fn save_batch(&self, batch: &[(&str, &PollerState)]) -> Result<()> {
+    /// Saves the states of several pollers (a [`GroupCommit`] hands over whatever is queued)
+    /// and returns once all are durable: one result per entry, in order. One entry's failure
+    /// (say [`Error::Fenced`]: another process owns that poller now) must not undo the
+    /// others: a store that commits the batch in one transaction checks each entry first, or
+    /// reports the failed transaction for every entry. Default: one [`CheckpointStore::save`]
+    /// after another.
+    ///
+    /// [`GroupCommit`]: crate::poller::GroupCommit
+    fn save_batch(&self, batch: &[(&str, &PollerState)]) -> Vec<Result<()>> {
         batch
             .iter()
-            .try_for_each(|(key, state)| self.save(key, state))
+            .map(|(key, state)| self.save(key, state))
+            .collect()
     }
     /// Where pollers run [`CheckpointStore::save`]. Default [`SaveMode::Blocking`].
     fn save_mode(&self) -> SaveMode {
@@ -67,6 +77,20 @@ pub trait CheckpointStore: Send + Sync + fmt::Debug + 'static {
                 tokio::task::spawn_blocking(move || self.save(&key, &state))
                     .await
                     .map_err(|e| Error::Checkpoint(format!("the checkpoint save failed: {e}")))?
+            }),
+        }
+    }
+    /// Loads the state of `key` for an async opener ([`crate::poller::Poller::open_async`]).
+    /// Default: [`load`] where [`CheckpointStore::save_mode`] says saves run.
+    ///
+    /// [`load`]: CheckpointStore::load
+    fn load_async(self: Arc<Self>, key: String) -> LoadFuture {
+        match self.save_mode() {
+            SaveMode::Inline => Box::pin(std::future::ready(self.load(&key))),
+            SaveMode::Blocking => Box::pin(async move {
+                tokio::task::spawn_blocking(move || self.load(&key))
+                    .await
+                    .map_err(|e| Error::Checkpoint(format!("the checkpoint load failed: {e}")))?
             }),
         }
     }
@@ -395,6 +419,34 @@ impl CheckpointStore for SqliteCheckpoint {
     fn save(&self, key: &str, state: &PollerState) -> Result<()> {
         let conn = self.conn.lock().map_err(|_| poisoned())?;
         SqliteCheckpoint::save_with(&conn, key, state)
+    }
+
+    /// One transaction (one `synchronous=FULL` commit) for the whole batch.
+    fn save_batch(&self, batch: &[(&str, &PollerState)]) -> Vec<Result<()>> {
+        let committed = (|| {
+            let mut conn = self.conn.lock().map_err(|_| poisoned())?;
+            let tx = conn
+                .transaction()
+                .map_err(|e| Error::Checkpoint(format!("cannot save the checkpoints: {e}")))?;
+            for (key, state) in batch {
+                SqliteCheckpoint::save_with(&tx, key, state)?;
+            }
+            tx.commit()
+                .map_err(|e| Error::Checkpoint(format!("cannot save the checkpoints: {e}")))
+        })();
+        match committed {
+            Ok(()) => batch.iter().map(|_| Ok(())).collect(),
+            Err(e) => {
+                let message = match e {
+                    Error::Checkpoint(m) => m,
+                    other => other.to_string(),
+                };
+                batch
+                    .iter()
+                    .map(|_| Err(Error::Checkpoint(message.clone())))
+                    .collect()
+            }
+        }
     }
 
     fn lock_path(&self, key: &str) -> Option<PathBuf> {

@@ -9,6 +9,7 @@
 mod checkpoint;
 mod clock;
 mod driver;
+mod group_commit;
 mod handle;
 mod options;
 mod state;
@@ -22,11 +23,12 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 pub use checkpoint::{
-    CallbackCheckpoint, CheckpointLock, CheckpointStore, FileCheckpoint, LoadFn, MemoryCheckpoint,
-    SaveFn, SaveFuture, SaveMode, SqliteCheckpoint,
+    CallbackCheckpoint, CheckpointLock, CheckpointStore, FileCheckpoint, LoadFn, LoadFuture,
+    MemoryCheckpoint, SaveFn, SaveFuture, SaveMode, SqliteCheckpoint,
 };
 pub use clock::{Clock, ManualClock, SleepFuture, SystemClock};
 pub use driver::{AccountErrors, AccountFloors, Decision, Driver, Schedule};
+pub use group_commit::GroupCommit;
 pub use handle::{Items, PollerOf, StreamKind, SweepStart, Updated};
 pub use options::{
     DedupeKey, Expand, ItemRecord, MIN_SWEEP_INTERVAL, PollerEvent, PollerOptions, PollerStatus,
@@ -88,7 +90,7 @@ pub(crate) struct Shared {
 }
 
 impl Core {
-    /// Opens the store, takes the lock and loads (or starts) the state.
+    /// Takes the lock, then loads (or starts) the state with the store's blocking `load`.
     pub fn open(
         client: Client,
         store: Arc<dyn CheckpointStore>,
@@ -97,7 +99,34 @@ impl Core {
     ) -> Result<Core> {
         let key = poller_key(&client, stream);
         let lock = CheckpointLock::acquire(store.as_ref(), &key)?;
-        let state = match store.load(&key)? {
+        let loaded = store.load(&key)?;
+        Core::from_loaded(client, store, key, lock, loaded, stream, start_seq)
+    }
+
+    /// [`Core::open`] loading through [`CheckpointStore::load_async`], for async hosts (a
+    /// database store, many pollers opened on one runtime).
+    pub async fn open_async(
+        client: Client,
+        store: Arc<dyn CheckpointStore>,
+        stream: &str,
+        start_seq: u64,
+    ) -> Result<Core> {
+        let key = poller_key(&client, stream);
+        let lock = CheckpointLock::acquire(store.as_ref(), &key)?;
+        let loaded = store.clone().load_async(key.clone()).await?;
+        Core::from_loaded(client, store, key, lock, loaded, stream, start_seq)
+    }
+
+    fn from_loaded(
+        client: Client,
+        store: Arc<dyn CheckpointStore>,
+        key: String,
+        lock: CheckpointLock,
+        loaded: Option<PollerState>,
+        stream: &str,
+        start_seq: u64,
+    ) -> Result<Core> {
+        let state = match loaded {
             Some(s) if s.stream == stream => s,
             Some(s) => {
                 return Err(Error::Checkpoint(format!(
@@ -354,6 +383,22 @@ impl PollerOf<Items> {
     ) -> Result<Poller> {
         options.validate()?;
         let core = Core::open(client, store, Items::NAME, options.start_seq)?;
+        Ok(Poller::assemble(core, options, clock))
+    }
+
+    /// [`Poller::open`] loading the checkpoint through [`CheckpointStore::load_async`]: for
+    /// an async host opening many pollers on one runtime (nothing blocks its threads).
+    pub async fn open_async(
+        client: Client,
+        store: Arc<dyn CheckpointStore>,
+        options: PollerOptions,
+    ) -> Result<Poller> {
+        options.validate()?;
+        let core = Core::open_async(client, store, Items::NAME, options.start_seq).await?;
+        Ok(Poller::assemble(core, options, Arc::new(SystemClock)))
+    }
+
+    fn assemble(core: Core, options: PollerOptions, clock: Arc<dyn Clock>) -> Poller {
         let shared = Shared::new(
             &core,
             clock,
@@ -361,7 +406,7 @@ impl PollerOf<Items> {
             options.interval,
             options.jitter,
         );
-        Ok(PollerOf::from_parts(core, shared, options))
+        PollerOf::from_parts(core, shared, options)
     }
 
     /// What the next sweep would do and when it may start, without a request.

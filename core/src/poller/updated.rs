@@ -14,7 +14,9 @@ use crate::error::{Error, Result};
 use crate::models::{Item, SafeDateTime};
 use crate::poller::options::{DedupeKey, MIN_SWEEP_INTERVAL, PollerEvent, SweepReport};
 use crate::poller::state::{SweepOutcome, SweepSummary};
-use crate::poller::{CheckpointStore, Clock, Core, Shared, SystemClock, cancellable};
+use crate::poller::{
+    CheckpointStore, Clock, Core, Shared, StreamKind, SystemClock, Updated, cancellable,
+};
 
 /// Options of the updated-items stream.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,34 +97,55 @@ impl crate::poller::PollerOf<crate::poller::Updated> {
         options: UpdatedOptions,
         clock: Arc<dyn Clock>,
     ) -> Result<UpdatedPoller> {
-        super::options::check_durations(&[
-            ("overlap", Some(options.overlap)),
-            ("interval", Some(options.interval)),
-            ("jitter", Some(options.jitter)),
-            ("unsafe_min_interval", options.unsafe_min_interval),
-        ])?;
-        let floor = options.unsafe_min_interval.unwrap_or(MIN_SWEEP_INTERVAL);
-        if options.interval < floor {
-            return Err(Error::InvalidConfig(format!(
-                "interval {:?} is below the floor of {floor:?} between sweeps",
-                options.interval
-            )));
-        }
-        if options.page_size == 0 || options.page_size > 1000 {
-            return Err(Error::InvalidConfig("page_size must be 1..=1000".into()));
-        }
-        let mut core = Core::open(
-            client,
-            store,
-            <crate::poller::Updated as crate::poller::StreamKind>::NAME,
-            1,
-        )?;
+        check_options(&options)?;
+        let core = Core::open(client, store, Updated::NAME, 1)?;
+        Ok(UpdatedPoller::assemble(core, options, clock))
+    }
+
+    /// [`UpdatedPoller::open`] loading the checkpoint through
+    /// [`CheckpointStore::load_async`] (see [`crate::poller::Poller::open_async`]).
+    pub async fn open_async(
+        client: Client,
+        store: Arc<dyn CheckpointStore>,
+        options: UpdatedOptions,
+    ) -> Result<UpdatedPoller> {
+        check_options(&options)?;
+        let core = Core::open_async(client, store, Updated::NAME, 1).await?;
+        Ok(UpdatedPoller::assemble(
+            core,
+            options,
+            Arc::new(SystemClock),
+        ))
+    }
+
+    fn assemble(mut core: Core, options: UpdatedOptions, clock: Arc<dyn Clock>) -> UpdatedPoller {
         if core.state.watermark.is_none() {
             core.state.watermark = Some(options.since.unwrap_or_else(|| clock.now()));
         }
+        let floor = options.unsafe_min_interval.unwrap_or(MIN_SWEEP_INTERVAL);
         let shared = Shared::new(&core, clock, floor, options.interval, options.jitter);
-        Ok(crate::poller::PollerOf::from_parts(core, shared, options))
+        crate::poller::PollerOf::from_parts(core, shared, options)
     }
+}
+
+fn check_options(options: &UpdatedOptions) -> Result<()> {
+    super::options::check_durations(&[
+        ("overlap", Some(options.overlap)),
+        ("interval", Some(options.interval)),
+        ("jitter", Some(options.jitter)),
+        ("unsafe_min_interval", options.unsafe_min_interval),
+    ])?;
+    let floor = options.unsafe_min_interval.unwrap_or(MIN_SWEEP_INTERVAL);
+    if options.interval < floor {
+        return Err(Error::InvalidConfig(format!(
+            "interval {:?} is below the floor of {floor:?} between sweeps",
+            options.interval
+        )));
+    }
+    if options.page_size == 0 || options.page_size > 1000 {
+        return Err(Error::InvalidConfig("page_size must be 1..=1000".into()));
+    }
+    Ok(())
 }
 
 /// A running updated-items sweep; `next` acknowledges the previous record.
