@@ -22,7 +22,7 @@ if (mode === 'poller') {
   const client = new st.Client({ baseUrl: base, token: 'sim-token-org1', organizationId: 1, officeId: 101, requestsPerSecond: 0 });
   const native = new st.Poller(client, {})._native;
   const calls = Number(process.argv[4] ?? 20000);
-  for (; n < calls; n += 1) await native.abandon();
+  for (; n < calls; n += 1) await native.end(0);
 } else if (mode === 'fetch') {
   const get = async (url) => { const r = await fetch(url, { headers }); const t = await r.text(); return { status: r.status, body: t.trim() ? JSON.parse(t) : null }; };
   for (let seq = 1; ; seq += 1) {
