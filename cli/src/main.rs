@@ -5,6 +5,8 @@
 //! 4 transient failure (network, timeout, server, rate limit, bad answer); 5 interrupted;
 //! 6 storage or checkpoint; 1 anything else.
 
+mod fleet_store;
+mod serve;
 mod settings;
 mod store;
 
@@ -104,6 +106,14 @@ enum Command {
     },
     /// Show what the next sweep would do and when it may start, without any request.
     Plan(StoreArgs),
+    /// Poll every agency of a tenants file in one long-running process, into one SQLite store
+    /// (the schema of `sync`). SIGHUP re-reads the file; SIGTERM or Ctrl-C stop it (exit 0).
+    Serve(serve::ServeArgs),
+    /// The fleet's tenants, read from the store without any request.
+    Fleet {
+        #[command(subcommand)]
+        command: FleetCommand,
+    },
     /// Start the bundled SAFE simulator with seeded data, to try everything offline.
     Simulate {
         /// Items per organisation.
@@ -118,6 +128,20 @@ enum Command {
         /// Address to bind.
         #[arg(long, default_value = "127.0.0.1:0")]
         bind: std::net::SocketAddr,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FleetCommand {
+    /// Every tenant's state, cursor, last sweep, lag and last error (those that need
+    /// attention first).
+    Status {
+        /// The SQLite file `serve` writes.
+        #[arg(long, default_value = "safe-tracker.db")]
+        db: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -861,6 +885,10 @@ async fn run(cli: &Cli) -> Result<(), Error> {
         Command::Status(args) => status_or_plan(cli, args, false),
         Command::Skip { seq, reason, store } => skip(cli, store, *seq, reason).await,
         Command::Plan(args) => status_or_plan(cli, args, true),
+        Command::Serve(args) => serve::serve(args, cli.quiet).await,
+        Command::Fleet {
+            command: FleetCommand::Status { db, json },
+        } => serve::fleet_status(db, *json),
         Command::Simulate {
             items,
             orgs,
@@ -903,6 +931,7 @@ async fn main() {
     if !cli.quiet && !std::io::stderr().is_terminal() {
         let _ = tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
+            .with_ansi(false)
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_env("SAFE_LOG")
                     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),

@@ -131,6 +131,28 @@ CREATE INDEX items_by_number ON items (organization_id, sequential_org_id);
 CREATE INDEX sync_log_by_key ON sync_log (organization_id, key);
 ";
 
+/// Version 3: `fleet_tenants`, the state of each tenant of `serve` (one row per tenant name),
+/// read by `fleet status` and by a restarted `serve`.
+const V3: &str = "
+CREATE TABLE fleet_tenants (
+    name TEXT PRIMARY KEY,
+    organization_id INTEGER NOT NULL,
+    phase TEXT NOT NULL,
+    since TEXT NOT NULL,
+    next_attempt TEXT,
+    last_error_code INTEGER,
+    last_error_name TEXT,
+    last_error_message TEXT,
+    last_error_at TEXT,
+    cursor INTEGER,
+    caught_up_at TEXT,
+    last_sweep TEXT,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    revision TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+";
+
 /// The store's schema, oldest first.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -142,6 +164,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2,
         name: "items keyed by item id; sync_log event and number",
         sql: V2,
+    },
+    Migration {
+        version: 3,
+        name: "fleet_tenants: the state of each tenant of serve",
+        sql: V3,
     },
 ];
 
@@ -315,7 +342,19 @@ impl SyncStore {
         })
     }
 
-    fn write(&self, tx: &rusqlite::Transaction<'_>, staged: &Staged) -> rusqlite::Result<()> {
+    /// The connection (for the fleet store, which writes through this store's writers).
+    pub(crate) fn connection(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
+        self.conn
+            .lock()
+            .map_err(|_| Error::Checkpoint("store poisoned".into()))
+    }
+
+    /// Writes one staged record in `tx` (rows, sync log, renumbered count).
+    pub(crate) fn write(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        staged: &Staged,
+    ) -> rusqlite::Result<()> {
         match staged {
             Staged::Item(r) => self.write_item(tx, r),
             Staged::Updated(r) => self.write_updated(tx, r),
@@ -580,7 +619,10 @@ impl CheckpointStore for SyncStore {
             .map(|mut s| std::mem::take(&mut *s))
             .unwrap_or_default();
         let renumbered_before = self.renumbered();
-        let tx = conn.transaction().map_err(db_error)?;
+        // IMMEDIATE: the write lock first, so a read-then-write never fails as "locked".
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db_error)?;
         let written = staged.iter().try_for_each(|s| self.write(&tx, s));
         if let Err(e) = written {
             // Rolled back: the count follows what is committed.
@@ -611,7 +653,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SyncStore::open(&dir.path().join("s.db")).unwrap();
         let s = store.summary().unwrap();
-        assert_eq!(s.schema_version, 2);
+        assert_eq!(s.schema_version, 3);
         assert_eq!(s.items, 0);
         drop(store);
         // Opening again applies nothing.
@@ -624,6 +666,6 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(steps, 2);
+        assert_eq!(steps, 3);
     }
 }

@@ -29,6 +29,15 @@ impl Client {
         })
     }
 
+    /// Builds a client of `config` that sends through `pool`'s connections (shared with the
+    /// pool's other clients); pacing, budgets, headers and counters stay this client's own.
+    /// `config`'s own proxy, `ca_file` and connect timeout are not used: the pool's are.
+    pub fn with_pool(config: ClientConfig, pool: &crate::transport::HttpPool) -> Result<Client> {
+        Ok(Client {
+            transport: Transport::with_pool(config, pool)?,
+        })
+    }
+
     /// Builds a client from the `SAFE_*` environment variables.
     pub fn from_env() -> Result<Client> {
         Client::new(ClientConfig::from_env()?)

@@ -577,7 +577,7 @@ fn check_numbers(timeouts: &Timeouts, retry: &RetryPolicy, pacing: &Pacing) -> R
 }
 
 /// True for `localhost`, 127.0.0.0/8 and ::1.
-fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),

@@ -17,6 +17,7 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod fleet;
 pub mod host;
 pub mod migrations;
 pub mod models;
@@ -35,3 +36,4 @@ pub use config::{
 pub use error::{Error, ErrorClass, ErrorCode, RequestContext, Result};
 pub use pacing::RequestCap;
 pub use routes::Routes;
+pub use transport::HttpPool;

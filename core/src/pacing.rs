@@ -21,6 +21,9 @@ type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock>;
 #[derive(Clone)]
 pub struct RequestCap {
     limiter: std::sync::Arc<Limiter>,
+    /// Waiters take their turn in the order they asked (tokio's mutex is fair), so clients
+    /// with a backlog cannot crowd out the others: served in turn, like round-robin.
+    turn: std::sync::Arc<tokio::sync::Mutex<()>>,
     requests_per_second: f64,
     taken: std::sync::Arc<AtomicU64>,
 }
@@ -46,6 +49,7 @@ impl RequestCap {
             .allow_burst(nonzero(burst));
         Ok(RequestCap {
             limiter: std::sync::Arc::new(RateLimiter::direct(quota)),
+            turn: std::sync::Arc::new(tokio::sync::Mutex::new(())),
             requests_per_second,
             taken: std::sync::Arc::new(AtomicU64::new(0)),
         })
@@ -61,8 +65,9 @@ impl RequestCap {
         self.taken.load(Ordering::Relaxed)
     }
 
-    /// Waits for a slot.
+    /// Waits for a slot, after the requests that asked before this one.
     pub async fn acquire(&self) {
+        let _turn = self.turn.lock().await;
         self.limiter.until_ready().await;
         self.taken.fetch_add(1, Ordering::Relaxed);
     }

@@ -45,41 +45,18 @@ pub struct HttpAnswer {
     pub attempts: u32,
 }
 
-/// Sends requests for one client; cheap to clone.
+/// A pool of HTTP connections (with its proxy, extra CA certificates and connect timeout)
+/// that several clients may share ([`crate::Client::with_pool`]): many agencies on one SAFE
+/// host then hold a few connections between them instead of a few each. Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Transport {
-    inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-struct Inner {
+pub struct HttpPool {
     http: reqwest::Client,
-    config: ClientConfig,
-    user_agent: String,
-    pacer: Pacer,
-    /// The headers of a request without and with a JSON body, built once (cloned per
-    /// request); `None` when they cannot be built, so each request reports why.
-    headers: Option<(HeaderMap, HeaderMap)>,
 }
 
-/// What one attempt gave.
-enum Attempt {
-    Done(HttpAnswer),
-    Retry {
-        error: Error,
-        wait: Option<Duration>,
-    },
-    Fail(Error),
-}
-
-fn install_crypto_provider() {
-    // Errors only when a provider is already installed, which is what we want.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-impl Transport {
-    /// Builds the HTTP client of `config` (proxy, extra CA certificates, timeouts).
-    pub fn new(config: ClientConfig) -> Result<Transport> {
+impl HttpPool {
+    /// The pool `config`'s connection settings describe (its proxy, `ca_file` and connect
+    /// timeout; the rest of `config` is each client's own).
+    pub fn new(config: &ClientConfig) -> Result<HttpPool> {
         // The fields are public: check the numbers again, whatever built the config.
         config.validate()?;
         install_crypto_provider();
@@ -130,6 +107,54 @@ impl Transport {
         let http = b
             .build()
             .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
+        Ok(HttpPool { http })
+    }
+}
+
+/// Sends requests for one client; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Transport {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: reqwest::Client,
+    config: ClientConfig,
+    user_agent: String,
+    pacer: Pacer,
+    /// The headers of a request without and with a JSON body, built once (cloned per
+    /// request); `None` when they cannot be built, so each request reports why.
+    headers: Option<(HeaderMap, HeaderMap)>,
+}
+
+/// What one attempt gave.
+enum Attempt {
+    Done(HttpAnswer),
+    Retry {
+        error: Error,
+        wait: Option<Duration>,
+    },
+    Fail(Error),
+}
+
+fn install_crypto_provider() {
+    // Errors only when a provider is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl Transport {
+    /// Builds the HTTP client of `config` (proxy, extra CA certificates, timeouts).
+    pub fn new(config: ClientConfig) -> Result<Transport> {
+        let pool = HttpPool::new(&config)?;
+        Transport::with_pool(config, &pool)
+    }
+
+    /// A transport of `config` sending through `pool`'s connections (its own pacer, headers and
+    /// counters).
+    pub fn with_pool(config: ClientConfig, pool: &HttpPool) -> Result<Transport> {
+        config.validate()?;
+        let http = pool.http.clone();
         let user_agent = config.user_agent();
         let pacer = Pacer::new(&config.pacing)?;
         let headers = build_headers(&config.credentials, BodyKind::None, &user_agent)

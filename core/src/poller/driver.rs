@@ -67,6 +67,18 @@ impl Schedule {
     }
 }
 
+impl Schedule {
+    /// The stable share of `spread` a poller whose checkpoint key is `key` waits before its
+    /// first sweep: the same in every process and build, so a restart keeps the spacing.
+    pub fn phase_of(key: &str, spread: Duration) -> Duration {
+        let spread = spread.as_millis() as u64;
+        if spread == 0 {
+            return Duration::ZERO;
+        }
+        Duration::from_millis(stable_hash(key) % spread)
+    }
+}
+
 /// What to do after a sweep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -154,12 +166,7 @@ pub(crate) fn add(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
 
 impl Driver {
     pub(crate) fn new(shared: Arc<Shared>, schedule: Schedule) -> Driver {
-        let spread = schedule.first_sweep_spread.as_millis() as u64;
-        let phase = if spread == 0 {
-            Duration::ZERO
-        } else {
-            Duration::from_millis(stable_hash(&shared.key) % spread)
-        };
+        let phase = Schedule::phase_of(&shared.key, schedule.first_sweep_spread);
         let created = shared.clock.now();
         Driver {
             shared,

@@ -57,7 +57,11 @@ pub type EventListener = Arc<dyn Fn(&PollerEvent) + Send + Sync>;
 
 /// The identity of a poller: `<base URL>|<organization>|<office>|<stream>`.
 pub fn poller_key(client: &Client, stream: &str) -> String {
-    let c = client.config();
+    poller_key_of(client.config(), stream)
+}
+
+/// [`poller_key`] from a client's configuration (before any client is built).
+pub fn poller_key_of(c: &crate::config::ClientConfig, stream: &str) -> String {
     format!(
         "{}|{}|{}|{}",
         c.base_url, c.credentials.organization_id, c.credentials.office_id, stream

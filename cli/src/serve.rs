@@ -1,0 +1,203 @@
+//! `serve` (every agency of a tenants file in one process, into one SQLite store) and
+//! `fleet status` (the tenants' states, read from the store without any request).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::Utc;
+use safe_tracker::Error;
+use safe_tracker::fleet::{Fleet, FleetOptions, TenantState, TenantsFile, TenantsOptions};
+
+use crate::fleet_store::{FleetStore, read_states};
+
+/// `serve`'s flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// The tenants file (TOML: a [defaults] table and one [[tenant]] per agency).
+    #[arg(long)]
+    pub tenants: PathBuf,
+    /// The SQLite file (default safe-tracker.db): the schema of `sync`, every tenant's items
+    /// keyed by organisation.
+    #[arg(long, default_value = "safe-tracker.db")]
+    pub db: PathBuf,
+    /// The store as a URL: sqlite:PATH (the same as --db).
+    #[arg(long)]
+    pub store: Option<String>,
+    /// The most requests per second across every tenant.
+    #[arg(long, default_value_t = 20.0)]
+    pub max_requests_per_second: f64,
+    /// Seconds a tenant parked by an auth or licence error waits before it tries again.
+    #[arg(long, default_value_t = 3600)]
+    pub park_retry: u64,
+    /// Allow plain http:// to a host that is not loopback.
+    #[arg(long)]
+    pub allow_insecure_http: bool,
+}
+
+impl ServeArgs {
+    fn db_path(&self) -> Result<PathBuf, Error> {
+        match &self.store {
+            None => Ok(self.db.clone()),
+            Some(url) => match url.strip_prefix("sqlite:") {
+                Some(path) if !path.is_empty() => Ok(PathBuf::from(path)),
+                _ if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                    Err(Error::InvalidConfig(
+                        "--store postgres://… is not available in this build yet; use \
+                         --store sqlite:PATH or --db PATH"
+                            .into(),
+                    ))
+                }
+                _ => Err(Error::InvalidConfig(format!(
+                    "--store must be sqlite:PATH, not {url:?}"
+                ))),
+            },
+        }
+    }
+}
+
+fn load(args: &ServeArgs) -> Result<TenantsFile, Error> {
+    let file = TenantsFile::load(
+        &args.tenants,
+        &TenantsOptions {
+            allow_insecure_http: args.allow_insecure_http,
+            host_language: Some("cli-serve".into()),
+        },
+    )?;
+    for w in &file.warnings {
+        tracing::warn!("{w}");
+        eprintln!("warning: {w}");
+    }
+    Ok(file)
+}
+
+/// Runs the fleet until SIGTERM or Ctrl-C (exit 0); SIGHUP re-reads the tenants file (an
+/// invalid file is refused as a whole and the running set goes on).
+pub async fn serve(args: &ServeArgs, quiet: bool) -> Result<(), Error> {
+    let file = load(args)?;
+    let db = args.db_path()?;
+    let store = FleetStore::open(&db)?;
+    let fleet = Fleet::new(
+        store.clone(),
+        FleetOptions {
+            max_requests_per_second: args.max_requests_per_second,
+            park_retry: Duration::from_secs(args.park_retry),
+        },
+    )?;
+    fleet.restore(read_states(&db)?);
+    let applied = fleet.apply(&file.tenants).await;
+    if !quiet {
+        eprintln!(
+            "serving {} tenants of {} into {} (at most {} requests/s in all); SIGHUP reloads, \
+             SIGTERM stops",
+            applied.started.len(),
+            args.tenants.display(),
+            db.display(),
+            args.max_requests_per_second
+        );
+    }
+    tracing::info!(started = applied.started.len(), "fleet started");
+    let mut hangup = unix_signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut terminate = unix_signal(tokio::signal::unix::SignalKind::terminate())?;
+    loop {
+        tokio::select! {
+            _ = hangup.recv() => match load(args) {
+                Ok(file) => {
+                    let a = fleet.apply(&file.tenants).await;
+                    tracing::info!(started = ?a.started, stopped = ?a.stopped, restarted = ?a.restarted, "tenants file reloaded");
+                    if !quiet {
+                        eprintln!(
+                            "reloaded {}: started {:?}, stopped {:?}, restarted {:?}",
+                            args.tenants.display(), a.started, a.stopped, a.restarted
+                        );
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the tenants file was refused; the running tenants go on");
+                    eprintln!("error: the tenants file was refused, the running tenants go on: {e}");
+                }
+            },
+            _ = terminate.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    if !quiet {
+        eprintln!("stopping: each tenant finishes or abandons its current item");
+    }
+    fleet.shutdown().await;
+    drop(fleet);
+    // The last states reach the store before the process ends.
+    store.flush_states();
+    Ok(())
+}
+
+fn unix_signal(
+    kind: tokio::signal::unix::SignalKind,
+) -> Result<tokio::signal::unix::Signal, Error> {
+    tokio::signal::unix::signal(kind)
+        .map_err(|e| Error::InvalidConfig(format!("cannot listen for signals: {e}")))
+}
+
+/// `fleet status`: every tenant's state from the store, without any request.
+pub fn fleet_status(db: &Path, json: bool) -> Result<(), Error> {
+    if !db.exists() {
+        return Err(Error::InvalidConfig(format!(
+            "no store at {} (run `safe-tracker serve` first)",
+            db.display()
+        )));
+    }
+    let mut states = read_states(db)?;
+    states.sort_by(|a, b| {
+        (!a.phase.needs_attention(), &a.name).cmp(&(!b.phase.needs_attention(), &b.name))
+    });
+    if json {
+        let rows: Vec<serde_json::Value> = states.iter().map(status_json).collect();
+        println!("{}", serde_json::Value::Array(rows));
+        return Ok(());
+    }
+    println!(
+        "{:<24} {:>8} {:<12} {:>8} {:<24} {:>10}  LAST ERROR",
+        "TENANT", "ORG", "STATE", "CURSOR", "LAST SWEEP", "LAG"
+    );
+    for s in &states {
+        println!(
+            "{:<24} {:>8} {:<12} {:>8} {:<24} {:>10}  {}",
+            s.name,
+            s.organization_id,
+            s.phase.name(),
+            s.cursor
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "-".into()),
+            s.last_sweep
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_else(|| "-".into()),
+            lag(s).map(human).unwrap_or_else(|| "-".into()),
+            s.last_error
+                .as_ref()
+                .map(|e| format!("{} ({}): {}", e.name, e.code, e.message))
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+/// Seconds since the tenant was last caught up.
+fn lag(s: &TenantState) -> Option<i64> {
+    s.caught_up_at
+        .map(|t| (Utc::now() - t).num_seconds().max(0))
+}
+
+fn human(secs: i64) -> String {
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s => format!("{}h", s / 3600),
+    }
+}
+
+fn status_json(s: &TenantState) -> serde_json::Value {
+    let mut v = serde_json::to_value(s).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("lag_seconds".into(), lag(s).into());
+    }
+    v
+}

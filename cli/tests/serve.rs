@@ -1,0 +1,340 @@
+//! `safe-tracker serve` and `fleet status`, the built binary against a simulator with many
+//! organisations: every item of every tenant exactly once (also across a SIGKILL and a
+//! restart), SIGTERM exits 0, SIGHUP adds and removes tenants, a revoked licence parks one
+//! tenant while the others finish, and no token reaches the output. Waits are bounded only to
+//! fail instead of hanging.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use safe_simulator::{Seed, SimConfig, Simulator, office_for, token_for};
+
+const BIN: &str = env!("CARGO_BIN_EXE_safe-tracker");
+
+async fn simulator(orgs: u64, items: u64) -> Simulator {
+    Simulator::start(SimConfig {
+        seed: Seed {
+            seed: 13,
+            orgs,
+            items,
+        },
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// Writes a tenants file for `orgs` (a token file each, relative to the tenants file).
+fn tenants_file(sim: &Simulator, dir: &Path, orgs: &[u64]) -> PathBuf {
+    let mut text = String::from(
+        "[defaults]\ninterval = 1\njitter = 0\nunsafe_min_interval = 0\nrequests_per_second = 0\n",
+    );
+    text.push_str(&format!("base_url = \"{}\"\n", sim.base_url()));
+    std::fs::create_dir_all(dir.join("tokens")).unwrap();
+    for org in orgs {
+        std::fs::write(dir.join(format!("tokens/org{org}")), token_for(*org)).unwrap();
+        text.push_str(&format!(
+            "\n[[tenant]]\nname = \"agency-{org}\"\norganization_id = {org}\noffice_id = {}\n\
+             token_file = \"tokens/org{org}\"\n",
+            office_for(*org)
+        ));
+    }
+    let path = dir.join("tenants.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A running `serve` and what it wrote to standard error so far.
+struct Served {
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Served {
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+fn serve(dir: &Path, tenants: &Path, db: &Path) -> Served {
+    let mut child = Command::new(BIN)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("SAFE_LOG", "info")
+        .args(["serve", "--tenants"])
+        .arg(tenants)
+        .arg("--db")
+        .arg(db)
+        .args(["--max-requests-per-second", "2000"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stderr.take().unwrap();
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let sink = stderr.clone();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    Served {
+        child,
+        stderr,
+        reader,
+    }
+}
+
+fn signal(served: &Served, name: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{name}"), &served.child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{name}");
+}
+
+fn open(db: &Path) -> rusqlite::Connection {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.busy_timeout(Duration::from_secs(10)).unwrap();
+    c
+}
+
+fn scalar(db: &Path, sql: &str) -> i64 {
+    if !db.exists() {
+        return 0;
+    }
+    open(db).query_row(sql, [], |r| r.get(0)).unwrap_or(0)
+}
+
+/// Waits (bounded) until `done`.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !done() {
+        assert!(Instant::now() < deadline, "never {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Stops `served` with SIGTERM and returns its exit code and standard error.
+fn terminate(mut served: Served) -> (Option<i32>, String) {
+    signal(&served, "TERM");
+    let status = served.child.wait().unwrap();
+    let stderr = served.stderr.clone();
+    served.reader.join().unwrap();
+    let text = stderr.lock().unwrap().clone();
+    (status.code(), text)
+}
+
+fn phase(db: &Path, name: &str) -> Option<String> {
+    if !db.exists() {
+        return None;
+    }
+    open(db)
+        .query_row(
+            "SELECT phase FROM fleet_tenants WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .ok()
+}
+
+fn fleet_status(db: &Path) -> serde_json::Value {
+    let out = Command::new(BIN)
+        .env_clear()
+        .args(["fleet", "status", "--json", "--db"])
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Every organisation holds `items` rows, each logged `new` once, none twice.
+fn assert_exactly_once(db: &Path, orgs: &[u64], items: i64) {
+    for org in orgs {
+        let rows = scalar(
+            db,
+            &format!("SELECT count(*) FROM items WHERE organization_id = {org}"),
+        );
+        assert_eq!(rows, items, "organisation {org}: every item");
+        let new = scalar(
+            db,
+            &format!(
+                "SELECT count(*) FROM sync_log WHERE organization_id = {org} AND event = 'new'"
+            ),
+        );
+        assert_eq!(new, items, "organisation {org}: each stored once");
+    }
+    assert_eq!(
+        scalar(
+            db,
+            "SELECT count(*) FROM sync_log WHERE event = 'redelivered'"
+        ),
+        0,
+        "nothing stored twice"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_tenants_sync_every_item_once_and_sigterm_exits_zero() {
+    let orgs: Vec<u64> = (1..=20).collect();
+    let sim = simulator(20, 25).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fleet.db");
+    let tenants = tenants_file(&sim, dir.path(), &orgs);
+    let child = serve(dir.path(), &tenants, &db);
+    until("all stored", || {
+        scalar(&db, "SELECT count(*) FROM items") == 500
+    })
+    .await;
+    until("all caught up", || {
+        scalar(&db, "SELECT count(*) FROM fleet_tenants WHERE cursor = 26") == 20
+    })
+    .await;
+    let (code, stderr) = terminate(child);
+    assert_eq!(
+        code,
+        Some(0),
+        "a service stopped on purpose exits 0: {stderr}"
+    );
+    assert!(!stderr.contains("sim-token"), "a token reached the output");
+    assert_exactly_once(&db, &orgs, 25);
+    let status = fleet_status(&db);
+    let rows = status.as_array().unwrap();
+    assert_eq!(rows.len(), 20);
+    for row in rows {
+        assert_eq!(row["phase"], "stopped", "{row}");
+        assert_eq!(row["cursor"], 26, "{row}");
+        assert!(row["lag_seconds"].is_i64(), "{row}");
+        assert!(row["last_error"].is_null(), "{row}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkill_and_a_restart_lose_and_duplicate_nothing() {
+    let orgs: Vec<u64> = (1..=4).collect();
+    let sim = simulator(4, 400).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fleet.db");
+    let tenants = tenants_file(&sim, dir.path(), &orgs);
+    let mut first = serve(dir.path(), &tenants, &db);
+    until("some stored", || {
+        scalar(&db, "SELECT count(*) FROM items") >= 300
+    })
+    .await;
+    first.child.kill().unwrap(); // SIGKILL, in the middle of the tenants' sweeps
+    first.child.wait().unwrap();
+    let stored = scalar(&db, "SELECT count(*) FROM items");
+    assert!(stored < 1600, "killed before the end ({stored})");
+    let child = serve(dir.path(), &tenants, &db);
+    until("all stored", || {
+        scalar(&db, "SELECT count(*) FROM items") == 1600
+    })
+    .await;
+    until("all caught up", || {
+        scalar(&db, "SELECT count(*) FROM fleet_tenants WHERE cursor = 401") == 4
+    })
+    .await;
+    let (code, stderr) = terminate(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_exactly_once(&db, &orgs, 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_adds_and_removes_tenants_and_a_bad_file_is_refused() {
+    let sim = simulator(3, 10).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fleet.db");
+    let tenants = tenants_file(&sim, dir.path(), &[1, 2]);
+    let child = serve(dir.path(), &tenants, &db);
+    until("two caught up", || {
+        scalar(&db, "SELECT count(*) FROM fleet_tenants WHERE cursor = 11") == 2
+    })
+    .await;
+    // An invalid file is refused as a whole: the running tenants go on.
+    std::fs::write(&tenants, "[[tenant]]\nname = \"broken\"\n").unwrap();
+    signal(&child, "HUP");
+    until("the bad file refused", || {
+        child.stderr().contains("the tenants file was refused")
+    })
+    .await;
+    tenants_file(&sim, dir.path(), &[2, 3]);
+    signal(&child, "HUP");
+    until("org 3 stored", || {
+        scalar(&db, "SELECT count(*) FROM items WHERE organization_id = 3") == 10
+    })
+    .await;
+    until("agency-1 stopped", || {
+        phase(&db, "agency-1").as_deref() == Some("stopped")
+    })
+    .await;
+    assert_eq!(phase(&db, "agency-2").as_deref(), Some("running"));
+    let (code, stderr) = terminate(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("the tenants file was refused"), "{stderr}");
+    assert!(stderr.contains("agency-3"), "{stderr}");
+    assert_exactly_once(&db, &[1, 2, 3], 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_licence_parks_one_tenant_while_the_others_finish() {
+    let sim = simulator(3, 12).await;
+    {
+        let mut w = sim.app().world.lock().unwrap();
+        let rec = w.tokens.get_mut(&token_for(2)).unwrap();
+        rec.reserved_licence = false;
+        rec.holds_floating = false;
+        w.orgs.get_mut(&2).unwrap().floating_licences = 0;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fleet.db");
+    let tenants = tenants_file(&sim, dir.path(), &[1, 2, 3]);
+    let child = serve(dir.path(), &tenants, &db);
+    until("parked", || {
+        phase(&db, "agency-2").as_deref() == Some("parked")
+    })
+    .await;
+    until("the others stored", || {
+        scalar(&db, "SELECT count(*) FROM items") == 24
+    })
+    .await;
+    let status = fleet_status(&db);
+    let first = &status.as_array().unwrap()[0];
+    assert_eq!(
+        first["name"], "agency-2",
+        "the parked tenant is listed first"
+    );
+    assert_eq!(first["last_error"]["name"], "LicenseUnavailable", "{first}");
+    assert!(
+        first["last_error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 403"),
+        "{first}"
+    );
+    assert!(first["next_attempt"].is_string(), "{first}");
+    let (code, stderr) = terminate(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("sim-token"));
+    assert_exactly_once(&db, &[1, 3], 12);
+    assert_eq!(
+        scalar(&db, "SELECT count(*) FROM items WHERE organization_id = 2"),
+        0
+    );
+}
