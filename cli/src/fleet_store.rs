@@ -137,13 +137,17 @@ pub struct FleetStore {
 impl FleetStore {
     /// Opens (or creates) the database at `path`, migrated to the latest schema, and takes the
     /// one lock that keeps a second `serve` off it.
-    pub fn open(path: &Path) -> Result<Arc<FleetStore>> {
+    /// `on_commit(saves, duration)` is called after each group commit (metrics).
+    pub fn open(
+        path: &Path,
+        on_commit: impl Fn(usize, std::time::Duration) + Send + 'static,
+    ) -> Result<Arc<FleetStore>> {
         let lock = lock_store(path)?;
         let db = Arc::new(FleetDb {
             db: SyncStore::open(path)?,
             staged: Mutex::new(HashMap::new()),
         });
-        let group = Arc::new(GroupCommit::new(db.clone(), MAX_GROUP)?);
+        let group = Arc::new(GroupCommit::observed(db.clone(), MAX_GROUP, on_commit)?);
         let (tx, rx) = mpsc::channel::<TenantState>();
         let writer_path = path.to_path_buf();
         let writer = std::thread::Builder::new()
@@ -383,6 +387,8 @@ pub fn read_states(path: &Path) -> Result<Vec<TenantState>> {
             caught_up_at: parse(caught),
             last_sweep: parse(last),
             delivered: n as u64,
+            requests: 0,
+            errors: Default::default(),
             revision: rev,
         });
     }

@@ -9,6 +9,7 @@ mod fleet_store;
 mod serve;
 mod settings;
 mod store;
+mod web;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -40,6 +41,9 @@ struct Cli {
     /// No progress display or log lines (errors still print).
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Log lines as text or as JSON objects (one per line).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -129,6 +133,12 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:0")]
         bind: std::net::SocketAddr,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -929,14 +939,18 @@ async fn run(cli: &Cli) -> Result<(), Error> {
 async fn main() {
     let cli = Cli::parse();
     if !cli.quiet && !std::io::stderr().is_terminal() {
-        let _ = tracing_subscriber::fmt()
+        let filter = || {
+            tracing_subscriber::EnvFilter::try_from_env("SAFE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
+        };
+        let builder = tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
             .with_ansi(false)
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_env("SAFE_LOG")
-                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-            )
-            .try_init();
+            .with_env_filter(filter());
+        let _ = match cli.log_format {
+            LogFormat::Text => builder.try_init(),
+            LogFormat::Json => builder.json().try_init(),
+        };
     }
     if let Err(e) = run(&cli).await {
         eprintln!("error: {e}");

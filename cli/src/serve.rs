@@ -9,6 +9,7 @@ use safe_tracker::Error;
 use safe_tracker::fleet::{Fleet, FleetOptions, TenantState, TenantsFile, TenantsOptions};
 
 use crate::fleet_store::{FleetStore, read_states};
+use crate::web;
 
 /// `serve`'s flags.
 #[derive(Debug, Clone, clap::Args)]
@@ -32,6 +33,11 @@ pub struct ServeArgs {
     /// Allow plain http:// to a host that is not loopback.
     #[arg(long)]
     pub allow_insecure_http: bool,
+    /// Serve /metrics (Prometheus), /healthz and /status (an HTML page of every tenant) on
+    /// this address (default 127.0.0.1:9464 when given without one; port 0 picks a free port,
+    /// named on the first line of the log).
+    #[arg(long, num_args = 0..=1, default_missing_value = "127.0.0.1:9464")]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 impl ServeArgs {
@@ -75,7 +81,9 @@ fn load(args: &ServeArgs) -> Result<TenantsFile, Error> {
 pub async fn serve(args: &ServeArgs, quiet: bool) -> Result<(), Error> {
     let file = load(args)?;
     let db = args.db_path()?;
-    let store = FleetStore::open(&db)?;
+    let commits = web::commit_histogram();
+    let observed = commits.clone();
+    let store = FleetStore::open(&db, move |_, took| observed.observe(took.as_secs_f64()))?;
     let fleet = Fleet::new(
         store.clone(),
         FleetOptions {
@@ -84,6 +92,19 @@ pub async fn serve(args: &ServeArgs, quiet: bool) -> Result<(), Error> {
         },
     )?;
     fleet.restore(read_states(&db)?);
+    let pages = match args.metrics {
+        Some(addr) => {
+            let pages = web::Web::new(fleet.clone(), commits);
+            let bound = web::start(pages.clone(), addr).await?;
+            if !bound.ip().is_loopback() {
+                tracing::warn!(%bound, "the metrics and status pages are reachable from other hosts");
+            }
+            tracing::info!(%bound, "metrics on http://{bound}/metrics, status on http://{bound}/status");
+            eprintln!("metrics on http://{bound}/metrics, status on http://{bound}/status");
+            Some(pages)
+        }
+        None => None,
+    };
     let applied = fleet.apply(&file.tenants).await;
     if !quiet {
         eprintln!(
@@ -102,6 +123,9 @@ pub async fn serve(args: &ServeArgs, quiet: bool) -> Result<(), Error> {
         tokio::select! {
             _ = hangup.recv() => match load(args) {
                 Ok(file) => {
+                    if let Some(p) = &pages {
+                        p.file_read(None);
+                    }
                     let a = fleet.apply(&file.tenants).await;
                     tracing::info!(started = ?a.started, stopped = ?a.stopped, restarted = ?a.restarted, "tenants file reloaded");
                     if !quiet {
@@ -112,6 +136,9 @@ pub async fn serve(args: &ServeArgs, quiet: bool) -> Result<(), Error> {
                     }
                 }
                 Err(e) => {
+                    if let Some(p) = &pages {
+                        p.file_read(Some(e.to_string()));
+                    }
                     tracing::error!(error = %e, "the tenants file was refused; the running tenants go on");
                     eprintln!("error: the tenants file was refused, the running tenants go on: {e}");
                 }

@@ -1134,7 +1134,7 @@ async fn an_old_database_is_migrated_in_place() {
         text(&out.stderr)
     );
     let versions = "SELECT group_concat(version, ',') FROM (SELECT version FROM safe_tracker_schema_version WHERE component = 'cli_sync_store' ORDER BY version)";
-    assert_eq!(text_at(&db, versions).as_deref(), Some("1,2"));
+    assert_eq!(text_at(&db, versions).as_deref(), Some("1,2,3"));
     // The old rows, with one row for the item stored twice (the newest, under 6), and 7..=10.
     assert_eq!(scalar(&db, "SELECT count(*) FROM items"), 9);
     assert_eq!(scalar(&db, "SELECT count(DISTINCT item_id) FROM items"), 9);
@@ -1191,7 +1191,7 @@ async fn an_old_database_is_migrated_in_place() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         scalar(&db, "SELECT count(*) FROM safe_tracker_schema_version"),
-        2
+        3
     );
     assert_eq!(scalar(&db, "SELECT count(*) FROM sync_log"), logged);
 
@@ -1199,7 +1199,7 @@ async fn an_old_database_is_migrated_in_place() {
     rusqlite_open(&db)
         .execute(
             "INSERT INTO safe_tracker_schema_version (component, version, name, applied_at)
-             VALUES ('cli_sync_store', 3, 'from the future', '2030-01-01T00:00:00.000Z')",
+             VALUES ('cli_sync_store', 4, 'from the future', '2030-01-01T00:00:00.000Z')",
             [],
         )
         .unwrap();
@@ -1208,7 +1208,7 @@ async fn an_old_database_is_migrated_in_place() {
         assert_eq!(out.status.code(), Some(6), "{args:?}");
         let err = text(&out.stderr);
         assert!(
-            err.contains("version 3") && err.contains("newer than this release knows (2)"),
+            err.contains("version 4") && err.contains("newer than this release knows (3)"),
             "{err}"
         );
     }

@@ -61,6 +61,10 @@ impl Served {
 }
 
 fn serve(dir: &Path, tenants: &Path, db: &Path) -> Served {
+    serve_with(dir, tenants, db, &[])
+}
+
+fn serve_with(dir: &Path, tenants: &Path, db: &Path, extra: &[&str]) -> Served {
     let mut child = Command::new(BIN)
         .current_dir(dir)
         .env_clear()
@@ -71,6 +75,7 @@ fn serve(dir: &Path, tenants: &Path, db: &Path) -> Served {
         .arg("--db")
         .arg(db)
         .args(["--max-requests-per-second", "2000"])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -337,4 +342,246 @@ async fn a_revoked_licence_parks_one_tenant_while_the_others_finish() {
         scalar(&db, "SELECT count(*) FROM items WHERE organization_id = 2"),
         0
     );
+}
+
+/// A plain HTTP/1.1 GET on loopback: (status, body).
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, body)
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = &rest[n + 2..];
+    }
+    out
+}
+
+/// Checks the OpenMetrics text: every sample belongs to a declared family, values are numbers,
+/// and it ends with `# EOF`. Returns the samples by `name{labels}`.
+fn parse_metrics(text: &str) -> std::collections::HashMap<String, f64> {
+    let mut declared = std::collections::HashSet::new();
+    let mut samples = std::collections::HashMap::new();
+    assert_eq!(text.lines().last(), Some("# EOF"), "{text}");
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            declared.insert(rest.split_whitespace().next().unwrap().to_string());
+            continue;
+        }
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line}"));
+        let name = series.split('{').next().unwrap();
+        assert!(
+            declared.iter().any(|d| name == d
+                || name.strip_prefix(d.as_str()).is_some_and(|s| {
+                    ["_total", "_bucket", "_sum", "_count", "_created"].contains(&s)
+                })),
+            "sample {name} of no declared family"
+        );
+        let v: f64 = value.parse().unwrap_or_else(|_| panic!("{line}"));
+        samples.insert(series.to_string(), v);
+    }
+    samples
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_healthz_and_the_status_page() {
+    let sim = simulator(3, 9).await;
+    {
+        let mut w = sim.app().world.lock().unwrap();
+        let rec = w.tokens.get_mut(&token_for(3)).unwrap();
+        rec.reserved_licence = false;
+        rec.holds_floating = false;
+        w.orgs.get_mut(&3).unwrap().floating_licences = 0;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fleet.db");
+    let tenants = tenants_file(&sim, dir.path(), &[1, 2, 3]);
+    let served = serve_with(dir.path(), &tenants, &db, &["--metrics", "127.0.0.1:0"]);
+    let mut addr = String::new();
+    until("the metrics address", || {
+        let text = served.stderr();
+        match text.split("metrics on http://").nth(1) {
+            Some(rest) => {
+                addr = rest.split('/').next().unwrap().to_string();
+                true
+            }
+            None => false,
+        }
+    })
+    .await;
+    until("two stored, one parked", || {
+        scalar(&db, "SELECT count(*) FROM items") == 18
+            && phase(&db, "agency-3").as_deref() == Some("parked")
+            && scalar(&db, "SELECT count(*) FROM fleet_tenants WHERE cursor = 10") == 2
+    })
+    .await;
+    let (code, body) = http_get(&addr, "/healthz");
+    assert_eq!((code, body.trim()), (200, "ok"));
+
+    let (code, text) = http_get(&addr, "/metrics");
+    assert_eq!(code, 200);
+    let m = parse_metrics(&text);
+    assert_eq!(
+        m[r#"safe_tracker_tenant_items_total{tenant="agency-1"}"#],
+        9.0
+    );
+    assert_eq!(
+        m[r#"safe_tracker_tenant_items_total{tenant="agency-3"}"#],
+        0.0
+    );
+    assert_eq!(m[r#"safe_tracker_tenant_cursor{tenant="agency-2"}"#], 10.0);
+    assert_eq!(
+        m[r#"safe_tracker_tenant_state{tenant="agency-3",state="parked"}"#],
+        1.0
+    );
+    assert_eq!(
+        m[r#"safe_tracker_tenant_state{tenant="agency-1",state="parked"}"#],
+        0.0
+    );
+    assert_eq!(m[r#"safe_tracker_tenants{state="parked"}"#], 1.0);
+    assert!(
+        m[r#"safe_tracker_tenant_errors_total{tenant="agency-3",code="LicenseUnavailable"}"#]
+            >= 1.0
+    );
+    assert!(m[r#"safe_tracker_tenant_requests_total{tenant="agency-1"}"#] >= 10.0);
+    assert!(m.contains_key(r#"safe_tracker_tenant_lag_seconds{tenant="agency-2"}"#));
+    assert!(m["safe_tracker_store_commit_seconds_count"] >= 1.0);
+    assert!(!text.contains("sim-token"));
+
+    // The shipped Grafana dashboard asks only for series this endpoint serves.
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../deploy/grafana-dashboard.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let served_names: std::collections::HashSet<&str> =
+        m.keys().map(|k| k.split('{').next().unwrap()).collect();
+    let mut asked = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if word.starts_with("safe_tracker_") {
+                    asked += 1;
+                    assert!(
+                        served_names.contains(word),
+                        "the dashboard asks for {word}, not served"
+                    );
+                }
+            }
+        }
+    }
+    assert!(asked >= 8, "{asked}");
+
+    let (code, page) = http_get(&addr, "/status");
+    assert_eq!(code, 200);
+    assert!(!page.contains("sim-token"));
+    let chrome = chromium();
+    let shot = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fleet-status.png");
+    let out = Command::new(&chrome)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("http://{addr}/status"))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<&str> = dom.split("<tr class=").skip(1).collect();
+    assert_eq!(rows.len(), 3, "{dom}");
+    assert!(
+        rows[0].contains("agency-3") && rows[0].contains("parked"),
+        "parked first: {}",
+        rows[0]
+    );
+    assert!(rows[0].contains("LicenseUnavailable"), "{}", rows[0]);
+    for name in ["agency-1", "agency-2"] {
+        assert!(
+            rows.iter()
+                .any(|r| r.contains(name) && r.contains("running")),
+            "{name}"
+        );
+    }
+    let out = Command::new(&chrome)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--window-size=1280,480",
+        ])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("http://{addr}/status"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 5_000,
+        "a screenshot was taken"
+    );
+
+    // An invalid reload: healthz says so, the tenants go on.
+    std::fs::write(&tenants, "[[tenant]]\nname = \"x\"\n").unwrap();
+    signal(&served, "HUP");
+    until("healthz 503", || http_get(&addr, "/healthz").0 == 503).await;
+    let (code, stderr) = terminate(served);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("sim-token"));
+}
+
+/// Debian's chromium (installed by `make test` when missing).
+fn chromium() -> String {
+    for name in ["chromium", "chromium-browser"] {
+        if Command::new(name)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return name.to_string();
+        }
+    }
+    panic!("chromium is not installed: `make test` installs it (apt-get install chromium)");
 }

@@ -105,7 +105,8 @@ pub struct TenantError {
     pub code: u32,
     /// Stable name of the code.
     pub name: String,
-    /// The code's name with the HTTP status and templated path, when there was a request.
+    /// The code's one-line description with the HTTP status and templated path, when there
+    /// was a request.
     pub message: String,
     /// When it happened.
     pub at: DateTime<Utc>,
@@ -114,7 +115,9 @@ pub struct TenantError {
 impl TenantError {
     fn of(e: &Error) -> TenantError {
         let info = crate::host::error_info(e);
-        let mut message = info.name.to_string();
+        // The code's own one-line description, then where: never the error's text, which may
+        // quote a response body.
+        let mut message = e.code().doc().trim_end_matches('.').to_string();
         if let Some(status) = info.status {
             message.push_str(&format!(" (HTTP {status}"));
             if let Some(path) = &info.path {
@@ -154,6 +157,10 @@ pub struct TenantState {
     pub last_sweep: Option<DateTime<Utc>>,
     /// Records delivered by this process.
     pub delivered: u64,
+    /// Requests this process sent for the tenant (every attempt).
+    pub requests: u64,
+    /// Failed sweeps in this process, by error name.
+    pub errors: BTreeMap<String, u64>,
     /// The revision of its entry in the tenants file.
     pub revision: String,
 }
@@ -351,10 +358,17 @@ impl Fleet {
                 caught_up_at: s.caught_up_at,
                 last_sweep: s.last_sweep,
                 delivered: s.delivered,
+                requests: s.requests,
+                errors: s.errors.clone(),
                 revision: spec.revision.clone(),
             }
         });
-        let task = tokio::spawn(run_tenant(inner.clone(), spec, cancel.clone()));
+        // Every log line of the tenant's pollers names it (the span's field).
+        let span = tracing::info_span!("tenant", tenant = %spec.name);
+        let task = tokio::spawn(tracing::Instrument::instrument(
+            run_tenant(inner.clone(), spec, cancel.clone()),
+            span,
+        ));
         // A panic in the tenant's task is contained here and reported as its state.
         let done = tokio::spawn(async move {
             if let Err(e) = task.await
@@ -405,6 +419,8 @@ impl Inner {
                     caught_up_at: None,
                     last_sweep: None,
                     delivered: 0,
+                    requests: 0,
+                    errors: BTreeMap::new(),
                     revision: String::new(),
                 });
             // What a store keeps: every change but the per-record count.
@@ -477,7 +493,7 @@ impl Inner {
 async fn run_tenant(inner: Arc<Inner>, spec: TenantSpec, cancel: CancellationToken) {
     let name = spec.name.clone();
     let opened = open(&inner, &spec).await;
-    let (items, updated) = match opened {
+    let (client, items, updated) = match opened {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(tenant = %name, code = e.code().name(), error = %e, "cannot start the tenant");
@@ -512,7 +528,7 @@ async fn run_tenant(inner: Arc<Inner>, spec: TenantSpec, cancel: CancellationTok
         ..Schedule::new(interval, jitter)
     };
     inner.set_phase(&name, TenantPhase::Running, None);
-    let (inner_ref, name_ref, items_ref) = (&*inner, name.as_str(), &items);
+    let (inner_ref, name_ref, items_ref, client_ref) = (&*inner, name.as_str(), &items, &client);
     let items_loop = drive(
         inner_ref,
         name_ref,
@@ -530,6 +546,7 @@ async fn run_tenant(inner: Arc<Inner>, spec: TenantSpec, cancel: CancellationTok
                     .await;
                 let status = items_ref.status();
                 inner_ref.update(name_ref, |s| {
+                    s.requests = client_ref.requests_sent();
                     s.cursor = Some(status.cursor);
                     s.last_sweep = status.last_sweep_started;
                     if report.is_ok() {
@@ -581,7 +598,7 @@ async fn deliver(
     Ok(())
 }
 
-async fn open(inner: &Inner, spec: &TenantSpec) -> Result<(Poller, Option<UpdatedPoller>)> {
+async fn open(inner: &Inner, spec: &TenantSpec) -> Result<(Client, Poller, Option<UpdatedPoller>)> {
     let pool = inner.pool(spec)?;
     let mut config = spec.client.clone();
     config.request_cap = Some(inner.cap.clone());
@@ -589,10 +606,10 @@ async fn open(inner: &Inner, spec: &TenantSpec) -> Result<(Poller, Option<Update
     let store = inner.sink.store(spec)?;
     let items = Poller::open_async(client.clone(), store.clone(), spec.items.clone()).await?;
     let updated = match &spec.updated {
-        Some(o) => Some(UpdatedPoller::open_async(client, store, o.clone()).await?),
+        Some(o) => Some(UpdatedPoller::open_async(client.clone(), store, o.clone()).await?),
         None => None,
     };
-    Ok((items, updated))
+    Ok((client, items, updated))
 }
 
 /// One stream's loop: the driver's wait, a sweep, the driver's decision, reflected in the
@@ -640,7 +657,10 @@ async fn drive<'a>(
             }
             s.next_attempt = next;
             match &error {
-                Some(e) => s.last_error = Some(e.clone()),
+                Some(e) => {
+                    *s.errors.entry(e.name.clone()).or_default() += 1;
+                    s.last_error = Some(e.clone());
+                }
                 None if stream == "items" => s.last_error = None,
                 None => {}
             }

@@ -55,12 +55,21 @@ impl GroupCommit {
     /// Starts the writer thread of a group commit over `inner`; at most `max_batch` saves
     /// (at least 1) go into one commit.
     pub fn new(inner: Arc<dyn CheckpointStore>, max_batch: usize) -> Result<GroupCommit> {
+        GroupCommit::observed(inner, max_batch, |_, _| {})
+    }
+
+    /// [`GroupCommit::new`] calling `observer(saves, duration)` after each commit (metrics).
+    pub fn observed(
+        inner: Arc<dyn CheckpointStore>,
+        max_batch: usize,
+        observer: impl Fn(usize, std::time::Duration) + Send + 'static,
+    ) -> Result<GroupCommit> {
         let (tx, rx) = mpsc::channel::<Pending>();
         let writer = inner.clone();
         let max_batch = max_batch.max(1);
         std::thread::Builder::new()
             .name("safe-tracker-commit".into())
-            .spawn(move || write_groups(writer.as_ref(), &rx, max_batch))
+            .spawn(move || write_groups(writer.as_ref(), &rx, max_batch, &observer))
             .map_err(|e| Error::Checkpoint(format!("cannot start the commit thread: {e}")))?;
         Ok(GroupCommit {
             inner,
@@ -81,7 +90,12 @@ impl GroupCommit {
 
 /// The writer: waits for a first save, takes whatever else is queued, commits, answers each.
 /// Ends when every [`GroupCommit`] handle is gone and the queue is drained.
-fn write_groups(store: &dyn CheckpointStore, rx: &mpsc::Receiver<Pending>, max_batch: usize) {
+fn write_groups(
+    store: &dyn CheckpointStore,
+    rx: &mpsc::Receiver<Pending>,
+    max_batch: usize,
+    observer: &dyn Fn(usize, std::time::Duration),
+) {
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         while group.len() < max_batch {
@@ -92,7 +106,9 @@ fn write_groups(store: &dyn CheckpointStore, rx: &mpsc::Receiver<Pending>, max_b
         }
         let entries: Vec<(&str, &PollerState)> =
             group.iter().map(|p| (p.key.as_str(), &p.state)).collect();
+        let started = std::time::Instant::now();
         let mut results = store.save_batch(&entries);
+        observer(group.len(), started.elapsed());
         tracing::debug!(saves = group.len(), "checkpoint group committed");
         results.resize_with(group.len(), || {
             Err(Error::Checkpoint(
