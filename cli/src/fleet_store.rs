@@ -177,8 +177,9 @@ impl FleetStore {
     }
 }
 
-/// The OS lock of `<db>.serve.lock`: one `serve` per store.
-fn lock_store(path: &Path) -> Result<File> {
+/// The OS lock of `<db>.serve.lock`: one `serve` per store (and no `skip --tenant` while it
+/// runs).
+pub fn lock_store(path: &Path) -> Result<File> {
     let mut p = path.as_os_str().to_owned();
     p.push(".serve.lock");
     let lock_path = PathBuf::from(p);

@@ -105,6 +105,13 @@ enum Command {
         /// Why (kept with the record).
         #[arg(long)]
         reason: String,
+        /// On a `serve` store: the tenant whose number it is (its settings come from
+        /// --tenants). Refused while `serve` runs on the store.
+        #[arg(long, requires = "tenants")]
+        tenant: Option<String>,
+        /// The tenants file of that tenant.
+        #[arg(long)]
+        tenants: Option<PathBuf>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -649,7 +656,14 @@ fn open_items_poller(
     cli: &Cli,
     args: &StoreArgs,
 ) -> Result<(Poller, Option<Arc<SyncStore>>), Error> {
-    let client = Client::new(cli.conn.client_config(false)?)?;
+    open_items_poller_of(cli.conn.client_config(false)?, args)
+}
+
+fn open_items_poller_of(
+    config: safe_tracker::ClientConfig,
+    args: &StoreArgs,
+) -> Result<(Poller, Option<Arc<SyncStore>>), Error> {
+    let client = Client::new(config)?;
     let (store, db): (Arc<dyn CheckpointStore>, Option<Arc<SyncStore>>) = match &args.checkpoint {
         Some(p) => (Arc::new(FileCheckpoint::new(p)), None),
         None => {
@@ -738,13 +752,36 @@ fn status_lines(s: &PollerStatus) -> Vec<String> {
 }
 
 /// `skip`: steps over a number, recorded in the checkpoint and (same transaction) the sync log.
-async fn skip(cli: &Cli, args: &StoreArgs, seq: u64, reason: &str) -> Result<(), Error> {
-    let (poller, db) = open_items_poller(cli, args)?;
+async fn skip(
+    cli: &Cli,
+    args: &StoreArgs,
+    seq: u64,
+    reason: &str,
+    tenant: Option<(&std::path::Path, &str)>,
+) -> Result<(), Error> {
+    // A tenant of a `serve` store: its settings from the tenants file, and the store's lock
+    // (so `serve` cannot run meanwhile).
+    let (config, _serve_lock) = match tenant {
+        Some((file, name)) => {
+            let file = safe_tracker::fleet::TenantsFile::load(file, &Default::default())?;
+            let spec = file
+                .tenants
+                .into_iter()
+                .find(|t| t.name == name)
+                .ok_or_else(|| {
+                    Error::InvalidConfig(format!("no tenant named {name} in the tenants file"))
+                })?;
+            (spec.client, Some(fleet_store::lock_store(&args.db)?))
+        }
+        None => (cli.conn.client_config(false)?, None),
+    };
+    let organization_id = config.credentials.organization_id;
+    let (poller, db) = open_items_poller_of(config, args)?;
     let before = poller.status();
     if let Some(db) = &db {
         let stuck = before.stuck.as_ref().filter(|st| st.seq == seq);
         db.stage(Staged::Skipped {
-            organization_id: cli.conn.client_config(false)?.credentials.organization_id,
+            organization_id,
             seq,
             note: match stuck {
                 Some(st) => format!("{} (stuck: {}: {})", reason.trim(), st.name, st.message),
@@ -893,7 +930,16 @@ async fn run(cli: &Cli) -> Result<(), Error> {
         }
         Command::Sync(args) => sync(cli, args).await,
         Command::Status(args) => status_or_plan(cli, args, false),
-        Command::Skip { seq, reason, store } => skip(cli, store, *seq, reason).await,
+        Command::Skip {
+            seq,
+            reason,
+            tenant,
+            tenants,
+            store,
+        } => {
+            let which = tenant.as_deref().zip(tenants.as_deref());
+            skip(cli, store, *seq, reason, which.map(|(n, f)| (f, n))).await
+        }
         Command::Plan(args) => status_or_plan(cli, args, true),
         Command::Serve(args) => serve::serve(args, cli.quiet).await,
         Command::Fleet {

@@ -585,3 +585,146 @@ fn chromium() -> String {
     }
     panic!("chromium is not installed: `make test` installs it (apt-get install chromium)");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_works_on_a_tenant_of_a_fleet_store_and_waits_for_serve_to_stop() {
+    let sim = simulator(2, 6).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fleet.db");
+    let tenants = tenants_file(&sim, dir.path(), &[1, 2]);
+    let skip = || {
+        Command::new(BIN)
+            .current_dir(dir.path())
+            .env_clear()
+            .args([
+                "skip",
+                "7",
+                "--reason",
+                "reserved by the vendor",
+                "--tenant",
+                "agency-1",
+            ])
+            .arg("--tenants")
+            .arg(&tenants)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .unwrap()
+    };
+    let served = serve(dir.path(), &tenants, &db);
+    until("caught up", || {
+        scalar(&db, "SELECT count(*) FROM fleet_tenants WHERE cursor = 7") == 2
+    })
+    .await;
+    let refused = skip();
+    assert_eq!(refused.status.code(), Some(6), "refused while serve runs");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("another `safe-tracker serve` runs"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let (code, stderr) = terminate(served);
+    assert_eq!(code, Some(0), "{stderr}");
+    let done = skip();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM sync_log WHERE event = 'skipped' AND organization_id = 1 \
+             AND sequential_org_id = 7"
+        ),
+        1
+    );
+    assert_eq!(
+        scalar(&db, "SELECT count(*) FROM sync_log WHERE event = 'skipped'"),
+        1,
+        "only that tenant's"
+    );
+}
+
+/// Each tenant's first request after `serve` starts, by organisation, from the simulator.
+async fn first_sweeps(sim: &Simulator, orgs: &[u64]) -> std::collections::HashMap<u64, u64> {
+    let mut firsts = std::collections::HashMap::new();
+    until("every tenant swept", || {
+        let seen = sim.app().stats.lock().unwrap().first_request_by_token();
+        firsts = orgs
+            .iter()
+            .filter_map(|o| seen.get(&token_for(*o)).map(|t| (*o, *t)))
+            .collect();
+        firsts.len() == orgs.len()
+    })
+    .await;
+    firsts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_sweeps_follow_the_stable_phases_before_and_after_a_restart() {
+    // 30 tenants on one 6-second interval: each first sweep waits its phase (a stable hash of
+    // its key over the interval). The simulator's record of each tenant's first request must
+    // come in the order of the computed phases (for phases more than 400 ms apart), in the
+    // first run and again after a restart.
+    let orgs: Vec<u64> = (1..=30).collect();
+    let sim = simulator(30, 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fleet.db");
+    let tenants = tenants_file(&sim, dir.path(), &orgs);
+    let text = std::fs::read_to_string(&tenants)
+        .unwrap()
+        .replace("interval = 1\n", "interval = 6\n");
+    std::fs::write(&tenants, &text).unwrap();
+    let interval = Duration::from_secs(6);
+    let specs = safe_tracker::fleet::TenantsFile::load(&tenants, &Default::default()).unwrap();
+    let phases: std::collections::HashMap<u64, Duration> = specs
+        .tenants
+        .iter()
+        .map(|t| {
+            let key = safe_tracker::poller::poller_key_of(&t.client, "items");
+            (
+                t.organization_id(),
+                safe_tracker::poller::Schedule::phase_of(&key, interval),
+            )
+        })
+        .collect();
+    let mut buckets = [0u32; 3];
+    for p in phases.values() {
+        buckets[(p.as_millis() / 2000) as usize] += 1;
+    }
+    assert!(
+        buckets.iter().all(|n| (4..=18).contains(n)),
+        "spread: {buckets:?}"
+    );
+    let check = |firsts: &std::collections::HashMap<u64, u64>, run: &str| {
+        let mut pairs = 0;
+        for a in &orgs {
+            for b in &orgs {
+                if phases[a] + Duration::from_millis(400) < phases[b] {
+                    pairs += 1;
+                    assert!(
+                        firsts[a] < firsts[b],
+                        "{run}: org {a} (phase {:?}) swept after org {b} (phase {:?})",
+                        phases[a],
+                        phases[b]
+                    );
+                }
+            }
+        }
+        assert!(pairs > 200, "{pairs}");
+    };
+    sim.reset_stats();
+    let served = serve(dir.path(), &tenants, &db);
+    let firsts = first_sweeps(&sim, &orgs).await;
+    let (code, stderr) = terminate(served);
+    assert_eq!(code, Some(0), "{stderr}");
+    check(&firsts, "first run");
+    sim.reset_stats();
+    let served = serve(dir.path(), &tenants, &db);
+    let again = first_sweeps(&sim, &orgs).await;
+    let (code, stderr) = terminate(served);
+    assert_eq!(code, Some(0), "{stderr}");
+    check(&again, "after the restart");
+    assert_exactly_once(&db, &orgs, 1);
+}

@@ -39,6 +39,16 @@ impl Stats {
         q.len()
     }
 
+    /// When each token made its first request (microseconds since the start or the last
+    /// reset).
+    pub fn first_request_by_token(&self) -> HashMap<String, u64> {
+        let mut first = HashMap::new();
+        for (t, _, token) in &self.log {
+            first.entry(token.clone()).or_insert(*t);
+        }
+        first
+    }
+
     /// Forgets everything.
     pub fn reset(&mut self) {
         *self = Stats::default();
