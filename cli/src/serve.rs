@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// named on the first line of the log).
     #[arg(long, num_args = 0..=1, default_missing_value = "127.0.0.1:9464")]
     pub metrics: Option<std::net::SocketAddr>,
+    /// Also re-read the tenants file whenever it changes (looked at every 2 seconds), as on
+    /// SIGHUP.
+    #[arg(long)]
+    pub watch_config: bool,
 }
 
 impl ServeArgs {
@@ -119,30 +123,28 @@ pub async fn serve(args: &ServeArgs, quiet: bool) -> Result<(), Error> {
     tracing::info!(started = applied.started.len(), "fleet started");
     let mut hangup = unix_signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut terminate = unix_signal(tokio::signal::unix::SignalKind::terminate())?;
+    // --watch-config: the file's modification time and size, looked at every 2 seconds.
+    let stamp = || {
+        std::fs::metadata(&args.tenants)
+            .ok()
+            .map(|m| (m.modified().ok(), m.len()))
+    };
+    let mut seen = stamp();
+    let mut watch = tokio::time::interval(Duration::from_secs(2));
+    watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = hangup.recv() => match load(args) {
-                Ok(file) => {
-                    if let Some(p) = &pages {
-                        p.file_read(None);
-                    }
-                    let a = fleet.apply(&file.tenants).await;
-                    tracing::info!(started = ?a.started, stopped = ?a.stopped, restarted = ?a.restarted, "tenants file reloaded");
-                    if !quiet {
-                        eprintln!(
-                            "reloaded {}: started {:?}, stopped {:?}, restarted {:?}",
-                            args.tenants.display(), a.started, a.stopped, a.restarted
-                        );
-                    }
+            _ = hangup.recv() => {
+                seen = stamp();
+                reload(args, &fleet, pages.as_deref(), quiet).await;
+            }
+            _ = watch.tick(), if args.watch_config => {
+                let now = stamp();
+                if now != seen {
+                    seen = now;
+                    reload(args, &fleet, pages.as_deref(), quiet).await;
                 }
-                Err(e) => {
-                    if let Some(p) = &pages {
-                        p.file_read(Some(e.to_string()));
-                    }
-                    tracing::error!(error = %e, "the tenants file was refused; the running tenants go on");
-                    eprintln!("error: the tenants file was refused, the running tenants go on: {e}");
-                }
-            },
+            }
             _ = terminate.recv() => break,
             _ = tokio::signal::ctrl_c() => break,
         }
@@ -155,6 +157,36 @@ pub async fn serve(args: &ServeArgs, quiet: bool) -> Result<(), Error> {
     // The last states reach the store before the process ends.
     store.flush_states();
     Ok(())
+}
+
+/// Re-reads the tenants file and applies it; an invalid file is refused as a whole and the
+/// running tenants go on.
+async fn reload(args: &ServeArgs, fleet: &Fleet, pages: Option<&web::Web>, quiet: bool) {
+    match load(args) {
+        Ok(file) => {
+            if let Some(p) = pages {
+                p.file_read(None);
+            }
+            let a = fleet.apply(&file.tenants).await;
+            tracing::info!(started = ?a.started, stopped = ?a.stopped, restarted = ?a.restarted, "tenants file reloaded");
+            if !quiet {
+                eprintln!(
+                    "reloaded {}: started {:?}, stopped {:?}, restarted {:?}",
+                    args.tenants.display(),
+                    a.started,
+                    a.stopped,
+                    a.restarted
+                );
+            }
+        }
+        Err(e) => {
+            if let Some(p) = pages {
+                p.file_read(Some(e.to_string()));
+            }
+            tracing::error!(error = %e, "the tenants file was refused; the running tenants go on");
+            eprintln!("error: the tenants file was refused, the running tenants go on: {e}");
+        }
+    }
 }
 
 fn unix_signal(

@@ -728,3 +728,25 @@ async fn first_sweeps_follow_the_stable_phases_before_and_after_a_restart() {
     check(&again, "after the restart");
     assert_exactly_once(&db, &orgs, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_config_picks_up_a_changed_file_without_a_signal() {
+    let sim = simulator(2, 4).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fleet.db");
+    let tenants = tenants_file(&sim, dir.path(), &[1]);
+    let served = serve_with(dir.path(), &tenants, &db, &["--watch-config"]);
+    until("org 1 stored", || {
+        scalar(&db, "SELECT count(*) FROM items") == 4
+    })
+    .await;
+    tenants_file(&sim, dir.path(), &[1, 2]);
+    until("org 2 stored", || {
+        scalar(&db, "SELECT count(*) FROM items WHERE organization_id = 2") == 4
+    })
+    .await;
+    let (code, stderr) = terminate(served);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("started [\"agency-2\"]"), "{stderr}");
+    assert_exactly_once(&db, &[1, 2], 4);
+}

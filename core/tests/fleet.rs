@@ -20,6 +20,10 @@ use safe_tracker::poller::{CheckpointStore, GroupCommit, MemoryCheckpoint, Sched
 struct Collect {
     store: Mutex<Option<Arc<dyn CheckpointStore>>>,
     seen: Mutex<HashMap<(String, String), u32>>,
+    /// A tenant whose store cannot be opened.
+    no_store_for: Option<String>,
+    /// A tenant whose delivery panics.
+    panic_for: Option<String>,
 }
 
 impl Collect {
@@ -28,7 +32,7 @@ impl Collect {
             Arc::new(GroupCommit::new(Arc::new(MemoryCheckpoint::new()), 256).unwrap());
         Arc::new(Collect {
             store: Mutex::new(Some(store)),
-            seen: Mutex::default(),
+            ..Collect::default()
         })
     }
 
@@ -42,11 +46,19 @@ impl Collect {
 }
 
 impl FleetSink for Collect {
-    fn store(&self, _tenant: &TenantSpec) -> Result<Arc<dyn CheckpointStore>> {
+    fn store(&self, tenant: &TenantSpec) -> Result<Arc<dyn CheckpointStore>> {
+        if self.no_store_for.as_deref() == Some(tenant.name.as_str()) {
+            return Err(safe_tracker::Error::Checkpoint(
+                "the store is unreachable".into(),
+            ));
+        }
         Ok(self.store.lock().unwrap().clone().unwrap())
     }
 
     fn deliver(&self, tenant: &str, record: FleetRecord) -> DeliverFuture {
+        if self.panic_for.as_deref() == Some(tenant) {
+            panic!("a bug in the sink, for {tenant} only");
+        }
         let key = match record {
             FleetRecord::Item(r) => format!("{:?}", r.key),
             FleetRecord::Updated(r) => format!("updated {:?}", r.key),
@@ -304,4 +316,42 @@ fn first_sweep_phases_of_a_hundred_tenants_are_spread_over_the_interval() {
         deciles.iter().all(|n| (3..=20).contains(n)),
         "every minute of ten gets its share: {deciles:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_error_or_a_panic_stops_only_its_tenant() {
+    let sim = simulator(3, 6).await;
+    let store: Arc<dyn CheckpointStore> = Arc::new(MemoryCheckpoint::new());
+    let sink = Arc::new(Collect {
+        store: Mutex::new(Some(store)),
+        no_store_for: Some("org1".into()),
+        panic_for: Some("org2".into()),
+        ..Collect::default()
+    });
+    let fleet = Fleet::new(sink.clone(), fast()).unwrap();
+    let text: String = (1..=3).map(|o| entry(&sim, o, "")).collect();
+    fleet.apply(&tenants(&text)).await;
+    until(&fleet, "contained", |f| {
+        caught_up(f, "org3", 7)
+            && f.state("org1")
+                .is_some_and(|s| s.phase == TenantPhase::Failed)
+            && f.state("org2")
+                .is_some_and(|s| s.phase == TenantPhase::Failed)
+    })
+    .await;
+    let store_error = fleet.state("org1").unwrap().last_error.unwrap();
+    assert_eq!(store_error.code, ErrorCode::Checkpoint.as_u32());
+    assert_eq!(
+        fleet.state("org2").unwrap().last_error.unwrap().name,
+        "panic"
+    );
+    assert_eq!(sink.counts("org3").len(), 6);
+    assert!(
+        sink.counts("org2").is_empty(),
+        "the panicking delivery was not counted"
+    );
+    // Both failed tenants are listed first.
+    let first: Vec<String> = fleet.states().into_iter().take(2).map(|s| s.name).collect();
+    assert_eq!(first, ["org1", "org2"]);
+    fleet.shutdown().await;
 }
