@@ -26,9 +26,6 @@ use safe_tracker::{Error, Result};
 
 use crate::store::{Staged, SyncStore};
 
-/// How many tenants' saves at most go into one transaction.
-const MAX_GROUP: usize = 512;
-
 /// The database under the group commit: saves write the staged records of their key, then
 /// the checkpoint, under a savepoint each.
 pub struct FleetDb {
@@ -137,9 +134,11 @@ pub struct FleetStore {
 impl FleetStore {
     /// Opens (or creates) the database at `path`, migrated to the latest schema, and takes the
     /// one lock that keeps a second `serve` off it.
-    /// `on_commit(saves, duration)` is called after each group commit (metrics).
+    /// At most `max_group` saves go into one transaction; `on_commit(saves, duration)` is
+    /// called after each group commit (metrics).
     pub fn open(
         path: &Path,
+        max_group: usize,
         on_commit: impl Fn(usize, std::time::Duration) + Send + 'static,
     ) -> Result<Arc<FleetStore>> {
         let lock = lock_store(path)?;
@@ -147,7 +146,7 @@ impl FleetStore {
             db: SyncStore::open(path)?,
             staged: Mutex::new(HashMap::new()),
         });
-        let group = Arc::new(GroupCommit::observed(db.clone(), MAX_GROUP, on_commit)?);
+        let group = Arc::new(GroupCommit::observed(db.clone(), max_group, on_commit)?);
         let (tx, rx) = mpsc::channel::<TenantState>();
         let writer_path = path.to_path_buf();
         let writer = std::thread::Builder::new()

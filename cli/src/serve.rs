@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// named on the first line of the log).
     #[arg(long, num_args = 0..=1, default_missing_value = "127.0.0.1:9464")]
     pub metrics: Option<std::net::SocketAddr>,
+    /// At most this many tenants' saves in one commit (1: one transaction per save, for the
+    /// benchmark's comparison).
+    #[arg(long, default_value_t = 512, hide = true)]
+    pub max_commit_group: usize,
     /// Also re-read the tenants file whenever it changes (looked at every 2 seconds), as on
     /// SIGHUP.
     #[arg(long)]
@@ -87,7 +91,9 @@ pub async fn serve(args: &ServeArgs, quiet: bool) -> Result<(), Error> {
     let db = args.db_path()?;
     let commits = web::commit_histogram();
     let observed = commits.clone();
-    let store = FleetStore::open(&db, move |_, took| observed.observe(took.as_secs_f64()))?;
+    let store = FleetStore::open(&db, args.max_commit_group, move |_, took| {
+        observed.observe(took.as_secs_f64())
+    })?;
     let fleet = Fleet::new(
         store.clone(),
         FleetOptions {

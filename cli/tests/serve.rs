@@ -51,12 +51,20 @@ fn tenants_file(sim: &Simulator, dir: &Path, orgs: &[u64]) -> PathBuf {
 struct Served {
     child: Child,
     stderr: Arc<Mutex<String>>,
-    reader: std::thread::JoinHandle<()>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Served {
     fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Served {
+    /// A test that fails leaves no `serve` behind (a terminated one has exited already).
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -97,7 +105,7 @@ fn serve_with(dir: &Path, tenants: &Path, db: &Path, extra: &[&str]) -> Served {
     Served {
         child,
         stderr,
-        reader,
+        reader: Some(reader),
     }
 }
 
@@ -136,10 +144,11 @@ async fn until(what: &str, mut done: impl FnMut() -> bool) {
 fn terminate(mut served: Served) -> (Option<i32>, String) {
     signal(&served, "TERM");
     let status = served.child.wait().unwrap();
-    let stderr = served.stderr.clone();
-    served.reader.join().unwrap();
-    let text = stderr.lock().unwrap().clone();
-    (status.code(), text)
+    let reader = served.reader.take();
+    if let Some(r) = reader {
+        r.join().unwrap();
+    }
+    (status.code(), served.stderr())
 }
 
 fn phase(db: &Path, name: &str) -> Option<String> {
