@@ -355,3 +355,52 @@ async fn a_store_error_or_a_panic_stops_only_its_tenant() {
     assert_eq!(first, ["org1", "org2"]);
     fleet.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_parked_before_a_restart_keeps_its_next_attempt() {
+    let sim = simulator(2, 4).await;
+    let sink = Collect::new();
+    let fleet = Fleet::new(sink.clone(), fast()).unwrap();
+    let specs = tenants(&format!("{}{}", entry(&sim, 1, ""), entry(&sim, 2, "")));
+    let until = chrono::Utc::now() + chrono::Duration::minutes(40);
+    let parked = safe_tracker::fleet::TenantState {
+        name: "org1".into(),
+        organization_id: 1,
+        phase: TenantPhase::Parked,
+        since: chrono::Utc::now() - chrono::Duration::minutes(20),
+        next_attempt: Some(until),
+        last_error: None,
+        cursor: Some(1),
+        caught_up_at: None,
+        last_sweep: None,
+        delivered: 0,
+        requests: 0,
+        errors: Default::default(),
+        revision: specs[0].revision.clone(),
+    };
+    fleet.restore(vec![parked]);
+    fleet.apply(&specs).await;
+    // org2 has the same kind of phase (interval 1 s): once it has caught up, org1 would have
+    // swept too had its next attempt not been kept.
+    until_caught_up(&fleet, "org2", 5).await;
+    let state = fleet.state("org1").unwrap();
+    assert_eq!(state.phase, TenantPhase::Parked);
+    assert_eq!(state.next_attempt, Some(until));
+    assert!(sink.counts("org1").is_empty());
+    let seen = sim.app().stats.lock().unwrap().first_request_by_token();
+    assert!(
+        !seen.contains_key(&token_for(1)),
+        "no request for the parked tenant"
+    );
+    fleet.shutdown().await;
+}
+
+async fn until_caught_up(fleet: &Fleet, name: &str, cursor: u64) {
+    until(fleet, "caught up", |f| caught_up(f, name, cursor)).await;
+    // And one more sweep of it, so a second phase has passed.
+    let first = fleet.state(name).unwrap().caught_up_at;
+    until(fleet, "a second sweep", |f| {
+        f.state(name).unwrap().caught_up_at != first
+    })
+    .await;
+}

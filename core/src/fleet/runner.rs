@@ -346,6 +346,16 @@ impl Fleet {
         let inner = self.inner.clone();
         let revision = spec.revision.clone();
         let name = spec.name.clone();
+        // Parked before a restart (same entry): it keeps its next attempt.
+        let now = Utc::now();
+        let parked_until = inner
+            .states
+            .lock()
+            .ok()
+            .and_then(|s| s.get(&spec.name).cloned())
+            .filter(|s| s.phase == TenantPhase::Parked && s.revision == spec.revision)
+            .and_then(|s| s.next_attempt)
+            .filter(|t| *t > now);
         inner.update(&spec.name, |s| {
             *s = TenantState {
                 name: spec.name.clone(),
@@ -366,7 +376,7 @@ impl Fleet {
         // Every log line of the tenant's pollers names it (the span's field).
         let span = tracing::info_span!("tenant", tenant = %spec.name);
         let task = tokio::spawn(tracing::Instrument::instrument(
-            run_tenant(inner.clone(), spec, cancel.clone()),
+            run_tenant(inner.clone(), spec, cancel.clone(), parked_until),
             span,
         ));
         // A panic in the tenant's task is contained here and reported as its state.
@@ -490,7 +500,12 @@ impl Inner {
 }
 
 /// Runs one tenant until cancelled or stopped: opens its pollers, then drives each stream.
-async fn run_tenant(inner: Arc<Inner>, spec: TenantSpec, cancel: CancellationToken) {
+async fn run_tenant(
+    inner: Arc<Inner>,
+    spec: TenantSpec,
+    cancel: CancellationToken,
+    parked_until: Option<DateTime<Utc>>,
+) {
     let name = spec.name.clone();
     let opened = open(&inner, &spec).await;
     let (client, items, updated) = match opened {
@@ -527,15 +542,24 @@ async fn run_tenant(inner: Arc<Inner>, spec: TenantSpec, cancel: CancellationTok
         },
         ..Schedule::new(interval, jitter)
     };
-    inner.set_phase(&name, TenantPhase::Running, None);
+    match parked_until {
+        Some(until) => inner.set_phase(&name, TenantPhase::Parked, Some(until)),
+        None => inner.set_phase(&name, TenantPhase::Running, None),
+    }
+    let driver_of = |mut d: Driver| {
+        if let Some(until) = parked_until {
+            d.not_before(until);
+        }
+        d
+    };
     let (inner_ref, name_ref, items_ref, client_ref) = (&*inner, name.as_str(), &items, &client);
     let items_loop = drive(
         inner_ref,
         name_ref,
-        items.driver(Some(schedule(
+        driver_of(items.driver(Some(schedule(
             items.options().interval,
             items.options().jitter,
-        ))),
+        )))),
         "items",
         move || -> SweepFuture<'_> {
             Box::pin(async move {
@@ -564,7 +588,7 @@ async fn run_tenant(inner: Arc<Inner>, spec: TenantSpec, cancel: CancellationTok
         drive(
             inner_ref,
             name_ref,
-            u.driver(Some(schedule(u.options().interval, u.options().jitter))),
+            driver_of(u.driver(Some(schedule(u.options().interval, u.options().jitter)))),
             "updated",
             move || -> SweepFuture<'_> {
                 Box::pin(u.sweep(move |r: UpdatedRecord| {

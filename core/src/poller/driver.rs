@@ -179,6 +179,12 @@ impl Driver {
         }
     }
 
+    /// The next sweep starts no earlier than `at` (a host that kept a parked poller's next
+    /// attempt across a restart); later decisions set their own.
+    pub fn not_before(&mut self, at: DateTime<Utc>) {
+        self.not_before = Some(at);
+    }
+
     /// The schedule.
     pub fn schedule(&self) -> &Schedule {
         &self.schedule
