@@ -45,10 +45,11 @@ fn db_error(e: rusqlite::Error) -> Error {
 
 impl FleetDb {
     fn take_staged(&self, key: &str) -> Vec<Staged> {
+        // A poisoned map still holds every staged record: never drop one silently.
         self.staged
             .lock()
-            .ok()
-            .and_then(|mut s| s.remove(key))
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key)
             .unwrap_or_default()
     }
 
@@ -228,9 +229,13 @@ impl FleetSink for FleetStore {
             FleetRecord::Item(r) => Staged::Item(r),
             FleetRecord::Updated(r) => Staged::Updated(r),
         };
-        if let Ok(mut s) = self.db.staged.lock() {
-            s.entry(key).or_default().push(staged);
-        }
+        self.db
+            .staged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key)
+            .or_default()
+            .push(staged);
         Box::pin(std::future::ready(Ok(())))
     }
 

@@ -420,6 +420,11 @@ async fn sync(cli: &Cli, args: &SyncArgs) -> Result<(), Error> {
     let started = Instant::now();
     let mut progress = Progress::new(cli.quiet);
     let mut db_store = None;
+    // Not while `serve` runs on this store (it would poll the same agency twice).
+    let _serve_lock = match &args.jsonl {
+        None => Some(fleet_store::lock_store(&args.store.db)?),
+        Some(_) => None,
+    };
     let (store, sink): (Arc<dyn CheckpointStore>, Sink) = match &args.jsonl {
         Some(target) => {
             let writer: Box<dyn Write + Send> = if target == "-" {
@@ -773,6 +778,11 @@ async fn skip(
                 })?;
             (spec.client, Some(fleet_store::lock_store(&args.db)?))
         }
+        // Not while `serve` runs on this store: its next save would undo the skip.
+        None if args.checkpoint.is_none() => (
+            cli.conn.client_config(false)?,
+            Some(fleet_store::lock_store(&args.db)?),
+        ),
         None => (cli.conn.client_config(false)?, None),
     };
     let organization_id = config.credentials.organization_id;

@@ -635,6 +635,24 @@ async fn skip_works_on_a_tenant_of_a_fleet_store_and_waits_for_serve_to_stop() {
     .await;
     let refused = skip();
     assert_eq!(refused.status.code(), Some(6), "refused while serve runs");
+    // So is a `sync` of one of its agencies into the same store (it would poll it twice).
+    let sync = Command::new(BIN)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("SAFE_BASE_URL", sim.base_url())
+        .env("SAFE_TOKEN", token_for(1))
+        .env("SAFE_ORGANIZATION_ID", "1")
+        .env("SAFE_OFFICE_ID", office_for(1).to_string())
+        .args(["sync", "--quiet", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(
+        sync.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&sync.stderr)
+    );
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("another `safe-tracker serve` runs"),
         "{}",

@@ -195,6 +195,11 @@ async fn a_tenant_without_a_licence_is_parked_while_the_others_finish() {
     // Parked first in the list.
     assert_eq!(fleet.states()[0].name, "org2");
     fleet.shutdown().await;
+    // Stopping keeps it parked, with its next attempt, for a restart; the others stop.
+    let after = fleet.state("org2").unwrap();
+    assert_eq!(after.phase, TenantPhase::Parked);
+    assert_eq!(after.next_attempt, parked.next_attempt);
+    assert_eq!(fleet.state("org1").unwrap().phase, TenantPhase::Stopped);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -88,6 +88,14 @@ impl TenantPhase {
         }
     }
 
+    /// Whether the phase ends the tenant's task (until its entry changes or a restart).
+    pub fn ends_tenant(self) -> bool {
+        matches!(
+            self,
+            TenantPhase::Disabled | TenantPhase::Failed | TenantPhase::Fenced
+        )
+    }
+
     /// Whether an operator should look (listed first).
     pub fn needs_attention(self) -> bool {
         matches!(
@@ -305,11 +313,17 @@ impl Fleet {
     /// waits for them.
     pub async fn shutdown(&self) {
         let mut running = self.inner.running.lock().await;
-        for (name, r) in std::mem::take(&mut *running) {
-            stop(r).await;
-            // A disabled account stays recorded as such: a restart does not retry it either.
+        let all = std::mem::take(&mut *running);
+        // Every tenant is told at once, then awaited: none polls on while others finish.
+        for r in all.values() {
+            r.cancel.cancel();
+        }
+        for (name, r) in all {
+            let _ = r.done.await;
+            // Parked, disabled, failed and fenced tenants stay recorded as such (with a parked
+            // one's next attempt), so a restart neither hammers nor forgets them.
             self.inner.update(&name, |s| {
-                if s.phase != TenantPhase::Disabled {
+                if !s.phase.needs_attention() {
                     s.phase = TenantPhase::Stopped;
                     s.since = Utc::now();
                     s.next_attempt = None;
@@ -561,6 +575,7 @@ async fn run_tenant(
             items.options().jitter,
         )))),
         "items",
+        &cancel,
         move || -> SweepFuture<'_> {
             Box::pin(async move {
                 let report = items_ref
@@ -590,6 +605,7 @@ async fn run_tenant(
             name_ref,
             driver_of(u.driver(Some(schedule(u.options().interval, u.options().jitter)))),
             "updated",
+            &cancel,
             move || -> SweepFuture<'_> {
                 Box::pin(u.sweep(move |r: UpdatedRecord| {
                     deliver(inner_ref, name_ref, FleetRecord::Updated(Box::new(r)))
@@ -644,6 +660,7 @@ async fn drive<'a>(
     name: &str,
     mut driver: Driver,
     stream: &str,
+    stop_tenant: &CancellationToken,
     mut sweep: impl FnMut() -> SweepFuture<'a>,
 ) {
     loop {
@@ -675,6 +692,11 @@ async fn drive<'a>(
             tracing::warn!(tenant = %name, stream, code = e.code().name(), error = %e, decision = decision.name(), "sweep failed");
         }
         inner.update(name, |s| {
+            // A stream that ended the tenant (failed, disabled, fenced) is not undone by the
+            // other stream's next sweep.
+            if s.phase.ends_tenant() && !phase.ends_tenant() {
+                return;
+            }
             if s.phase != phase {
                 s.phase = phase;
                 s.since = Utc::now();
@@ -690,6 +712,8 @@ async fn drive<'a>(
             }
         });
         if ends {
+            // The tenant's other stream stops too: a tenant is polled whole or not at all.
+            stop_tenant.cancel();
             return;
         }
     }

@@ -132,8 +132,23 @@ impl TenantsFile {
     /// Validates a tenants file's text (token files relative to `dir`). Every problem is
     /// reported at once, each naming its tenant and key.
     pub fn parse(text: &str, dir: &Path, options: &TenantsOptions) -> Result<TenantsFile> {
-        let table: toml::Table = toml::from_str(text)
-            .map_err(|e| Error::InvalidConfig(format!("not valid TOML: {e}")))?;
+        // toml's own Display quotes the offending line, which may hold a token: only the line,
+        // the column and the message are reported.
+        let table: toml::Table = toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|span| {
+                    let before = &text[..span.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                    format!(" at line {line}, column {column}")
+                })
+                .unwrap_or_default();
+            Error::InvalidConfig(format!(
+                "not valid TOML{at}: {}",
+                without_quoted(e.message())
+            ))
+        })?;
         let mut problems = Vec::new();
         let mut defaults = Entry::default();
         let mut entries = Vec::new();
@@ -234,13 +249,36 @@ fn prefix(e: Error, path: &str) -> Error {
     }
 }
 
-fn one_line(e: &impl std::fmt::Display) -> String {
-    e.to_string()
+/// A deserialization error of one table, without the value it quotes when that may be a
+/// token (a value given to a token key), on one line.
+fn one_line(e: &toml::de::Error) -> String {
+    let text = e
+        .message()
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" ");
+    without_quoted(&text)
+}
+
+/// `text` with every double-quoted value replaced by `"…"` (a value may be a token; key names
+/// are quoted with backticks and stay).
+fn without_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut inside = false;
+    for c in text.chars() {
+        if c == '"' {
+            if inside {
+                out.push('…');
+            }
+            out.push(c);
+            inside = !inside;
+        } else if !inside {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn defaults_has(d: &Entry, key: &str) -> bool {
@@ -665,6 +703,23 @@ mod tests {
         );
         assert!(text.contains("tenant `b`: `unsafe_min_interval` lowers the sweep floor for a loopback simulator only"), "{text}");
         assert!(!text.contains("t-1") && !text.contains("t-2"), "{text}");
+    }
+
+    #[test]
+    fn a_token_never_appears_in_a_syntax_error() {
+        let dir = tempfile::tempdir().unwrap();
+        for text in [
+            "[[tenant]]\nname = \"a\"\ntoken = \"s3cret-token-value\nallow_inline_token = true\n",
+            "[[tenant]]\nname = \"a\"\ntoken = \"s3cret-token-value\"\ntoken = \"s3cret-token-value\"\n",
+            "[[tenant]]\nname = \"a\"\norganization_id = \"s3cret-token-value\"\n",
+        ] {
+            let message = problems(text, dir.path());
+            assert!(!message.contains("s3cret"), "{message}");
+            assert!(
+                message.contains("line") || message.contains("tenant `a`"),
+                "{message}"
+            );
+        }
     }
 
     #[test]
