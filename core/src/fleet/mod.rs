@@ -8,4 +8,4 @@ pub use runner::{
     Applied, DeliverFuture, Fleet, FleetOptions, FleetRecord, FleetSink, TenantError, TenantPhase,
     TenantState,
 };
-pub use tenants::{TenantSpec, TenantsFile, TenantsOptions};
+pub use tenants::{TenantSpec, TenantsFile, TenantsOptions, TokenCheck};

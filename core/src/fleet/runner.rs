@@ -205,6 +205,7 @@ pub struct Applied {
 
 struct Running {
     revision: String,
+    token_check: super::tenants::TokenCheck,
     cancel: CancellationToken,
     done: tokio::task::JoinHandle<()>,
 }
@@ -283,7 +284,9 @@ impl Fleet {
             match running.get(name) {
                 // Unchanged: left running, or, if it ended on its own (a disabled account, a
                 // failure, fenced), left ended until its entry changes.
-                Some(r) if r.revision == spec.revision => continue,
+                Some(r) if r.revision == spec.revision && r.token_check == spec.token_check => {
+                    continue;
+                }
                 Some(_) => {
                     if let Some(r) = running.remove(name) {
                         stop(r).await;
@@ -359,6 +362,7 @@ impl Fleet {
         let cancel = CancellationToken::new();
         let inner = self.inner.clone();
         let revision = spec.revision.clone();
+        let token_check = spec.token_check;
         let name = spec.name.clone();
         // Parked before a restart (same entry): it keeps its next attempt.
         let now = Utc::now();
@@ -413,6 +417,7 @@ impl Fleet {
         });
         Running {
             revision,
+            token_check,
             cancel,
             done,
         }

@@ -80,9 +80,32 @@ pub struct TenantSpec {
     pub updated: Option<UpdatedOptions>,
     /// `enabled = false` keeps the entry without running it.
     pub enabled: bool,
-    /// Changes whenever the entry's settings or its token change (a stable hash): a changed
-    /// tenant restarts on reload, and a disabled account is retried only after it changes.
+    /// Changes whenever the entry's settings change (a stable hash of them, never of the
+    /// token): a changed tenant restarts on reload, and a disabled account is retried only
+    /// after it changes. Shown by `fleet status` and kept in the store.
     pub revision: String,
+    /// Changes when the token changes (a hash keyed per process, so it tells nothing about
+    /// the token outside it): a reload with a new token restarts the tenant.
+    pub token_check: TokenCheck,
+}
+
+/// A per-process keyed hash of a tenant's token ([`TenantSpec::token_check`]); its `Debug`
+/// shows nothing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct TokenCheck(u64);
+
+impl std::fmt::Debug for TokenCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenCheck(…)")
+    }
+}
+
+impl TokenCheck {
+    fn of(token: &str) -> TokenCheck {
+        static KEY: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        let key = KEY.get_or_init(rand::random::<u64>);
+        TokenCheck(crate::poller::stable_hash(&format!("{key:016x}|{token}")))
+    }
 }
 
 impl TenantSpec {
@@ -439,11 +462,7 @@ fn resolve(
     let mut merged = defaults.clone();
     merge(&mut merged, entry);
     merged.token = None;
-    let canonical = format!(
-        "{}|{}",
-        serde_json::to_string(&merged).unwrap_or_default(),
-        token
-    );
+    let canonical = serde_json::to_string(&merged).unwrap_or_default();
     Ok(TenantSpec {
         name,
         client,
@@ -451,6 +470,7 @@ fn resolve(
         updated,
         enabled,
         revision: format!("{:016x}", crate::poller::stable_hash(&canonical)),
+        token_check: TokenCheck::of(&token),
     })
 }
 
@@ -723,9 +743,9 @@ mod tests {
     }
 
     #[test]
-    fn the_revision_follows_the_entry_and_its_token() {
+    fn the_revision_follows_the_entry_and_the_token_check_its_token() {
         let dir = tempfile::tempdir().unwrap();
-        let file = |token: &str, interval: u32| {
+        let spec = |token: &str, interval: u32| {
             std::fs::write(dir.path().join("t"), token).unwrap();
             parse(
                 &format!(
@@ -735,13 +755,22 @@ mod tests {
                 dir.path(),
             )
             .unwrap()
-            .tenants[0]
-                .revision
-                .clone()
+            .tenants
+            .remove(0)
         };
-        let first = file("tok-1", 600);
-        assert_eq!(first, file("tok-1", 600));
-        assert_ne!(first, file("tok-2", 600));
-        assert_ne!(first, file("tok-1", 900));
+        let first = spec("tok-1", 600);
+        let same = spec("tok-1", 600);
+        assert_eq!(
+            (&first.revision, first.token_check),
+            (&same.revision, same.token_check)
+        );
+        let new_token = spec("tok-2", 600);
+        assert_eq!(
+            first.revision, new_token.revision,
+            "the revision never hashes the token"
+        );
+        assert_ne!(first.token_check, new_token.token_check);
+        assert_ne!(first.revision, spec("tok-1", 900).revision);
+        assert!(!format!("{first:?}").contains("tok-1"));
     }
 }
