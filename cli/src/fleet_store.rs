@@ -31,6 +31,9 @@ use crate::store::{Staged, SyncStore};
 pub struct FleetDb {
     db: SyncStore,
     staged: Mutex<HashMap<String, Vec<Staged>>>,
+    /// Tests: this many commits fail as a whole.
+    #[cfg(test)]
+    fail_commits: std::sync::atomic::AtomicU32,
 }
 
 impl std::fmt::Debug for FleetDb {
@@ -88,36 +91,81 @@ impl CheckpointStore for FleetDb {
             .unwrap_or_else(|| Err(Error::Checkpoint("nothing saved".into())))
     }
 
+    /// One transaction for the group, each entry under its savepoint. A failure of the
+    /// transaction as a whole (BEGIN or COMMIT: a lock held past the busy timeout, an I/O
+    /// error) is retried a few times before every entry is failed with it, since it says
+    /// nothing about the tenants themselves.
     fn save_batch(&self, batch: &[(&str, &PollerState)]) -> Vec<Result<()>> {
         let staged: Vec<Vec<Staged>> = batch.iter().map(|(k, _)| self.take_staged(k)).collect();
-        let attempt = (|| -> Result<Vec<Result<()>>> {
-            let mut conn = self.db.connection()?;
-            // IMMEDIATE: take the write lock first (waiting for it), so a read-then-write cannot
-            // fail with "database is locked" when another connection committed meanwhile.
-            let tx = conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(db_error)?;
-            let results = batch
-                .iter()
-                .zip(&staged)
-                .map(|((key, state), records)| self.write_entry(&tx, key, state, records))
-                .collect();
-            tx.commit().map_err(db_error)?;
-            Ok(results)
-        })();
-        match attempt {
-            Ok(results) => results,
-            Err(e) => {
-                let message = match e {
-                    Error::Checkpoint(m) => m,
-                    other => other.to_string(),
-                };
-                batch
-                    .iter()
-                    .map(|_| Err(Error::Checkpoint(message.clone())))
-                    .collect()
+        let mut waits = WHOLE_RETRIES.iter();
+        let failure = loop {
+            match self.commit_group(batch, &staged) {
+                Ok(results) => return results,
+                Err(e) => match waits.next() {
+                    Some(wait) => {
+                        tracing::warn!(error = %e, saves = batch.len(), "the group commit failed; retrying");
+                        std::thread::sleep(*wait);
+                    }
+                    None => break e,
+                },
+            }
+        };
+        let message = match failure {
+            Error::Checkpoint(m) => m,
+            other => other.to_string(),
+        };
+        batch
+            .iter()
+            .map(|_| Err(Error::Checkpoint(message.clone())))
+            .collect()
+    }
+}
+
+/// The waits before each retry of a group commit that failed as a whole.
+const WHOLE_RETRIES: [std::time::Duration; 3] = [
+    std::time::Duration::from_millis(50),
+    std::time::Duration::from_millis(200),
+    std::time::Duration::from_millis(1000),
+];
+
+impl FleetDb {
+    /// One attempt: `Err` when the transaction failed as a whole, else one result per entry.
+    fn commit_group(
+        &self,
+        batch: &[(&str, &PollerState)],
+        staged: &[Vec<Staged>],
+    ) -> Result<Vec<Result<()>>> {
+        #[cfg(test)]
+        if self
+            .fail_commits
+            .fetch_update(
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+                |n| n.checked_sub(1),
+            )
+            .is_ok()
+        {
+            return Err(Error::Checkpoint("injected: disk I/O error".into()));
+        }
+        let mut conn = self.db.connection()?;
+        // IMMEDIATE: take the write lock first (waiting for it), so a read-then-write cannot
+        // fail with "database is locked" when another connection committed meanwhile.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db_error)?;
+        let mut results = Vec::with_capacity(batch.len());
+        for ((key, state), records) in batch.iter().zip(staged) {
+            results.push(self.write_entry(&tx, key, state, records));
+            if tx.is_autocommit() {
+                // SQLite rolled the whole transaction back (disk full, I/O error): the group
+                // failed, not this entry.
+                return Err(Error::Checkpoint(
+                    "SQLite rolled the group's transaction back".into(),
+                ));
             }
         }
+        tx.commit().map_err(db_error)?;
+        Ok(results)
     }
 }
 
@@ -146,6 +194,8 @@ impl FleetStore {
         let db = Arc::new(FleetDb {
             db: SyncStore::open(path)?,
             staged: Mutex::new(HashMap::new()),
+            #[cfg(test)]
+            fail_commits: Default::default(),
         });
         let group = Arc::new(GroupCommit::observed(db.clone(), max_group, on_commit)?);
         let (tx, rx) = mpsc::channel::<TenantState>();
@@ -398,4 +448,46 @@ pub fn read_states(path: &Path) -> Result<Vec<TenantState>> {
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db(dir: &Path, fail: u32) -> FleetDb {
+        FleetDb {
+            db: SyncStore::open(&dir.join("fleet.db")).unwrap(),
+            staged: Mutex::new(HashMap::new()),
+            fail_commits: std::sync::atomic::AtomicU32::new(fail),
+        }
+    }
+
+    #[test]
+    fn a_group_that_failed_as_a_whole_is_retried_then_failed_for_every_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (PollerState::new("items", 7), PollerState::new("items", 9));
+        // Two failed attempts, then the third commits both.
+        let store = db(dir.path(), 2);
+        let results = store.save_batch(&[("a", &a), ("b", &b)]);
+        assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+        assert_eq!(store.load("a").unwrap().unwrap().cursor, 7);
+        assert_eq!(store.load("b").unwrap().unwrap().cursor, 9);
+        drop(store);
+        // Failing on every attempt: each entry gets the error, nothing is written.
+        let dir = tempfile::tempdir().unwrap();
+        let store = db(dir.path(), 10);
+        let results = store.save_batch(&[("a", &a), ("b", &b)]);
+        assert_eq!(results.len(), 2);
+        for r in &results {
+            let e = r.as_ref().unwrap_err();
+            assert_eq!(e.code(), safe_tracker::ErrorCode::Checkpoint);
+            assert!(e.to_string().contains("injected"), "{e}");
+        }
+        assert_eq!(store.load("a").unwrap(), None);
+        assert_eq!(
+            store.fail_commits.load(std::sync::atomic::Ordering::SeqCst),
+            10 - (1 + WHOLE_RETRIES.len() as u32),
+            "one attempt and every retry"
+        );
+    }
 }
