@@ -20,7 +20,7 @@ use safe_tracker::fleet::{
     DeliverFuture, FleetRecord, FleetSink, TenantError, TenantPhase, TenantSpec, TenantState,
 };
 use safe_tracker::poller::{
-    CheckpointStore, GroupCommit, PollerState, SqliteCheckpoint, poller_key_of,
+    CheckpointStore, GroupCommit, PollerState, SqliteCheckpoint, batch_failed, poller_key_of,
 };
 use safe_tracker::{Error, Result};
 
@@ -110,14 +110,7 @@ impl CheckpointStore for FleetDb {
                 },
             }
         };
-        let message = match failure {
-            Error::Checkpoint(m) => m,
-            other => other.to_string(),
-        };
-        batch
-            .iter()
-            .map(|_| Err(Error::Checkpoint(message.clone())))
-            .collect()
+        batch_failed(batch.len(), failure)
     }
 }
 

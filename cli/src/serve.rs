@@ -211,9 +211,7 @@ pub fn fleet_status(db: &Path, json: bool) -> Result<(), Error> {
         )));
     }
     let mut states = read_states(db)?;
-    states.sort_by(|a, b| {
-        (!a.phase.needs_attention(), &a.name).cmp(&(!b.phase.needs_attention(), &b.name))
-    });
+    TenantState::sort_for_operators(&mut states);
     if json {
         let rows: Vec<serde_json::Value> = states.iter().map(status_json).collect();
         println!("{}", serde_json::Value::Array(rows));
@@ -247,8 +245,7 @@ pub fn fleet_status(db: &Path, json: bool) -> Result<(), Error> {
 
 /// Seconds since the tenant was last caught up.
 fn lag(s: &TenantState) -> Option<i64> {
-    s.caught_up_at
-        .map(|t| (Utc::now() - t).num_seconds().max(0))
+    s.lag(Utc::now()).map(|l| l.num_seconds())
 }
 
 fn human(secs: i64) -> String {

@@ -16,6 +16,7 @@ use axum::routing::get;
 use chrono::Utc;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::TypedMetric;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::Histogram;
@@ -59,62 +60,74 @@ struct FleetCollector {
 
 /// Seconds since the tenant last reached a blank answer.
 fn lag(s: &TenantState) -> Option<f64> {
-    s.caught_up_at
-        .map(|t| ((Utc::now() - t).num_milliseconds().max(0) as f64) / 1000.0)
+    s.lag(Utc::now())
+        .map(|l| l.num_milliseconds() as f64 / 1000.0)
 }
 
-fn tenant(s: &TenantState) -> Vec<(String, String)> {
+/// Labels of one series.
+type Labels = Vec<(String, String)>;
+
+/// One metric family: its descriptor (also when it has no series yet), then one series per
+/// row.
+fn family<M: EncodeMetric + TypedMetric>(
+    encoder: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    rows: Vec<(Labels, M)>,
+) -> Result<(), std::fmt::Error> {
+    let mut descriptor = encoder.encode_descriptor(name, help, None, M::TYPE)?;
+    for (labels, metric) in &rows {
+        metric.encode(descriptor.encode_family(labels)?)?;
+    }
+    Ok(())
+}
+
+fn counters(
+    encoder: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    rows: Vec<(Labels, u64)>,
+) -> Result<(), std::fmt::Error> {
+    let rows = rows
+        .into_iter()
+        .map(|(l, v)| (l, ConstCounter::new(v)))
+        .collect();
+    family(encoder, name, help, rows)
+}
+
+fn gauges(
+    encoder: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    rows: Vec<(Labels, f64)>,
+) -> Result<(), std::fmt::Error> {
+    let rows = rows
+        .into_iter()
+        .map(|(l, v)| (l, ConstGauge::new(v)))
+        .collect();
+    family(encoder, name, help, rows)
+}
+
+fn tenant(s: &TenantState) -> Labels {
     vec![("tenant".to_string(), s.name.clone())]
 }
 
 impl Collector for FleetCollector {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
         let states = self.fleet.states();
-        let counter = |encoder: &mut DescriptorEncoder<'_>,
-                       name: &str,
-                       help: &str,
-                       rows: Vec<(Vec<(String, String)>, u64)>|
-         -> Result<(), std::fmt::Error> {
-            let mut family = encoder.encode_descriptor(
-                name,
-                help,
-                None,
-                ConstCounter::new(0u64).metric_type(),
-            )?;
-            for (labels, v) in rows {
-                ConstCounter::new(v).encode(family.encode_family(&labels)?)?;
-            }
-            Ok(())
-        };
-        let gauge = |encoder: &mut DescriptorEncoder<'_>,
-                     name: &str,
-                     help: &str,
-                     rows: Vec<(Vec<(String, String)>, f64)>|
-         -> Result<(), std::fmt::Error> {
-            let mut family = encoder.encode_descriptor(
-                name,
-                help,
-                None,
-                ConstGauge::new(0.0f64).metric_type(),
-            )?;
-            for (labels, v) in rows {
-                ConstGauge::new(v).encode(family.encode_family(&labels)?)?;
-            }
-            Ok(())
-        };
-        counter(
+        counters(
             &mut encoder,
             "safe_tracker_tenant_items",
             "Records delivered for the tenant by this process.",
             states.iter().map(|s| (tenant(s), s.delivered)).collect(),
         )?;
-        counter(
+        counters(
             &mut encoder,
             "safe_tracker_tenant_requests",
             "Requests sent for the tenant by this process (every attempt).",
             states.iter().map(|s| (tenant(s), s.requests)).collect(),
         )?;
-        counter(
+        counters(
             &mut encoder,
             "safe_tracker_tenant_errors",
             "Failed sweeps of the tenant, by error code name.",
@@ -129,7 +142,7 @@ impl Collector for FleetCollector {
                 })
                 .collect(),
         )?;
-        gauge(
+        gauges(
             &mut encoder,
             "safe_tracker_tenant_cursor",
             "The next number the tenant's sequential poller asks for.",
@@ -138,7 +151,7 @@ impl Collector for FleetCollector {
                 .filter_map(|s| s.cursor.map(|c| (tenant(s), c as f64)))
                 .collect(),
         )?;
-        gauge(
+        gauges(
             &mut encoder,
             "safe_tracker_tenant_lag_seconds",
             "Seconds since the tenant last reached a blank answer (was caught up).",
@@ -147,7 +160,7 @@ impl Collector for FleetCollector {
                 .filter_map(|s| lag(s).map(|l| (tenant(s), l)))
                 .collect(),
         )?;
-        gauge(
+        gauges(
             &mut encoder,
             "safe_tracker_tenant_state",
             "1 for the tenant's current state, 0 for the others.",
@@ -162,7 +175,7 @@ impl Collector for FleetCollector {
                 })
                 .collect(),
         )?;
-        gauge(
+        gauges(
             &mut encoder,
             "safe_tracker_tenants",
             "Tenants of this process by state.",

@@ -317,13 +317,7 @@ async fn sighup_adds_and_removes_tenants_and_a_bad_file_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_licence_parks_one_tenant_while_the_others_finish() {
     let sim = simulator(3, 12).await;
-    {
-        let mut w = sim.app().world.lock().unwrap();
-        let rec = w.tokens.get_mut(&token_for(2)).unwrap();
-        rec.reserved_licence = false;
-        rec.holds_floating = false;
-        w.orgs.get_mut(&2).unwrap().floating_licences = 0;
-    }
+    sim.revoke_licence(2);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("fleet.db");
     let tenants = tenants_file(&sim, dir.path(), &[1, 2, 3]);
@@ -437,13 +431,7 @@ fn parse_metrics(text: &str) -> std::collections::HashMap<String, f64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_healthz_and_the_status_page() {
     let sim = simulator(3, 9).await;
-    {
-        let mut w = sim.app().world.lock().unwrap();
-        let rec = w.tokens.get_mut(&token_for(3)).unwrap();
-        rec.reserved_licence = false;
-        rec.holds_floating = false;
-        w.orgs.get_mut(&3).unwrap().floating_licences = 0;
-    }
+    sim.revoke_licence(3);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("fleet.db");
     let tenants = tenants_file(&sim, dir.path(), &[1, 2, 3]);

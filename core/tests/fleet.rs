@@ -164,13 +164,7 @@ async fn every_item_of_every_tenant_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenant_without_a_licence_is_parked_while_the_others_finish() {
     let sim = simulator(3, 10).await;
-    {
-        let mut w = sim.app().world.lock().unwrap();
-        let rec = w.tokens.get_mut(&token_for(2)).unwrap();
-        rec.reserved_licence = false;
-        rec.holds_floating = false;
-        w.orgs.get_mut(&2).unwrap().floating_licences = 0;
-    }
+    sim.revoke_licence(2);
     let sink = Collect::new();
     let fleet = Fleet::new(sink.clone(), fast()).unwrap();
     let text: String = (1..=3).map(|o| entry(&sim, o, "")).collect();
@@ -205,14 +199,7 @@ async fn a_tenant_without_a_licence_is_parked_while_the_others_finish() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disabled_account_waits_for_its_entry_to_change() {
     let sim = simulator(2, 8).await;
-    sim.app()
-        .world
-        .lock()
-        .unwrap()
-        .tokens
-        .get_mut(&token_for(1))
-        .unwrap()
-        .disabled = true;
+    sim.set_disabled(1, true);
     let sink = Collect::new();
     let fleet = Fleet::new(sink.clone(), fast()).unwrap();
     let text = format!("{}{}", entry(&sim, 1, ""), entry(&sim, 2, ""));
@@ -230,14 +217,7 @@ async fn a_disabled_account_waits_for_its_entry_to_change() {
     // The same file changes nothing: a disabled account is not retried on its own.
     assert_eq!(fleet.apply(&tenants(&text)).await, Default::default());
     // The account is enabled again and its entry changed: it restarts and catches up.
-    sim.app()
-        .world
-        .lock()
-        .unwrap()
-        .tokens
-        .get_mut(&token_for(1))
-        .unwrap()
-        .disabled = false;
+    sim.set_disabled(1, false);
     let changed = format!("{}{}", entry(&sim, 1, "read_ahead = 1"), entry(&sim, 2, ""));
     let applied = fleet.apply(&tenants(&changed)).await;
     assert_eq!(applied.restarted, ["org1"]);

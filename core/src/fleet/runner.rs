@@ -173,6 +173,21 @@ pub struct TenantState {
     pub revision: String,
 }
 
+impl TenantState {
+    /// How long since the tenant was last caught up (its lag), at `now`; never negative.
+    pub fn lag(&self, now: DateTime<Utc>) -> Option<chrono::Duration> {
+        self.caught_up_at
+            .map(|t| (now - t).max(chrono::Duration::zero()))
+    }
+
+    /// The order operators read tenants in: those that need attention first, then by name.
+    pub fn sort_for_operators(states: &mut [TenantState]) {
+        states.sort_by(|a, b| {
+            (!a.phase.needs_attention(), &a.name).cmp(&(!b.phase.needs_attention(), &b.name))
+        });
+    }
+}
+
 /// How a fleet runs.
 #[derive(Debug, Clone)]
 pub struct FleetOptions {
@@ -343,9 +358,7 @@ impl Fleet {
             .lock()
             .map(|s| s.values().cloned().collect())
             .unwrap_or_default();
-        all.sort_by(|a, b| {
-            (!a.phase.needs_attention(), &a.name).cmp(&(!b.phase.needs_attention(), &b.name))
-        });
+        TenantState::sort_for_operators(&mut all);
         all
     }
 

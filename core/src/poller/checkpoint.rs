@@ -100,6 +100,18 @@ pub trait CheckpointStore: Send + Sync + fmt::Debug + 'static {
     }
 }
 
+/// What [`CheckpointStore::save_batch`] answers when the batch failed as a whole (its
+/// transaction did not commit): `e`'s message as a checkpoint error for each of `len` entries.
+pub fn batch_failed(len: usize, e: Error) -> Vec<Result<()>> {
+    let message = match e {
+        Error::Checkpoint(m) => m,
+        other => other.to_string(),
+    };
+    (0..len)
+        .map(|_| Err(Error::Checkpoint(message.clone())))
+        .collect()
+}
+
 fn locks() -> &'static Mutex<HashSet<String>> {
     static LOCKS: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
     LOCKS.get_or_init(|| Mutex::new(HashSet::new()))
@@ -436,16 +448,7 @@ impl CheckpointStore for SqliteCheckpoint {
         })();
         match committed {
             Ok(()) => batch.iter().map(|_| Ok(())).collect(),
-            Err(e) => {
-                let message = match e {
-                    Error::Checkpoint(m) => m,
-                    other => other.to_string(),
-                };
-                batch
-                    .iter()
-                    .map(|_| Err(Error::Checkpoint(message.clone())))
-                    .collect()
-            }
+            Err(e) => batch_failed(batch.len(), e),
         }
     }
 

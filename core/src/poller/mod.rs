@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use checkpoint::{
     CallbackCheckpoint, CheckpointLock, CheckpointStore, FileCheckpoint, LoadFn, LoadFuture,
-    MemoryCheckpoint, SaveFn, SaveFuture, SaveMode, SqliteCheckpoint,
+    MemoryCheckpoint, SaveFn, SaveFuture, SaveMode, SqliteCheckpoint, batch_failed,
 };
 pub use clock::{Clock, ManualClock, SleepFuture, SystemClock};
 pub use driver::{AccountErrors, AccountFloors, Decision, Driver, Schedule};

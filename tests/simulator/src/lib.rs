@@ -420,6 +420,27 @@ impl Simulator {
             .add_items(org, count, true)
     }
 
+    /// Takes organisation `org`'s licences away: its token holds none and none float, so
+    /// every call answers "no licenses are available".
+    pub fn revoke_licence(&self, org: u64) {
+        let mut w = self.app.world.lock().expect("world");
+        if let Some(rec) = w.tokens.get_mut(&world::token_for(org)) {
+            rec.reserved_licence = false;
+            rec.holds_floating = false;
+        }
+        if let Some(o) = w.orgs.get_mut(&org) {
+            o.floating_licences = 0;
+        }
+    }
+
+    /// Disables (or enables again) the account of organisation `org`'s token.
+    pub fn set_disabled(&self, org: u64, disabled: bool) {
+        let mut w = self.app.world.lock().expect("world");
+        if let Some(rec) = w.tokens.get_mut(&world::token_for(org)) {
+            rec.disabled = disabled;
+        }
+    }
+
     /// Adds a fault rule.
     pub fn add_fault(&self, rule: FaultRule) {
         self.app.faults.lock().expect("faults").push(rule);
