@@ -23,6 +23,9 @@ use crate::poller::{
 };
 use crate::transport::HttpPool;
 
+/// Why a record in the sink's hands was not acknowledged when its tenant stopped.
+const ABANDONED: &str = "the tenant stopped before the record was taken: it stays unacknowledged";
+
 /// One sweep of a tenant's stream under way.
 type SweepFuture<'a> = Pin<Box<dyn Future<Output = Result<SweepReport>> + Send + 'a>>;
 
@@ -584,7 +587,8 @@ async fn run_tenant(
         }
         d
     };
-    let (inner_ref, name_ref, items_ref, client_ref) = (&*inner, name.as_str(), &items, &client);
+    let (inner_ref, name_ref, items_ref, client_ref, cancel_ref) =
+        (&*inner, name.as_str(), &items, &client, &cancel);
     let items_loop = drive(
         inner_ref,
         name_ref,
@@ -598,7 +602,12 @@ async fn run_tenant(
             Box::pin(async move {
                 let report = items_ref
                     .sweep(move |r: ItemRecord| {
-                        deliver(inner_ref, name_ref, FleetRecord::Item(Box::new(r)))
+                        deliver(
+                            inner_ref,
+                            name_ref,
+                            cancel_ref,
+                            FleetRecord::Item(Box::new(r)),
+                        )
                     })
                     .await;
                 let status = items_ref.status();
@@ -626,7 +635,12 @@ async fn run_tenant(
             &cancel,
             move || -> SweepFuture<'_> {
                 Box::pin(u.sweep(move |r: UpdatedRecord| {
-                    deliver(inner_ref, name_ref, FleetRecord::Updated(Box::new(r)))
+                    deliver(
+                        inner_ref,
+                        name_ref,
+                        cancel_ref,
+                        FleetRecord::Updated(Box::new(r)),
+                    )
                 }))
             },
         )
@@ -645,13 +659,20 @@ async fn run_tenant(
     }
 }
 
-/// Hands one record to the sink and counts it once taken.
+/// Hands one record to the sink and counts it once taken. A tenant stopped while its sink
+/// still holds the record abandons it (unacknowledged, so it is delivered again later).
 async fn deliver(
     inner: &Inner,
     name: &str,
+    cancel: &CancellationToken,
     record: FleetRecord,
 ) -> std::result::Result<(), String> {
-    inner.sink.deliver(name, record).await?;
+    tokio::select! {
+        // A sink that takes the record at once (serve's store) always wins.
+        biased;
+        taken = inner.sink.deliver(name, record) => taken?,
+        _ = cancel.cancelled() => return Err(ABANDONED.into()),
+    }
     inner.update(name, |s| s.delivered += 1);
     Ok(())
 }
@@ -691,6 +712,10 @@ async fn drive<'a>(
             }
         }
         let outcome = sweep().await;
+        if outcome.is_err() && stop_tenant.is_cancelled() {
+            // Stopped mid-sweep (a record abandoned): not a failure of the tenant.
+            return;
+        }
         let decision = driver.decide(&outcome);
         let error = outcome.as_ref().err().map(TenantError::of);
         let disabled = matches!(

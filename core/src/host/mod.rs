@@ -3,13 +3,14 @@
 //! way and none of them re-implements behaviour.
 //!
 //! One concept per file: [`HostConfig`] (client configuration), [`Request`] (the endpoint
-//! calls, typed, and [`call`]), the poller options, the checkpoint specs, [`HostPoller`] and
+//! calls, typed, and [`call`]), the poller options, the checkpoint specs, [`HostPoller`], [`HostFleet`] and
 //! [`ErrorInfo`]. The dependency runs one way: this module uses [`crate::poller`], never the
 //! reverse.
 
 mod checkpoint;
 mod config;
 mod error;
+mod fleet;
 mod options;
 mod poller;
 mod request;
@@ -17,6 +18,7 @@ mod request;
 pub use checkpoint::{checkpoint_from_json, seeded_memory_store};
 pub use config::{HostConfig, client_from_json};
 pub use error::{ErrorInfo, error_info, keeps_running_after};
+pub use fleet::{HostDelivery, HostFleet, Pulled};
 pub use options::{
     HostPollerOptions, HostUpdatedOptions, expand_from_json, poller_options_from_json,
     updated_options_from_json,

@@ -359,6 +359,11 @@ const CHECKPOINT_MIGRATIONS: &[crate::migrations::Migration] = &[crate::migratio
 pub struct SqliteCheckpoint {
     path: PathBuf,
     conn: Mutex<rusqlite::Connection>,
+    /// The lock on `<path>.fleet.lock`: shared by stores that lock each poller's key,
+    /// exclusive for one that a fleet owns whole ([`SqliteCheckpoint::open_whole`]).
+    _owner: File,
+    /// Whether each poller takes its own lock file (false when the whole file is owned).
+    per_key_locks: bool,
 }
 
 impl fmt::Debug for SqliteCheckpoint {
@@ -370,9 +375,22 @@ impl fmt::Debug for SqliteCheckpoint {
 }
 
 impl SqliteCheckpoint {
-    /// Opens (or creates) the database at `path`.
+    /// Opens (or creates) the database at `path`; each poller using it takes a lock file of
+    /// its own, so several processes may poll different agencies into it.
     pub fn open(path: impl Into<PathBuf>) -> Result<SqliteCheckpoint> {
-        let path = path.into();
+        SqliteCheckpoint::open_with(path.into(), false)
+    }
+
+    /// Opens the database at `path` for one owner (a fleet of many tenants): one exclusive
+    /// lock on `<path>.fleet.lock` instead of a lock file per poller, so ten thousand pollers
+    /// hold one file descriptor. Refused while any other store has the file open, and the
+    /// other way round.
+    pub fn open_whole(path: impl Into<PathBuf>) -> Result<SqliteCheckpoint> {
+        SqliteCheckpoint::open_with(path.into(), true)
+    }
+
+    fn open_with(path: PathBuf, whole: bool) -> Result<SqliteCheckpoint> {
+        let owner = owner_lock(&path, whole)?;
         let mut conn = rusqlite::Connection::open(&path).map_err(|e| {
             Error::Checkpoint(format!(
                 "cannot open SQLite database {}: {e}",
@@ -393,6 +411,8 @@ impl SqliteCheckpoint {
         Ok(SqliteCheckpoint {
             path,
             conn: Mutex::new(conn),
+            _owner: owner,
+            per_key_locks: !whole,
         })
     }
 
@@ -453,9 +473,53 @@ impl CheckpointStore for SqliteCheckpoint {
     }
 
     fn lock_path(&self, key: &str) -> Option<PathBuf> {
+        if !self.per_key_locks {
+            return None;
+        }
         let mut p = self.path.clone().into_os_string();
         p.push(format!(".{}.lock", key_hash(key)));
         Some(PathBuf::from(p))
+    }
+}
+
+/// The lock on `<path>.fleet.lock` a [`SqliteCheckpoint`] holds while open: exclusive when
+/// one owner takes the whole file, shared otherwise.
+fn owner_lock(path: &Path, exclusive: bool) -> Result<File> {
+    let mut p = path.to_path_buf().into_os_string();
+    p.push(".fleet.lock");
+    let lock_path = PathBuf::from(p);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| {
+            Error::Checkpoint(format!(
+                "cannot open lock file {}: {e}",
+                lock_path.display()
+            ))
+        })?;
+    let taken = if exclusive {
+        file.try_lock()
+    } else {
+        file.try_lock_shared()
+    };
+    match taken {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) if exclusive => Err(Error::Checkpoint(format!(
+            "{} is open elsewhere (another fleet, or a poller): a fleet owns its checkpoint \
+             database whole",
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Checkpoint(format!(
+            "{} belongs to a running fleet (it holds {}): give this poller another file",
+            path.display(),
+            lock_path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::Checkpoint(format!(
+            "cannot lock {}: {e}",
+            lock_path.display()
+        ))),
     }
 }
 

@@ -18,7 +18,9 @@ use crate::poller::state::PollerState;
 /// one commit per round of saves instead of a thousand. Nothing runs on the async threads.
 pub struct GroupCommit {
     inner: Arc<dyn CheckpointStore>,
-    queue: Mutex<mpsc::Sender<Pending>>,
+    queue: Mutex<Option<mpsc::Sender<Pending>>>,
+    /// The writer, joined on drop: once a group commit is gone, so is its hold on the store.
+    writer: Option<std::thread::JoinHandle<()>>,
 }
 
 struct Pending {
@@ -67,13 +69,14 @@ impl GroupCommit {
         let (tx, rx) = mpsc::channel::<Pending>();
         let writer = inner.clone();
         let max_batch = max_batch.max(1);
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("safe-tracker-commit".into())
             .spawn(move || write_groups(writer.as_ref(), &rx, max_batch, &observer))
             .map_err(|e| Error::Checkpoint(format!("cannot start the commit thread: {e}")))?;
         Ok(GroupCommit {
             inner,
-            queue: Mutex::new(tx),
+            queue: Mutex::new(Some(tx)),
+            writer: Some(writer),
         })
     }
 
@@ -83,8 +86,22 @@ impl GroupCommit {
             .lock()
             .map_err(|_| Error::Checkpoint("the commit queue is poisoned".into()))?;
         queue
+            .as_ref()
+            .ok_or_else(|| Error::Checkpoint("the commit thread has stopped".into()))?
             .send(Pending { key, state, done })
             .map_err(|_| Error::Checkpoint("the commit thread has stopped".into()))
+    }
+}
+
+impl Drop for GroupCommit {
+    /// Ends the queue, lets the writer commit what it holds, and waits for it.
+    fn drop(&mut self) {
+        if let Ok(mut queue) = self.queue.lock() {
+            queue.take();
+        }
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
     }
 }
 
