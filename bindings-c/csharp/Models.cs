@@ -3458,6 +3458,269 @@ namespace SafeTracker
         }
     }
 
+    /// <summary>The last error of a tenant: its stable code and a message that never holds a
+    /// response body (which may hold evidence data) or the token.</summary>
+    public sealed partial class TenantError : IWireModel
+    {
+        /// <summary>Stable code.</summary>
+        [WireName("code")]
+        public long Code { get; set; }
+        /// <summary>Stable name of the code.</summary>
+        [WireName("name")]
+        public string Name { get; set; }
+        /// <summary>The code's one-line description with the HTTP status and templated path, when
+        /// there was a request.</summary>
+        [WireName("message")]
+        public string Message { get; set; }
+        /// <summary>When it happened.</summary>
+        [WireName("at")]
+        public SafeDateTime At { get; set; }
+        /// <summary>Keys this SDK does not know, as they came (raw JSON values, in order); written back
+        /// by <see cref="ToJson"/>.</summary>
+        public IDictionary<string, JsonValue> Extra { get; } = new JsonObject();
+
+        /// <summary>Decodes JSON text (a <see cref="FormatException"/> names what is wrong).</summary>
+        public static TenantError Parse(string json)
+        {
+            return FromJson(JsonValue.Parse(json));
+        }
+
+        /// <summary>Reads <paramref name="json"/> (generated; <paramref name="at"/> is its path, for errors).</summary>
+        internal static TenantError FromJson(JsonValue json, string at = "TenantError")
+        {
+            var m = new TenantError();
+            bool seen0 = false, seen1 = false, seen2 = false, seen3 = false;
+            foreach (var p in Wire.Object(json, at))
+            {
+                JsonValue v = p.Value;
+                switch (p.Key)
+                {
+                    case "code":
+                        seen0 = true;
+                        m.Code = Wire.Long(v, at + ".code");
+                        break;
+                    case "name":
+                        seen1 = true;
+                        m.Name = Wire.String(v, at + ".name");
+                        break;
+                    case "message":
+                        seen2 = true;
+                        m.Message = Wire.String(v, at + ".message");
+                        break;
+                    case "at":
+                        seen3 = true;
+                        m.At = Wire.Date(v, at + ".at");
+                        break;
+                    default:
+                        m.Extra[p.Key] = v;
+                        break;
+                }
+            }
+            if (!seen0) throw Wire.Missing(at, "code");
+            if (!seen1) throw Wire.Missing(at, "name");
+            if (!seen2) throw Wire.Missing(at, "message");
+            if (!seen3) throw Wire.Missing(at, "at");
+            return m;
+        }
+
+        /// <summary>This model as JSON: its properties (those not required left out when null), then
+        /// <see cref="Extra"/>.</summary>
+        public JsonValue ToJson()
+        {
+            var o = new JsonObject();
+            o.Add("code", Wire.Write(Code));
+            o.Add("name", Wire.Write(Name));
+            o.Add("message", Wire.Write(Message));
+            o.Add("at", Wire.Write(At));
+            return Wire.Finish(o, Extra);
+        }
+    }
+
+    /// <summary>What a tenant is doing. (Strings on the wire: a value a newer core adds still
+    /// reads.)</summary>
+    public static partial class TenantPhase
+    {
+        /// <summary>Opening its pollers.</summary>
+        public const string Starting = "starting";
+        /// <summary>Sweeping or waiting for its next sweep.</summary>
+        public const string Running = "running";
+        /// <summary>Transient failures: its next sweep waits longer.</summary>
+        public const string BackingOff = "backing_off";
+        /// <summary>An auth or licence error: retried on the slow schedule.</summary>
+        public const string Parked = "parked";
+        /// <summary>Its account is disabled: retried only once its entry in the tenants file
+        /// changes.</summary>
+        public const string Disabled = "disabled";
+        /// <summary>Stopped by an error a person must look at (a checkpoint or consumer error, a
+        /// panic).</summary>
+        public const string Failed = "failed";
+        /// <summary>Another process owns it now (its store said so).</summary>
+        public const string Fenced = "fenced";
+        /// <summary>Not running: removed, disabled in the file, or the fleet stopped.</summary>
+        public const string Stopped = "stopped";
+        /// <summary>Every value, in the schema's order.</summary>
+        public static readonly IReadOnlyList<string> All = new[] { Starting, Running, BackingOff, Parked, Disabled, Failed, Fenced, Stopped };
+    }
+
+    /// <summary>One tenant's state, as <c>fleet status</c>, metrics and the status page show
+    /// it.</summary>
+    public sealed partial class TenantState : IWireModel
+    {
+        /// <summary>The tenant's name.</summary>
+        [WireName("name")]
+        public string Name { get; set; }
+        /// <summary>Its organisation.</summary>
+        [WireName("organization_id")]
+        public long OrganizationId { get; set; }
+        /// <summary>What it is doing.</summary>
+        [WireName("phase")]
+        public string Phase { get; set; }
+        /// <summary>Since when.</summary>
+        [WireName("since")]
+        public SafeDateTime Since { get; set; }
+        /// <summary>When a parked or backing-off tenant sweeps again.</summary>
+        [WireName("next_attempt")]
+        public SafeDateTime NextAttempt { get; set; }
+        /// <summary>The last error, kept until a sweep completes.</summary>
+        [WireName("last_error")]
+        public TenantError LastError { get; set; }
+        /// <summary>The next number its sequential poller asks for.</summary>
+        [WireName("cursor")]
+        public long? Cursor { get; set; }
+        /// <summary>When it last reached a blank answer (caught up); the lag is the time
+        /// since.</summary>
+        [WireName("caught_up_at")]
+        public SafeDateTime CaughtUpAt { get; set; }
+        /// <summary>When its last sweep started.</summary>
+        [WireName("last_sweep")]
+        public SafeDateTime LastSweep { get; set; }
+        /// <summary>Records delivered by this process.</summary>
+        [WireName("delivered")]
+        public long Delivered { get; set; }
+        /// <summary>Requests this process sent for the tenant (every attempt).</summary>
+        [WireName("requests")]
+        public long Requests { get; set; }
+        /// <summary>Failed sweeps in this process, by error name.</summary>
+        [WireName("errors")]
+        public IReadOnlyDictionary<string, long> Errors { get; set; }
+        /// <summary>The revision of its entry in the tenants file.</summary>
+        [WireName("revision")]
+        public string Revision { get; set; }
+        /// <summary>Keys this SDK does not know, as they came (raw JSON values, in order); written back
+        /// by <see cref="ToJson"/>.</summary>
+        public IDictionary<string, JsonValue> Extra { get; } = new JsonObject();
+
+        /// <summary>Decodes JSON text (a <see cref="FormatException"/> names what is wrong).</summary>
+        public static TenantState Parse(string json)
+        {
+            return FromJson(JsonValue.Parse(json));
+        }
+
+        /// <summary>Reads <paramref name="json"/> (generated; <paramref name="at"/> is its path, for errors).</summary>
+        internal static TenantState FromJson(JsonValue json, string at = "TenantState")
+        {
+            var m = new TenantState();
+            bool seen0 = false, seen1 = false, seen2 = false, seen3 = false, seen4 = false, seen5 = false, seen6 = false, seen7 = false, seen8 = false, seen9 = false, seen10 = false, seen11 = false, seen12 = false;
+            foreach (var p in Wire.Object(json, at))
+            {
+                JsonValue v = p.Value;
+                switch (p.Key)
+                {
+                    case "name":
+                        seen0 = true;
+                        m.Name = Wire.String(v, at + ".name");
+                        break;
+                    case "organization_id":
+                        seen1 = true;
+                        m.OrganizationId = Wire.Long(v, at + ".organization_id");
+                        break;
+                    case "phase":
+                        seen2 = true;
+                        m.Phase = Wire.String(v, at + ".phase");
+                        break;
+                    case "since":
+                        seen3 = true;
+                        m.Since = Wire.Date(v, at + ".since");
+                        break;
+                    case "next_attempt":
+                        seen4 = true;
+                        m.NextAttempt = v.IsNull ? null : Wire.Date(v, at + ".next_attempt");
+                        break;
+                    case "last_error":
+                        seen5 = true;
+                        m.LastError = v.IsNull ? null : global::SafeTracker.TenantError.FromJson(v, at + ".last_error");
+                        break;
+                    case "cursor":
+                        seen6 = true;
+                        m.Cursor = v.IsNull ? (long?)null : Wire.Long(v, at + ".cursor");
+                        break;
+                    case "caught_up_at":
+                        seen7 = true;
+                        m.CaughtUpAt = v.IsNull ? null : Wire.Date(v, at + ".caught_up_at");
+                        break;
+                    case "last_sweep":
+                        seen8 = true;
+                        m.LastSweep = v.IsNull ? null : Wire.Date(v, at + ".last_sweep");
+                        break;
+                    case "delivered":
+                        seen9 = true;
+                        m.Delivered = Wire.Long(v, at + ".delivered");
+                        break;
+                    case "requests":
+                        seen10 = true;
+                        m.Requests = Wire.Long(v, at + ".requests");
+                        break;
+                    case "errors":
+                        seen11 = true;
+                        m.Errors = Wire.Map(v, at + ".errors", (x0, a0) => Wire.Long(x0, a0));
+                        break;
+                    case "revision":
+                        seen12 = true;
+                        m.Revision = Wire.String(v, at + ".revision");
+                        break;
+                    default:
+                        m.Extra[p.Key] = v;
+                        break;
+                }
+            }
+            if (!seen0) throw Wire.Missing(at, "name");
+            if (!seen1) throw Wire.Missing(at, "organization_id");
+            if (!seen2) throw Wire.Missing(at, "phase");
+            if (!seen3) throw Wire.Missing(at, "since");
+            if (!seen4) throw Wire.Missing(at, "next_attempt");
+            if (!seen5) throw Wire.Missing(at, "last_error");
+            if (!seen6) throw Wire.Missing(at, "cursor");
+            if (!seen7) throw Wire.Missing(at, "caught_up_at");
+            if (!seen8) throw Wire.Missing(at, "last_sweep");
+            if (!seen9) throw Wire.Missing(at, "delivered");
+            if (!seen10) throw Wire.Missing(at, "requests");
+            if (!seen11) throw Wire.Missing(at, "errors");
+            if (!seen12) throw Wire.Missing(at, "revision");
+            return m;
+        }
+
+        /// <summary>This model as JSON: its properties (those not required left out when null), then
+        /// <see cref="Extra"/>.</summary>
+        public JsonValue ToJson()
+        {
+            var o = new JsonObject();
+            o.Add("name", Wire.Write(Name));
+            o.Add("organization_id", Wire.Write(OrganizationId));
+            o.Add("phase", Wire.Write(Phase));
+            o.Add("since", Wire.Write(Since));
+            o.Add("next_attempt", Wire.Write(NextAttempt));
+            o.Add("last_error", Wire.Write(LastError));
+            o.Add("cursor", Wire.Write(Cursor));
+            o.Add("caught_up_at", Wire.Write(CaughtUpAt));
+            o.Add("last_sweep", Wire.Write(LastSweep));
+            o.Add("delivered", Wire.Write(Delivered));
+            o.Add("requests", Wire.Write(Requests));
+            o.Add("errors", Wire.WriteMap(Errors, x0 => Wire.Write(x0)));
+            o.Add("revision", Wire.Write(Revision));
+            return Wire.Finish(o, Extra);
+        }
+    }
+
     /// <summary>One typeahead hit: <c>{id, text}</c>.</summary>
     public sealed partial class TypeaheadEntry : IWireModel
     {

@@ -870,6 +870,74 @@ export interface SweepSummary {
   started: string;
 }
 
+/** The last error of a tenant: its stable code and a message that never holds a response body
+ * (which may hold evidence data) or the token. */
+export interface TenantError {
+  /** When it happened. */
+  /** An ISO-8601 date-time string. */
+  at: string;
+  /** Stable code. */
+  code: number;
+  /** The code's one-line description with the HTTP status and templated path, when there was a
+   * request. */
+  message: string;
+  /** Stable name of the code. */
+  name: string;
+}
+
+/** What a tenant is doing. */
+export type TenantPhase =
+  /** Opening its pollers. */
+  | 'starting'
+  /** Sweeping or waiting for its next sweep. */
+  | 'running'
+  /** Transient failures: its next sweep waits longer. */
+  | 'backing_off'
+  /** An auth or licence error: retried on the slow schedule. */
+  | 'parked'
+  /** Its account is disabled: retried only once its entry in the tenants file changes. */
+  | 'disabled'
+  /** Stopped by an error a person must look at (a checkpoint or consumer error, a panic). */
+  | 'failed'
+  /** Another process owns it now (its store said so). */
+  | 'fenced'
+  /** Not running: removed, disabled in the file, or the fleet stopped. */
+  | 'stopped';
+
+/** One tenant's state, as `fleet status`, metrics and the status page show it. */
+export interface TenantState {
+  /** When it last reached a blank answer (caught up); the lag is the time since. */
+  /** An ISO-8601 date-time string. */
+  caught_up_at: string | null;
+  /** The next number its sequential poller asks for. */
+  cursor: number | null;
+  /** Records delivered by this process. */
+  delivered: number;
+  /** Failed sweeps in this process, by error name. */
+  errors: Record<string, number>;
+  /** The last error, kept until a sweep completes. */
+  last_error: TenantError | null;
+  /** When its last sweep started. */
+  /** An ISO-8601 date-time string. */
+  last_sweep: string | null;
+  /** The tenant's name. */
+  name: string;
+  /** When a parked or backing-off tenant sweeps again. */
+  /** An ISO-8601 date-time string. */
+  next_attempt: string | null;
+  /** Its organisation. */
+  organization_id: number;
+  /** What it is doing. */
+  phase: TenantPhase;
+  /** Requests this process sent for the tenant (every attempt). */
+  requests: number;
+  /** The revision of its entry in the tenants file. */
+  revision: string;
+  /** Since when. */
+  /** An ISO-8601 date-time string. */
+  since: string;
+}
+
 /** One typeahead hit: `{id, text}`. */
 export interface TypeaheadEntry {
   /** Id of the user or person. */

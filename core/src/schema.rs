@@ -72,6 +72,7 @@ pub fn schema() -> Value {
     add::<UpdatedRecord>(&mut generator);
     add::<PollerEvent>(&mut generator);
     add::<PollerStatus>(&mut generator);
+    add::<crate::fleet::TenantState>(&mut generator);
     add::<SweepPlan>(&mut generator);
     add::<SweepSummary>(&mut generator);
     add::<SweepOutcome>(&mut generator);

@@ -279,3 +279,48 @@ fn options_are_checked() {
     );
     assert!(e.contains("missing.toml"), "{e}");
 }
+
+#[test]
+fn a_released_record_or_one_taken_by_a_dropped_call_comes_again() {
+    let sim = simulator(1, 4);
+    let dir = tempfile::tempdir().unwrap();
+    write_tenants(dir.path(), &sim.sim, [1]);
+    let fleet = start(dir.path());
+    let first = loop {
+        if let Pulled::Record(d) = pull(&fleet, Duration::from_secs(30)) {
+            break d;
+        }
+    };
+    fleet.release(first.id).unwrap();
+    assert!(
+        fleet.ack(first.id).is_err(),
+        "a released id is no longer out"
+    );
+    let again = match pull(&fleet, Duration::from_secs(30)) {
+        Pulled::Record(d) => d,
+        other => panic!("the released record comes again: {other:?}"),
+    };
+    assert_eq!(key(&again), key(&first));
+    assert_ne!(again.id, first.id, "under a new id");
+    fleet.ack(again.id).unwrap();
+
+    // A call dropped after it took the next record (polled once, so it starts waiting, then
+    // left for 2 s, well past the record's arrival, and dropped unread) never hands it over:
+    // it comes again, so the three items left still arrive, each once. Lost, the tenant would
+    // wait for its answer for ever.
+    fleet.handle().block_on(async {
+        let mut call = Box::pin(fleet.next(Duration::from_secs(30)));
+        let first_poll =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(call.as_mut().poll(cx))).await;
+        if let std::task::Poll::Ready(Pulled::Record(d)) = first_poll {
+            // Handed over at once after all: give it back like a host would.
+            fleet.release(d.id).unwrap();
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        drop(call);
+    });
+    let seen = take_all(&fleet, 3);
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(seen.values().all(|n| *n == 1), "{seen:?}");
+    assert!(!seen.contains_key(&key(&first)), "{seen:?}");
+}

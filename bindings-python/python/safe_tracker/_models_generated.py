@@ -62,6 +62,9 @@ __all__ = [
     "PollerEventSweepFinished",
     "PollerEvent",
     "SweepReport",
+    "TenantPhase",
+    "TenantError",
+    "TenantState",
 ]
 
 
@@ -1126,3 +1129,63 @@ class SweepReport(TypedDict):
     """The summary saved in the checkpoint."""
     events: List[PollerEvent]
     """What happened along the way."""
+
+
+TenantPhase = Literal[
+    "starting",
+    "running",
+    "backing_off",
+    "parked",
+    "disabled",
+    "failed",
+    "fenced",
+    "stopped",
+]
+"""What a tenant is doing."""
+
+
+class TenantError(TypedDict):
+    """The last error of a tenant: its stable code and a message that never holds a response body
+    (which may hold evidence data) or the token."""
+
+    code: int
+    """Stable code."""
+    name: str
+    """Stable name of the code."""
+    message: str
+    """The code's one-line description with the HTTP status and templated path, when there was a
+    request."""
+    at: str
+    """When it happened."""
+
+
+class TenantState(TypedDict):
+    """One tenant's state, as ``fleet status``, metrics and the status page show it. A fleet's
+    ``states()`` returns a list of them (plain ``dict``s)."""
+
+    name: str
+    """The tenant's name."""
+    organization_id: int
+    """Its organisation."""
+    phase: TenantPhase
+    """What it is doing."""
+    since: str
+    """Since when."""
+    next_attempt: Optional[str]
+    """When a parked or backing-off tenant sweeps again."""
+    last_error: Optional[TenantError]
+    """The last error, kept until a sweep completes."""
+    cursor: Optional[int]
+    """The next number its sequential poller asks for."""
+    caught_up_at: Optional[str]
+    """When it last reached a blank answer (caught up); the lag is the time since."""
+    last_sweep: Optional[str]
+    """When its last sweep started."""
+    delivered: int
+    """Records delivered by this process."""
+    requests: int
+    """Requests this process sent for the tenant (every attempt)."""
+    errors: Dict[str, int]
+    """Failed sweeps in this process, by error name."""
+    revision: str
+    """The revision of its entry in the tenants file."""

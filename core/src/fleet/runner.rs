@@ -55,7 +55,7 @@ pub trait FleetSink: Send + Sync + 'static {
 }
 
 /// What a tenant is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TenantPhase {
     /// Opening its pollers.
@@ -110,7 +110,7 @@ impl TenantPhase {
 
 /// The last error of a tenant: its stable code and a message that never holds a response
 /// body (which may hold evidence data) or the token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TenantError {
     /// Stable code.
     pub code: u32,
@@ -146,7 +146,7 @@ impl TenantError {
 }
 
 /// One tenant's state, as `fleet status`, metrics and the status page show it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TenantState {
     /// The tenant's name.
     pub name: String,

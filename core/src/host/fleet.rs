@@ -120,7 +120,12 @@ impl FleetSink for HostSink {
 struct Shared {
     fleet: Fleet,
     intake: tokio::sync::Mutex<mpsc::Receiver<Offered>>,
-    handed: Mutex<HashMap<u64, oneshot::Sender<std::result::Result<(), String>>>>,
+    /// Records out with the host, each kept whole so that one released comes again.
+    handed: Mutex<HashMap<u64, Offered>>,
+    /// Records the host released (or never received), handed out again before the intake.
+    returned: Mutex<std::collections::VecDeque<Offered>>,
+    /// Wakes a waiting [`HostFleet::next`] when a record is returned.
+    returned_ready: tokio::sync::Notify,
     next_id: AtomicU64,
     stopping: CancellationToken,
     tenants_file: PathBuf,
@@ -185,6 +190,8 @@ impl HostFleet {
             fleet,
             intake: tokio::sync::Mutex::new(intake),
             handed: Mutex::new(HashMap::new()),
+            returned: Mutex::new(std::collections::VecDeque::new()),
+            returned_ready: tokio::sync::Notify::new(),
             next_id: AtomicU64::new(1),
             stopping: CancellationToken::new(),
             tenants_file: options.tenants_file,
@@ -229,41 +236,60 @@ impl HostFleet {
 
     /// The next record any tenant offers, waiting up to `wait`; [`Pulled::Stopped`] once the
     /// fleet is stopping. Safe to call from several threads (each gets different records).
-    /// Runs on any runtime, or from `handle().block_on`.
+    /// Runs on any runtime, or from `handle().block_on`. Cancel-safe: a record this call took
+    /// but could not hand over (the call was dropped) comes again.
     pub async fn next(&self, wait: Duration) -> Pulled {
         let shared = self.shared.clone();
         let pulled = self.handle().spawn(async move {
             let deadline = tokio::time::Instant::now() + wait;
             let mut intake = tokio::select! {
                 i = shared.intake.lock() => i,
-                _ = tokio::time::sleep_until(deadline) => return Pulled::Idle,
+                _ = tokio::time::sleep_until(deadline) => return (Pulled::Idle, Unclaimed(None)),
             };
             loop {
-                let offer = tokio::select! {
-                    biased;
-                    _ = shared.stopping.cancelled() => return Pulled::Stopped,
-                    o = intake.recv() => o,
-                    _ = tokio::time::sleep_until(deadline) => return Pulled::Idle,
+                if shared.stopping.is_cancelled() {
+                    return (Pulled::Stopped, Unclaimed(None));
+                }
+                let returned = shared.returned.lock().ok().and_then(|mut r| r.pop_front());
+                let offer = match returned {
+                    Some(offer) => Some(offer),
+                    None => tokio::select! {
+                        biased;
+                        _ = shared.stopping.cancelled() => return (Pulled::Stopped, Unclaimed(None)),
+                        _ = shared.returned_ready.notified() => continue,
+                        o = intake.recv() => o,
+                        _ = tokio::time::sleep_until(deadline) => return (Pulled::Idle, Unclaimed(None)),
+                    },
                 };
                 let Some(offer) = offer else {
-                    return Pulled::Stopped;
+                    return (Pulled::Stopped, Unclaimed(None));
                 };
                 // A tenant that stopped meanwhile no longer waits for this one.
                 if offer.answer.is_closed() {
                     continue;
                 }
                 let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-                if let Ok(mut handed) = shared.handed.lock() {
-                    handed.insert(id, offer.answer);
-                }
-                return Pulled::Record(HostDelivery {
+                let delivery = HostDelivery {
                     id,
-                    tenant: offer.tenant,
-                    record: offer.record,
-                });
+                    tenant: offer.tenant.clone(),
+                    record: offer.record.clone(),
+                };
+                if let Ok(mut handed) = shared.handed.lock() {
+                    handed.insert(id, offer);
+                }
+                return (
+                    Pulled::Record(delivery),
+                    Unclaimed(Some((shared.clone(), id))),
+                );
             }
         });
-        pulled.await.unwrap_or(Pulled::Stopped)
+        match pulled.await {
+            Ok((pulled, mut unclaimed)) => {
+                unclaimed.0 = None;
+                pulled
+            }
+            Err(_) => Pulled::Stopped,
+        }
     }
 
     /// Acknowledges record `id`: its tenant's checkpoint moves past it. Refused (a
@@ -279,23 +305,29 @@ impl HostFleet {
         self.answer(id, Err(message.to_string()))
     }
 
+    /// Gives record `id` back unanswered: it is handed out again (first) by a later
+    /// [`HostFleet::next`], and its tenant keeps waiting. For a host that took a record it
+    /// cannot handle now (its task was cancelled); refused like [`HostFleet::ack`] when the
+    /// record is not out.
+    pub fn release(&self, id: u64) -> Result<()> {
+        match self.shared.release(id) {
+            true => Ok(()),
+            false => Err(not_out(id)),
+        }
+    }
+
     fn answer(&self, id: u64, answer: std::result::Result<(), String>) -> Result<()> {
-        let sender = self
+        let offer = self
             .shared
             .handed
             .lock()
             .map_err(|_| Error::Checkpoint("the fleet's records are poisoned".into()))?
             .remove(&id);
-        let not_out = || {
-            Error::Checkpoint(format!(
-                "record {id} is not out: answered already, or abandoned when its tenant \
-                 stopped (it will be delivered again)"
-            ))
-        };
-        sender
-            .ok_or_else(not_out)?
+        offer
+            .ok_or_else(|| not_out(id))?
+            .answer
             .send(answer)
-            .map_err(|_| not_out())
+            .map_err(|_| not_out(id))
     }
 
     /// Re-reads the tenants file: added tenants start, removed ones stop (after their
@@ -339,6 +371,9 @@ impl HostFleet {
                 if let Ok(mut handed) = shared.handed.lock() {
                     handed.clear();
                 }
+                if let Ok(mut returned) = shared.returned.lock() {
+                    returned.clear();
+                }
             })
             .await;
     }
@@ -356,6 +391,41 @@ impl Drop for HostFleet {
             } else {
                 rt.shutdown_timeout(Duration::from_secs(10));
             }
+        }
+    }
+}
+
+/// The refusal of an answer for a record that is not out.
+fn not_out(id: u64) -> Error {
+    Error::Checkpoint(format!(
+        "record {id} is not out: answered already, or abandoned when its tenant stopped (it \
+         will be delivered again)"
+    ))
+}
+
+impl Shared {
+    /// Moves record `id` from the host's hands back to the front of the queue; false when it
+    /// is not out.
+    fn release(&self, id: u64) -> bool {
+        let Some(offer) = self.handed.lock().ok().and_then(|mut h| h.remove(&id)) else {
+            return false;
+        };
+        if let Ok(mut returned) = self.returned.lock() {
+            returned.push_back(offer);
+        }
+        self.returned_ready.notify_one();
+        true
+    }
+}
+
+/// A record [`HostFleet::next`] handed out whose caller may be gone: released on drop
+/// unless the caller received it.
+struct Unclaimed(Option<(Arc<Shared>, u64)>);
+
+impl Drop for Unclaimed {
+    fn drop(&mut self) {
+        if let Some((shared, id)) = self.0.take() {
+            shared.release(id);
         }
     }
 }

@@ -136,27 +136,6 @@ pub(crate) enum Kind<'a> {
     Alias,
 }
 
-/// The string constants of an enum schema (`enum`, or `oneOf` of `const` strings).
-fn enum_values(obj: &Map<String, Value>) -> Option<Vec<(String, Option<String>)>> {
-    if let Some(list) = obj.get("enum").and_then(Value::as_array) {
-        return list
-            .iter()
-            .map(|v| v.as_str().map(|s| (s.to_string(), None)))
-            .collect();
-    }
-    let list = obj
-        .get("oneOf")
-        .or_else(|| obj.get("anyOf"))
-        .and_then(Value::as_array)?;
-    list.iter()
-        .map(|m| {
-            let c = m.get("const").and_then(Value::as_str)?;
-            let doc = m.get("description").and_then(Value::as_str);
-            Some((c.to_string(), doc.map(str::to_string)))
-        })
-        .collect()
-}
-
 pub(crate) fn def_kind<'a>(name: &str, def: &'a Value) -> Kind<'a> {
     if let Some((_, class)) = csharp_view::HAND_WRITTEN.iter().find(|(n, _)| *n == name) {
         return Kind::Hand(class);

@@ -54,3 +54,24 @@ pub(crate) fn description(schema: &Value) -> Option<String> {
             .replace("*/", "*\\/")
     })
 }
+
+/// The string constants of an enum schema (`enum`, or `oneOf` of `const` strings).
+pub(crate) fn enum_values(obj: &Map<String, Value>) -> Option<Vec<(String, Option<String>)>> {
+    if let Some(list) = obj.get("enum").and_then(Value::as_array) {
+        return list
+            .iter()
+            .map(|v| v.as_str().map(|s| (s.to_string(), None)))
+            .collect();
+    }
+    let list = obj
+        .get("oneOf")
+        .or_else(|| obj.get("anyOf"))
+        .and_then(Value::as_array)?;
+    list.iter()
+        .map(|m| {
+            let c = m.get("const").and_then(Value::as_str)?;
+            let doc = m.get("description").and_then(Value::as_str);
+            Some((c.to_string(), doc.map(str::to_string)))
+        })
+        .collect()
+}

@@ -53,6 +53,9 @@ pub(crate) mod python_view {
         "SweepPlan",
         "PollerEvent",
         "SweepReport",
+        "TenantPhase",
+        "TenantError",
+        "TenantState",
     ];
     /// A sentence for a shape's docstring (what returns it), after the schema's description
     /// or instead of it when there is none: (`$defs` name, sentence).
@@ -63,6 +66,10 @@ pub(crate) mod python_view {
             "What `plan()` returns (a plain `dict`; `None` for the updated-items stream).",
         ),
         ("SkippedNumber", "What `skip()` returns (a plain `dict`)."),
+        (
+            "TenantState",
+            "A fleet's `states()` returns a list of them (plain `dict`s).",
+        ),
         (
             "SweepReport",
             "What `last_report()` and a sweep with a handler return (a plain `dict`).",
@@ -360,6 +367,9 @@ pub(crate) fn td_members<'a>(
     name: &str,
     def: &'a Value,
 ) -> Option<Vec<(String, &'a str, &'a str, &'a Value)>> {
+    if def.as_object().and_then(enum_values).is_some() {
+        return None;
+    }
     let members = def.get("oneOf")?.as_array()?;
     Some(
         members
@@ -438,7 +448,13 @@ pub(crate) fn td_type(schema: &Value) -> String {
             "List[{}]",
             schema.get("items").map_or("Any".into(), td_type)
         ),
-        ["object"] => "Dict[str, Any]".into(),
+        ["object"] => format!(
+            "Dict[str, {}]",
+            schema
+                .get("additionalProperties")
+                .filter(|v| v.is_object())
+                .map_or("Any".into(), td_type)
+        ),
         _ => "Any".into(),
     }
 }
@@ -531,6 +547,15 @@ pub(crate) fn td_shape(out: &mut String, name: &str, def: &Value) {
         (None, Some(more)) => more.to_string(),
         (None, None) => format!("The `{name}` shape."),
     };
+    if let Some(values) = def.as_object().and_then(enum_values) {
+        let _ = write!(out, "\n\n{name} = Literal[\n");
+        for (value, _) in &values {
+            let _ = writeln!(out, "    \"{value}\",");
+        }
+        out.push_str("]\n");
+        py_docstring(out, "", &doc);
+        return;
+    }
     let Some(members) = td_members(name, def) else {
         td_class(out, name, &doc, def);
         return;
@@ -600,6 +625,21 @@ mod tests {
         let mut checked = 0;
         for name in python_view::SHAPES {
             let def = &defs[*name];
+            if let Some(values) = def.as_object().and_then(enum_values) {
+                let alias = format!("\n\n{name} = Literal[\n");
+                let at = py
+                    .find(&alias)
+                    .unwrap_or_else(|| panic!("{name}: no Literal alias"));
+                let body = &py[at + alias.len()..];
+                let body = &body[..body.find(']').unwrap()];
+                let got: Vec<&str> = body
+                    .lines()
+                    .map(|l| l.trim().trim_end_matches(','))
+                    .collect();
+                let want: Vec<String> = values.iter().map(|(v, _)| format!("\"{v}\"")).collect();
+                assert_eq!(got, want, "{name}: values");
+                continue;
+            }
             let classes: Vec<(String, &Value)> = match td_members(name, def) {
                 Some(members) => {
                     let alias = format!("\n\n{name} = Union[\n");
