@@ -16,6 +16,7 @@ use safe_tracker::poller::{CallbackCheckpoint, CheckpointStore};
 use safe_tracker::{Client, Error};
 use tokio::runtime::Runtime;
 
+mod fleet;
 mod hints;
 mod logging;
 
@@ -554,6 +555,8 @@ pub(crate) static LOG_LEVEL: AtomicI32 = AtomicI32::new(30);
 mod _native {
     use pyo3::prelude::*;
 
+    #[pymodule_export]
+    use super::fleet::NativeFleet;
     #[pymodule_export]
     use super::{
         NativeClient, NativePoller, TaskHandle, error_codes, schema_json, set_log_level,

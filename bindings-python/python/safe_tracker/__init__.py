@@ -1,7 +1,8 @@
 """safe_tracker: a client for the SAFE evidence-management web API (Tracker Products).
 
 ``Client`` and ``AsyncClient`` call every endpoint; ``Poller`` and ``AsyncPoller`` run the
-throttled sequential poller with durable checkpoints; ``UpdatedPoller`` follows changed items.
+throttled sequential poller with durable checkpoints; ``UpdatedPoller`` follows changed items;
+``Fleet`` and ``AsyncFleet`` run every agency of a tenants file in one process.
 Hosts upsert poller records by ``record.key`` (organisation, item id).
 Errors are :class:`SafeError` subclasses; logs go to the ``safe_tracker`` logger.
 """
@@ -10,6 +11,7 @@ from ._client import AsyncClient, Client
 from . import _error_codes
 from ._error_codes import *  # one exception class per code, and ERRORS_BY_CODE (generated)
 from ._errors import SafeError
+from ._fleet import AsyncFleet, Fleet, FleetRecord
 from ._models import (
     Address,
     Case,
@@ -34,6 +36,9 @@ from ._models import (
     SweepPlan,
     SweepReport,
     SweepSummary,
+    TenantError,
+    TenantPhase,
+    TenantState,
     TypeaheadEntry,
     UpdatedRecord,
     User,
@@ -58,6 +63,7 @@ __all__ = [
     "CustodyEntry", "FormDataEntry", "Form", "LookupEntry", "TypeaheadEntry", "SearchPage",
     "ItemRecord", "UpdatedRecord", "RecordKey", "SafeDateTime", "PollerStatus", "StuckNumber",
     "PartialNumber", "SkippedNumber", "SweepSummary", "SweepPlan", "SweepReport", "SweepOutcome",
-    "PollerEvent", "SafeError",
+    "PollerEvent", "SafeError", "Fleet", "AsyncFleet", "FleetRecord", "TenantState", "TenantError",
+    "TenantPhase",
 ]
 __all__ += _error_codes.__all__

@@ -4,7 +4,7 @@ written back), equality, and ``extra`` for fields this SDK does not know.
 The model classes are generated from the core's schema (``_models_generated.py``, ``make
 codegen``) on the hand-written bases of ``_model_base.py`` (``Model``, ``SafeDateTime``,
 form-data decoding, ``RecordKey``); so are the ``TypedDict`` shapes of the poller's
-``status()``, ``plan()``, ``skip()`` and ``last_report()``."""
+``status()``, ``plan()``, ``skip()`` and ``last_report()``, and of a fleet's ``states()``."""
 
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ from ._models_generated import (
     SweepPlan,
     SweepReport,
     SweepSummary,
+    TenantError,
+    TenantPhase,
+    TenantState,
     TypeaheadEntry,
     UpdatedRecord,
     User,
@@ -41,5 +44,5 @@ __all__ = [
     "FormDataEntry", "Item", "ItemRecord", "LookupEntry", "NewPerson", "Person", "SearchPage",
     "TypeaheadEntry", "UpdatedRecord", "User", "SweepSummary", "StuckNumber", "PartialNumber",
     "SkippedNumber", "PollerStatus", "SweepPlan", "SweepReport", "SweepOutcome", "PollerEvent",
-    "Duration",
+    "Duration", "TenantState", "TenantError", "TenantPhase",
 ]

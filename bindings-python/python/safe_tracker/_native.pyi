@@ -5,9 +5,9 @@ wraps it in typed classes).
 """
 
 from collections.abc import Callable
-from typing import Any, Final, SupportsIndex, final
+from typing import Any, Final, SupportsFloat, SupportsIndex, final
 
-__all__ = ["__version__", "NativeClient", "NativePoller", "TaskHandle", "error_codes", "schema_json", "set_log_level", "shutdown_workers"]
+__all__ = ["__version__", "NativeClient", "NativeFleet", "NativePoller", "TaskHandle", "error_codes", "schema_json", "set_log_level", "shutdown_workers"]
 
 __version__: Final[str]
 """
@@ -38,6 +38,69 @@ class NativeClient:
     def requests_sent(self, /) -> int:
         """
         Requests sent so far (every attempt).
+        """
+
+@final
+class NativeFleet:
+    """
+    Many tenants' pollers from a tenants file, their records pulled by Python.
+    """
+    def __new__(cls, /, options_json: str) -> NativeFleet:
+        """
+        Starts the fleet (options JSON: `tenants_file`, `checkpoint`, `max_requests_per_second`,
+        `park_retry`, `allow_insecure_http`, `states`): the tenants file is validated as a
+        whole and every enabled tenant starts. Releases the GIL.
+        """
+    def __repr__(self, /) -> str:
+        """
+        How many tenants (never a token).
+        """
+    def ack(self, /, id: SupportsIndex) -> None:
+        """
+        Acknowledges record `id`: its tenant's checkpoint moves past it. `CheckpointError`
+        when it is not out (answered, released, or abandoned by a tenant that stopped).
+        """
+    def close(self, /) -> None:
+        """
+        Stops every tenant (records out are abandoned, unacknowledged, and come again after a
+        restart), closes the checkpoint store and frees the fleet; a no-op when closed.
+        Releases the GIL.
+        """
+    def fail(self, /, id: SupportsIndex, message: str) -> None:
+        """
+        Fails record `id`: it stays unacknowledged and its tenant stops as failed.
+        """
+    def next(self, /, wait: SupportsFloat | SupportsIndex) -> tuple[int, str, str, str] | None:
+        """
+        The next record, waiting up to `wait` seconds: `(id, tenant, kind, record_json)`,
+        `None` when none came, `CancelledError` once the fleet stops. Releases the GIL.
+        """
+    def next_async(self, /, wait: SupportsFloat | SupportsIndex, callback: Callable[[bool, Any], None]) -> TaskHandle:
+        """
+        `next` for asyncio: `callback(ok, payload)`. Aborting the task before it completes
+        gives back any record it took (it comes again).
+        """
+    def release(self, /, id: SupportsIndex) -> None:
+        """
+        Gives record `id` back unanswered: it comes again.
+        """
+    def reload(self, /) -> str:
+        """
+        Re-reads the tenants file; returns what changed as JSON (`started`, `stopped`,
+        `restarted`). An invalid file is refused whole. Releases the GIL.
+        """
+    def reload_async(self, /, callback: Callable[[bool, Any], None]) -> TaskHandle:
+        """
+        `reload` for asyncio: `callback(ok, payload)`.
+        """
+    def states(self, /) -> str:
+        """
+        Every tenant's state (`TenantState`) as a JSON list, those that need attention first.
+        """
+    def stop(self, /) -> None:
+        """
+        Tells the fleet to stop, from any thread, without waiting: `next` raises
+        `CancelledError` from now on.
         """
 
 @final

@@ -211,7 +211,7 @@ impl Default for FleetOptions {
 }
 
 /// What [`Fleet::apply`] changed.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct Applied {
     /// Tenants started.
     pub started: Vec<String>,

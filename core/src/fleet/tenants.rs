@@ -177,9 +177,9 @@ impl TenantsFile {
         let mut entries = Vec::new();
         for (key, value) in table {
             match key.as_str() {
-                "defaults" => match value.try_into::<Entry>() {
+                "defaults" => match entry_of(value) {
                     Ok(d) => defaults = d,
-                    Err(e) => problems.push(format!("[defaults]: {}", one_line(&e))),
+                    Err(e) => problems.push(format!("[defaults]: {e}")),
                 },
                 "tenant" => match value {
                     toml::Value::Array(list) => entries = list,
@@ -215,10 +215,10 @@ impl TenantsFile {
                 .and_then(|v| v.as_str())
                 .map(str::to_string);
             let label = label_of(raw_name.as_deref());
-            let entry = match value.try_into::<Entry>() {
+            let entry = match entry_of(value) {
                 Ok(e) => e,
                 Err(e) => {
-                    problems.push(format!("{label}: {}", one_line(&e)));
+                    problems.push(format!("{label}: {e}"));
                     continue;
                 }
             };
@@ -269,6 +269,36 @@ fn prefix(e: Error, path: &str) -> Error {
     match e {
         Error::InvalidConfig(m) => Error::InvalidConfig(format!("{path}: {m}")),
         other => other,
+    }
+}
+
+/// One `[defaults]` or `[[tenant]]` table as an [`Entry`]; an error names the key whose
+/// value is wrong (serde's message for a wrong type names only the type), each such key.
+fn entry_of(value: toml::Value) -> std::result::Result<Entry, String> {
+    let whole = match value.clone().try_into::<Entry>() {
+        Ok(entry) => return Ok(entry),
+        Err(e) => one_line(&e),
+    };
+    let toml::Value::Table(table) = value else {
+        return Err(format!("must be a table, not {whole}"));
+    };
+    // Every key holds an `Option`, so a table of one key fails only for that key.
+    let wrong: Vec<String> = table
+        .into_iter()
+        .filter_map(|(key, v)| {
+            let alone = toml::Value::Table(toml::Table::from_iter([(key.clone(), v)]));
+            let e = alone.try_into::<Entry>().err()?;
+            let message = one_line(&e);
+            // An unknown key's message names it already.
+            Some(match message.contains(&format!("`{key}`")) {
+                true => message,
+                false => format!("`{key}`: {message}"),
+            })
+        })
+        .collect();
+    match wrong.is_empty() {
+        true => Err(whole),
+        false => Err(wrong.join("; ")),
     }
 }
 
@@ -662,6 +692,14 @@ mod tests {
             office_id = 1
             token_file = "missing.token"
             interval = -1
+
+            [[tenant]]
+            name = "d"
+            organization_id = "seven"
+            office_id = 1
+            updated = "yes"
+            token = "inline"
+            allow_inline_token = true
             "#,
             dir.path(),
         );
@@ -672,6 +710,8 @@ mod tests {
             "tenant `b c`: `name` must be",
             "tenant `b c`: `token_file`: cannot read",
             "tenant `b c`: `interval`",
+            "tenant `d`: `organization_id`: invalid type: string",
+            "; `updated`: invalid type: string",
         ] {
             assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
         }
