@@ -43,7 +43,7 @@ export interface CallOptions {
 // the core's schema (`make codegen`) into models.d.ts.
 import type {
   Case, CustodyEntry, DedupeKey, Form, FormDataEntry, Item, ItemRecord, Lookup, LookupEntry, NewPerson,
-  Person, PollerEvent, PollerStatus, SkippedNumber, SweepPlan, SweepSummary, TypeaheadEntry, UpdatedRecord,
+  Person, PollerEvent, PollerStatus, SkippedNumber, SweepPlan, SweepSummary, TenantState, TypeaheadEntry, UpdatedRecord,
   User, WireFormDataEntry, WireItem,
 } from './models.js';
 export * from './models.js';
@@ -167,6 +167,36 @@ export class Poller extends PollerBase<ItemRecord> {
 
 export class UpdatedPoller extends PollerBase<UpdatedRecord> {
   constructor(client: Client, options?: UpdatedPollerOptions);
+}
+
+export interface FleetOptions {
+  /** Every tenant's checkpoint, in one store (default MemoryCheckpoint). A SqliteCheckpoint's
+   * database is the fleet's alone while it runs. */
+  checkpoint?: MemoryCheckpoint | SqliteCheckpoint;
+  /** The cap across all tenants, shared round-robin (default 20). */
+  maxRequestsPerSecond?: number;
+  /** Seconds a tenant parked by an auth or licence error waits before it tries again
+   * (default 3600). */
+  parkRetry?: number;
+  allowInsecureHttp?: boolean;
+  /** What `states()` returned in an earlier run, so parked tenants stay parked. */
+  states?: TenantState[];
+  /** How often an idle `run` looks for `stop()` (default 500). */
+  pollIntervalMs?: number;
+}
+
+/** What `reload()` changed. */
+export interface FleetApplied { started: string[]; stopped: string[]; restarted: string[] }
+
+/** Every agency of a tenants file polled from one process; records handed to `run`'s handler
+ * on the event loop, acknowledged when it resolves. */
+export class Fleet {
+  constructor(tenantsFile: string, options?: FleetOptions);
+  run(handler: (tenant: string, record: ItemRecord | UpdatedRecord) => unknown | Promise<unknown>): Promise<void>;
+  states(): TenantState[];
+  reload(): Promise<FleetApplied>;
+  stop(): void;
+  close(): Promise<void>;
 }
 
 export class SafeError extends Error {

@@ -1,5 +1,5 @@
 'use strict';
-// safe-tracker for Node.js: Client, Poller, UpdatedPoller, checkpoints and errors over the
+// safe-tracker for Node.js: Client, Poller, UpdatedPoller, Fleet, checkpoints and errors over the
 // native addon. Every behaviour lives in the Rust core; this file maps names, types, errors,
 // AbortSignal and async iteration.
 
@@ -378,11 +378,104 @@ class UpdatedPoller extends PollerBase {
   constructor(client, options = {}) { super(client, 'updated', options, updatedRecord); }
 }
 
+const FLEET_KEYS = {
+  checkpoint: null, maxRequestsPerSecond: 'max_requests_per_second', parkRetry: 'park_retry',
+  allowInsecureHttp: 'allow_insecure_http', states: 'states', pollIntervalMs: null,
+};
+
+/** Every agency of a tenants file (the TOML of `safe-tracker serve --tenants`) polled from one
+ * process by the core's fleet runner: sweep starts spread over the interval, one request cap
+ * for the whole fleet, auth and licence errors parking only their tenant. `run(handler)` hands
+ * each record to `handler(tenant, record)` on the event loop, in order per tenant and stream;
+ * its checkpoint moves when the handler resolves. A handler that throws stops that tenant
+ * (the record stays unacknowledged; `states()` says why) until its entry changes (`reload()`)
+ * or the fleet restarts. Delivery is at least once: upsert by `record.key`. */
+class Fleet {
+  constructor(tenantsFile, options = {}) {
+    for (const [k, v] of Object.entries(options)) {
+      if (!(k in FLEET_KEYS)) throw new errors.InvalidConfigError(`unknown fleet option \`${k}\``);
+      if (typeof v === 'number' && !Number.isFinite(v)) throw new errors.InvalidConfigError(`${k} must be a finite number, not ${v}`);
+    }
+    const checkpoint = options.checkpoint ?? new MemoryCheckpoint();
+    if (checkpoint instanceof CallbackCheckpoint || typeof checkpoint.spec !== 'function') {
+      throw new errors.InvalidConfigError('a fleet keeps every tenant\'s checkpoint in one store: SqliteCheckpoint or MemoryCheckpoint');
+    }
+    const spec = { tenants_file: String(tenantsFile), checkpoint: checkpoint.spec() };
+    for (const [k, key] of Object.entries(FLEET_KEYS)) {
+      if (key !== null && options[k] !== undefined && options[k] !== null) spec[key] = options[k];
+    }
+    const poll = options.pollIntervalMs ?? 500;
+    if (!Number.isInteger(poll) || poll < 1 || poll > 60_000) {
+      throw new errors.InvalidConfigError(`pollIntervalMs must be an integer from 1 to 60000, not ${poll}`);
+    }
+    this._poll = poll;
+    this._native = sync(() => new native.NativeFleet(JSON.stringify(spec)));
+  }
+
+  /** Hands every record to `handler(tenant, record)` (possibly async) until `stop()`;
+   * acknowledges it when the handler resolves. Several `run` loops may share the fleet. */
+  async run(handler) {
+    if (typeof handler !== 'function') throw new TypeError('run(handler): handler must be a function');
+    const n = this._native;
+    for (;;) {
+      let got;
+      try {
+        got = await n.next(this._poll);
+      } catch (err) {
+        const e = fromNative(err);
+        if (e instanceof CancelledError) return;
+        throw e;
+      }
+      if (got === null) continue;
+      let record;
+      try {
+        const raw = JSON.parse(got.record);
+        record = got.kind === 'updated' ? updatedRecord(raw) : itemRecord(raw);
+        await handler(got.tenant, record);
+      } catch (err) {
+        const reason = `${err?.name ?? 'Error'}: ${err?.message ?? err}`;
+        process.emitWarning(`safe-tracker: tenant ${got.tenant}: the handler threw, the tenant stops: ${reason}`);
+        try { n.fail(got.id, reason); } catch { /* stopped meanwhile: unacknowledged either way */ }
+        continue;
+      }
+      try { n.ack(got.id); } catch { /* its tenant stopped meanwhile: the record comes again */ }
+    }
+  }
+
+  /** Every tenant's state (phase, cursor, lag, last error), those that need attention first. */
+  states() { return JSON.parse(sync(() => this._native.states())); }
+
+  /** Re-reads the tenants file: added tenants start, removed ones stop after their current
+   * record, changed ones restart. Resolves to `{started, stopped, restarted}`; an invalid file
+   * rejects and the running set goes on. */
+  async reload() {
+    try {
+      return JSON.parse(await this._native.reload());
+    } catch (err) {
+      throw fromNative(err);
+    }
+  }
+
+  /** Makes every `run` resolve after its current record. */
+  stop() { sync(() => this._native.stop()); }
+
+  /** Stops every tenant and closes the checkpoint store (records out come again after a
+   * restart). */
+  async close() {
+    try {
+      await this._native.close();
+    } catch (err) {
+      throw fromNative(err);
+    }
+  }
+}
+
 module.exports = {
   decodeFormData,
   Client,
   Poller,
   UpdatedPoller,
+  Fleet,
   MemoryCheckpoint,
   FileCheckpoint,
   SqliteCheckpoint,

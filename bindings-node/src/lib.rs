@@ -32,6 +32,9 @@ use napi_derive::napi;
 use safe_tracker::host::{self, HostPoller};
 use safe_tracker::{Client, Error as SafeError};
 
+mod fleet;
+pub use fleet::{FleetDelivery, NativeFleet};
+
 /// The addon's runtime: one worker thread. A call's future, the connection task it talks to and
 /// the timers all run on that thread, so a request costs one hand-off from the event loop and
 /// one back, with no wake-ups between workers on the way (measured in `make bench`).

@@ -1,8 +1,8 @@
 // Compile-time checks of lib/index.d.ts (tsc --noEmit, `npm run typecheck`; never run).
 import {
-  Client, DuplicateNumberError, Poller, SafeError, UpdatedPoller, decodeFormData,
-  type FormDataEntry, type ItemRecord, type PollerEvent, type PollerStatus, type RecordKey,
-  type SkippedNumber, type SweepReport, type UpdatedRecord,
+  Client, DuplicateNumberError, Fleet, Poller, SafeError, SqliteCheckpoint, UpdatedPoller, decodeFormData,
+  type FleetApplied, type FormDataEntry, type ItemRecord, type PollerEvent, type PollerStatus, type RecordKey,
+  type SkippedNumber, type SweepReport, type TenantPhase, type TenantState, type UpdatedRecord,
 } from 'safe-tracker';
 
 export function rowKey(key: RecordKey): string {
@@ -49,4 +49,20 @@ export async function usage(client: Client): Promise<void> {
   const fields: Record<string, unknown> | null = entry.data;
   const reason: string | undefined = entry.dataError;
   console.log(fields?.a, reason, entry.rawData);
+}
+
+export async function fleetUsage(): Promise<void> {
+  const fleet = new Fleet('tenants.toml', { checkpoint: new SqliteCheckpoint('fleet.db'), maxRequestsPerSecond: 20 });
+  await fleet.run(async (tenant: string, record: ItemRecord | UpdatedRecord) => {
+    console.log(tenant, record.key, record.item.id);
+  });
+  const states: TenantState[] = fleet.states();
+  const phase: TenantPhase = states[0].phase;
+  const lastError: string | undefined = states[0].last_error?.name;
+  const applied: FleetApplied = await fleet.reload();
+  console.log(phase, lastError, applied.started, states[0].cursor);
+  // @ts-expect-error an unknown option
+  new Fleet('tenants.toml', { maxRequests: 3 });
+  fleet.stop();
+  await fleet.close();
 }
