@@ -46,8 +46,9 @@ venv:
 python-test: simulator venv
 	$(VENV)/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings-python
 	cd bindings-python/tests && $(VENV)/bin/python -m pytest -q -p no:cacheprovider .
-	$(VENV)/bin/python -c "import re,sys; t=open('README.md').read(); open('$(CARGO_TARGET_DIR)/readme_example.py','w').write(re.findall(r'\`\`\`python\n(.*?)\`\`\`', t, re.S)[0])"
-	cd bindings-python/tests && $(VENV)/bin/mypy --strict --cache-dir $(CARGO_TARGET_DIR)/mypy-cache . ../python/safe_tracker $(CARGO_TARGET_DIR)/readme_example.py
+	mkdir -p $(CARGO_TARGET_DIR)/readme-examples
+	$(VENV)/bin/python -c "import re; t=open('README.md').read(); [open(f'$(CARGO_TARGET_DIR)/readme-examples/example_{i}.py','w').write(b) for i, b in enumerate(re.findall(r'\`\`\`python\n(.*?)\`\`\`', t, re.S))]"
+	cd bindings-python/tests && $(VENV)/bin/mypy --strict --cache-dir $(CARGO_TARGET_DIR)/mypy-cache . ../python/safe_tracker $(CARGO_TARGET_DIR)/readme-examples
 
 ## node-test: install the npm tooling (registry only), build the addon with its test-only
 ## panic probes (cargo feature test-panic; `npm run build` and `npm pack` build without), node

@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Dict
 
 import pytest
 
@@ -77,17 +80,52 @@ def test_exit_with_an_asyncio_call_in_flight(sim: Sim) -> None:
     assert done.stdout.splitlines() == ["refused: the Python interpreter is shutting down", "exiting"]
 
 
-def readme_python() -> str:
+def readme_python(containing: str) -> str:
+    """The README's Python example that contains ``containing``."""
     text = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
-    assert blocks, "README has a Python example"
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if containing in b]
+    assert len(blocks) == 1, f"README has one Python example with {containing}"
     return str(blocks[0])
 
 
 def test_readme_example_runs_as_written(sim: Sim, tmp_path: Path) -> None:
     script = tmp_path / "readme_example.py"
-    script.write_text(readme_python())
+    script.write_text(readme_python("safe_tracker.Poller("))
     env = dict(os.environ, SAFE_BASE_URL=sim.base_url, SAFE_TOKEN="sim-token-org2", SAFE_ORGANIZATION_ID="2", SAFE_OFFICE_ID="201", SAFE_REQUESTS_PER_SECOND="0")
     out = subprocess.run([sys.executable, str(script)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "60 items" in out.stdout
+
+
+def test_readme_fleet_example_runs_as_written_and_stops_on_sigterm(sim: Sim, tmp_path: Path) -> None:
+    script = tmp_path / "readme_fleet.py"
+    script.write_text(readme_python("safe_tracker.Fleet("))
+    entries = []
+    for org in (3, 4):
+        (tmp_path / f"org{org}.token").write_text(f"sim-token-org{org}\n")
+        entries.append(f'[[tenant]]\nname = "org{org}"\nbase_url = "{sim.base_url}"\norganization_id = {org}\n'
+                       f'office_id = {org * 100 + 1}\ntoken_file = "org{org}.token"\nunsafe_min_interval = 0\n'
+                       "interval = 1\njitter = 0\nrequests_per_second = 0\n")
+    (tmp_path / "tenants.toml").write_text("\n".join(entries))
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    seen: Dict[str, int] = {}
+    # Bounded only to fail instead of hanging: after 60 s the script is told to stop anyway.
+    guard = threading.Timer(60, proc.send_signal, args=(signal.SIGTERM,))
+    guard.start()
+    try:
+        for line in proc.stdout:
+            tenant = line.split()[0]
+            seen[tenant] = seen.get(tenant, 0) + 1
+            if seen.get("org3", 0) >= 60 and seen.get("org4", 0) >= 60:
+                break
+        proc.send_signal(signal.SIGTERM)
+        rest, err = proc.communicate(timeout=60)
+    finally:
+        guard.cancel()
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert seen.get("org3", 0) >= 60 and seen.get("org4", 0) >= 60, seen
+    assert "'phase': 'running'" in rest, rest
+    assert "sim-token" not in rest + err
+    assert (tmp_path / "fleet-checkpoints.db").exists()
