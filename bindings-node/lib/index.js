@@ -383,6 +383,16 @@ const FLEET_KEYS = {
   allowInsecureHttp: 'allow_insecure_http', states: 'states', pollIntervalMs: null,
 };
 
+/** `Name: message` of whatever a handler threw (a Symbol, an object without a prototype, a
+ * getter that throws), never itself a throw. */
+function thrownReason(err) {
+  try {
+    return `${err?.name ?? 'Error'}: ${err?.message ?? String(err)}`;
+  } catch {
+    try { return Object.prototype.toString.call(err); } catch { return 'a value that cannot be shown'; }
+  }
+}
+
 /** Every agency of a tenants file (the TOML of `safe-tracker serve --tenants`) polled from one
  * process by the core's fleet runner: sweep starts spread over the interval, one request cap
  * for the whole fleet, auth and licence errors parking only their tenant. `run(handler)` hands
@@ -433,9 +443,9 @@ class Fleet {
         record = got.kind === 'updated' ? updatedRecord(raw) : itemRecord(raw);
         await handler(got.tenant, record);
       } catch (err) {
-        const reason = `${err?.name ?? 'Error'}: ${err?.message ?? err}`;
-        process.emitWarning(`safe-tracker: tenant ${got.tenant}: the handler threw, the tenant stops: ${reason}`);
+        const reason = thrownReason(err);
         try { n.fail(got.id, reason); } catch { /* stopped meanwhile: unacknowledged either way */ }
+        process.emitWarning(`safe-tracker: tenant ${got.tenant}: the handler threw, the tenant stops: ${reason}`);
         continue;
       }
       try { n.ack(got.id); } catch { /* its tenant stopped meanwhile: the record comes again */ }

@@ -44,6 +44,20 @@ fn record_id(id: f64) -> Result<u64> {
     }
 }
 
+impl Drop for NativeFleet {
+    /// A fleet never closed (collected by the garbage collector): stopped on a thread of its
+    /// own, so the event loop does not wait for its tenants.
+    fn drop(&mut self) {
+        if let Some(fleet) = self.fleet.get_mut().ok().and_then(Option::take) {
+            let spawned = std::thread::Builder::new()
+                .name("safe-tracker-fleet-drop".into())
+                .spawn(move || drop(fleet));
+            // No thread to be had: the fleet stops here instead (it cannot be lost).
+            drop(spawned);
+        }
+    }
+}
+
 impl NativeFleet {
     fn fleet(&self) -> Result<Arc<HostFleet>> {
         self.fleet

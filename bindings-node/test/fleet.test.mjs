@@ -151,3 +151,20 @@ test('options and files are checked', async () => {
   assert.throws(() => fleet.states(), /closed/);
   await fleet.close();
 });
+
+test('a handler that throws a value that cannot be shown fails its tenant and nothing escapes', async () => {
+  const file = tenantsFile([8]);
+  const fleet = new st.Fleet(file, { maxRequestsPerSecond: 10_000 });
+  const running = fleet.run(() => { throw Symbol('not an Error'); });
+  let org8;
+  for (let i = 0; i < 1500; i++) {
+    org8 = fleet.states()[0];
+    if (org8.phase === 'failed') break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  fleet.stop();
+  await running; // resolves: the throw never escaped the loop
+  assert.equal(org8.phase, 'failed');
+  assert.equal(org8.last_error.name, 'Consumer');
+  await fleet.close();
+});

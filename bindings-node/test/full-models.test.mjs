@@ -44,6 +44,10 @@ function checkValue(at, prop, value, wire, decoded) {
     } else if (kind === 'form-data') {
       assert.ok(value && typeof value === 'object' && !Array.isArray(value), `${at}: decoded fields`);
       assert.deepEqual(value, JSON.parse(wire), at);
+    } else if (defs[name].oneOf?.every((v) => typeof v.const === 'string')) {
+      // A string enum (TenantPhase): one of its constants, as sent.
+      assert.ok(defs[name].oneOf.some((v) => v.const === value), `${at}: ${value} is one of ${name}`);
+      assert.equal(value, wire, at);
     } else {
       checkModel(at, name, value, wire, false, decoded);
     }
@@ -59,6 +63,10 @@ function checkValue(at, prop, value, wire, decoded) {
     assert.ok(Array.isArray(value) && value.length === wire.length && value.length > 0, `${at}: a list`);
     const item = (i) => (prop.prefixItems ? prop.prefixItems[i] : prop.items === true ? {} : prop.items);
     value.forEach((v, i) => checkValue(`${at}[${i}]`, item(i), v, wire[i], decoded));
+  } else if (t === 'object' && typeof prop.additionalProperties === 'object') {
+    assert.ok(Object.keys(wire).length > 0, `${at}: an empty map checks nothing`);
+    assert.deepEqual(Object.keys(value), Object.keys(wire), `${at}: keys`);
+    for (const k of Object.keys(wire)) checkValue(`${at}.${k}`, prop.additionalProperties, value[k], wire[k], decoded);
   } else if (t === 'object' && prop.patternProperties) {
     const [element] = Object.values(prop.patternProperties);
     assert.deepEqual(Object.keys(value), Object.keys(wire), `${at}: keys`);
@@ -120,10 +128,10 @@ function checkRecord(at, name, value, wire) {
 test('the core-produced models: records decode with every field, status shapes are the schema', () => {
   const require = createRequire(import.meta.url);
   const records = require('../lib/records.js');
-  assert.deepEqual(Object.keys(coreModels).sort(), ['ItemRecord', 'PollerState', 'PollerStatus', 'SweepPlan', 'SweepReport', 'UpdatedRecord']);
+  assert.deepEqual(Object.keys(coreModels).sort(), ['ItemRecord', 'PollerState', 'PollerStatus', 'SweepPlan', 'SweepReport', 'TenantState', 'UpdatedRecord']);
   for (const wire of coreModels.ItemRecord) checkRecord('ItemRecord', 'ItemRecord', records.itemRecord(wire), wire);
   for (const wire of coreModels.UpdatedRecord) checkRecord('UpdatedRecord', 'UpdatedRecord', records.updatedRecord(wire), wire);
-  for (const name of ['PollerStatus', 'SweepPlan', 'SweepReport', 'PollerState']) {
+  for (const name of ['PollerStatus', 'SweepPlan', 'SweepReport', 'PollerState', 'TenantState']) {
     for (const wire of coreModels[name]) checkModel(name, name, JSON.parse(JSON.stringify(wire)), wire, true, false);
   }
 });

@@ -26,15 +26,19 @@ pub(crate) struct NativeFleet {
     created: u32,
 }
 
-/// `pulled` for Python: a record, `None` when idle, `CancelledError` once the fleet stops.
-fn pulled(p: Pulled) -> safe_tracker::Result<PulledRecord> {
+/// `p` for Python: a record, `None` when idle, `CancelledError` once the fleet stops. A
+/// record that cannot be encoded is given back (it comes again) rather than left out.
+fn pulled(fleet: &HostFleet, p: Pulled) -> safe_tracker::Result<PulledRecord> {
     match p {
         Pulled::Record(d) => {
             let kind = match d.record {
                 HostRecord::Items(_) => "items",
                 HostRecord::Updated(_) => "updated",
             };
-            Ok(Some((d.id, d.tenant, kind, d.record.json()?)))
+            let json = d.record.json().inspect_err(|_| {
+                let _ = fleet.release(d.id);
+            })?;
+            Ok(Some((d.id, d.tenant, kind, json)))
         }
         Pulled::Idle => Ok(None),
         Pulled::Stopped => Err(Error::Cancelled),
@@ -59,21 +63,22 @@ impl NativeFleet {
             .ok_or_else(|| PyRuntimeError::new_err("this fleet is closed"))
     }
 
-    /// Runs `fut` on `fleet`'s runtime, blocking with the GIL released.
+    /// Runs `fut` on the fleet's runtime (`handle`), blocking with the GIL released. The
+    /// future owns its reference to the fleet, so it is dropped without the GIL.
     fn block_on<T: Send + 'static>(
         py: Python<'_>,
-        fleet: &HostFleet,
+        handle: tokio::runtime::Handle,
         fut: impl Future<Output = safe_tracker::Result<T>> + Send + 'static,
     ) -> PyResult<T> {
         check_not_in_runtime()?;
-        let handle = fleet.handle();
         py.detach(move || handle.block_on(fut))
             .map_err(|e| to_py_err(py, &e))
     }
 
-    /// Runs `fut` on `fleet`'s runtime and calls `callback(ok, payload)` with the result.
+    /// Runs `fut` on the fleet's runtime (`handle`) and calls `callback(ok, payload)` with
+    /// the result.
     fn spawn<T>(
-        fleet: &HostFleet,
+        handle: tokio::runtime::Handle,
         fut: impl Future<Output = safe_tracker::Result<T>> + Send + 'static,
         callback: Completion,
     ) -> TaskHandle
@@ -81,7 +86,7 @@ impl NativeFleet {
         T: for<'py> IntoPyObject<'py> + Send + 'static,
     {
         let callback = callback.0;
-        let task = fleet.handle().spawn(async move {
+        let task = handle.spawn(async move {
             let result = fut.await;
             // try_attach: at interpreter shutdown there is no one left to tell.
             Python::try_attach(|py| {
@@ -126,7 +131,23 @@ impl NativeFleet {
     fn next(&self, py: Python<'_>, wait: f64) -> PyResult<PulledRecord> {
         let wait = self::wait(wait)?;
         let f = self.fleet()?;
-        Self::block_on(py, &f.clone(), async move { pulled(f.next(wait).await) })
+        let handle = f.handle();
+        let got = Self::block_on(py, handle, async move {
+            let p = f.next(wait).await;
+            pulled(&f, p).map(|r| (r, f))
+        })?;
+        let (record, f) = got;
+        // A Ctrl-C during the wait is raised here, before the caller could take the record:
+        // give it back first.
+        if let Err(interrupted) = py.check_signals() {
+            if let Some((id, ..)) = &record {
+                let _ = f.release(*id);
+            }
+            py.detach(move || drop(f));
+            return Err(interrupted);
+        }
+        py.detach(move || drop(f));
+        Ok(record)
     }
 
     /// `next` for asyncio: `callback(ok, payload)`. Aborting the task before it completes
@@ -135,8 +156,11 @@ impl NativeFleet {
         let wait = self::wait(wait)?;
         let f = self.fleet()?;
         Ok(Self::spawn(
-            &f.clone(),
-            async move { pulled(f.next(wait).await) },
+            f.handle(),
+            async move {
+                let p = f.next(wait).await;
+                pulled(&f, p)
+            },
             callback,
         ))
     }
@@ -163,14 +187,14 @@ impl NativeFleet {
     /// `restarted`). An invalid file is refused whole. Releases the GIL.
     fn reload(&self, py: Python<'_>) -> PyResult<String> {
         let f = self.fleet()?;
-        Self::block_on(py, &f.clone(), async move { applied(f.reload().await) })
+        Self::block_on(py, f.handle(), async move { applied(f.reload().await) })
     }
 
     /// `reload` for asyncio: `callback(ok, payload)`.
     fn reload_async(&self, callback: Completion) -> PyResult<TaskHandle> {
         let f = self.fleet()?;
         Ok(Self::spawn(
-            &f.clone(),
+            f.handle(),
             async move { applied(f.reload().await) },
             callback,
         ))
@@ -219,10 +243,34 @@ impl NativeFleet {
 
     /// How many tenants (never a token).
     fn __repr__(&self) -> String {
-        match self.fleet.lock().ok().and_then(|f| f.clone()) {
-            Some(f) => format!("NativeFleet(tenants={})", f.states().len()),
+        if self.created != pid() {
+            return "NativeFleet(inherited through fork)".into();
+        }
+        let n = self
+            .fleet
+            .lock()
+            .ok()
+            .and_then(|f| f.as_ref().map(|f| f.states().len()));
+        match n {
+            Some(n) => format!("NativeFleet(tenants={n})"),
             None => "NativeFleet(closed)".into(),
         }
+    }
+}
+
+impl Drop for NativeFleet {
+    /// A fleet never closed: stopped here without the GIL (its runtime's threads may be
+    /// waiting for it to log), or leaked in a child after `os.fork()` (it has no threads).
+    fn drop(&mut self) {
+        let Some(fleet) = self.fleet.get_mut().ok().and_then(Option::take) else {
+            return;
+        };
+        if self.created != pid() {
+            std::mem::forget(fleet);
+            return;
+        }
+        // Without an interpreter to attach to, the closure (and the fleet) is dropped as is.
+        let _ = Python::try_attach(move |py| py.detach(move || drop(fleet)));
     }
 }
 

@@ -206,3 +206,24 @@ def test_options_and_files_are_checked(fleet_sim: Sim, tmp_path: Path) -> None:
         fleet.states()
     fleet.close()  # twice is fine
 
+
+
+def test_a_blocking_fleet_refuses_an_async_handler_and_gives_the_record_back(fleet_sim: Sim, tmp_path: Path) -> None:
+    tenants = write_tenants(tmp_path / "tenants.toml", fleet_sim, [1])
+    with st.Fleet(str(tenants), max_requests_per_second=10_000) as fleet:
+
+        async def handler(tenant: str, record: st.FleetRecord) -> None:
+            pass
+
+        with pytest.raises(TypeError, match="AsyncFleet"):
+            fleet.run(handler)
+
+        async def later() -> None:
+            pass
+
+        # A plain function that returns a coroutine is caught once it returns: never awaited,
+        # so never acknowledged; its record is given back.
+        with pytest.raises(TypeError, match="AsyncFleet"):
+            fleet.run(lambda tenant, record: later())
+        seen = collect(fleet, ITEMS, threads=1)
+        assert len(seen) == ITEMS and set(seen.values()) == {1}, seen

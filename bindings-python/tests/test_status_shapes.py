@@ -127,7 +127,8 @@ def core_models() -> Dict[str, List[Dict[str, Any]]]:
 
 def test_every_field_vectors_are_the_shapes_and_meet_every_member() -> None:
     seen: Set[str] = set()
-    for name, cls in [("PollerStatus", st.PollerStatus), ("SweepPlan", st.SweepPlan), ("SweepReport", st.SweepReport)]:
+    for name, cls in [("PollerStatus", st.PollerStatus), ("SweepPlan", st.SweepPlan), ("SweepReport", st.SweepReport),
+                      ("TenantState", st.TenantState)]:
         for i, value in enumerate(core_models()[name]):
             seen |= conforms(value, cls, f"{name}[{i}]")
     # The checkpoint state (opaque to hosts) holds the same shapes under the same keys.

@@ -108,6 +108,15 @@ fn check_value(schema: &Value, at: &str, prop: &Value, value: &Value) {
             _ if target.contains_key("properties") => {
                 check_props(schema, at, name, target, value, false)
             }
+            _ if string_enum(target).is_some() => {
+                let values = string_enum(target).unwrap();
+                let raw = value.as_str().unwrap_or_else(|| panic!("{at}: not text"));
+                assert!(
+                    values.contains(&raw),
+                    "{at}: {raw} is not one of {values:?}"
+                );
+                seen(name, None);
+            }
             _ => check_union(schema, at, name, value),
         }
         return;
@@ -165,6 +174,15 @@ fn check_value(schema: &Value, at: &str, prop: &Value, value: &Value) {
         }
         Some(other) => panic!("{at}: schema type {other} not handled"),
     }
+}
+
+/// The constants of a string enum (a `oneOf` of `const` strings), `None` for anything else.
+fn string_enum(def: &Map<String, Value>) -> Option<Vec<&str>> {
+    def.get("oneOf")?
+        .as_array()?
+        .iter()
+        .map(|v| v.get("const").and_then(Value::as_str))
+        .collect()
 }
 
 /// Checks `value` against the one variant of the union `$defs/name` it matches (its required
@@ -379,6 +397,7 @@ const CORE_MODELS: &[&str] = &[
     "SweepPlan",
     "SweepReport",
     "PollerState",
+    "TenantState",
 ];
 
 /// `$defs` entries no vector holds, and why.
@@ -438,6 +457,7 @@ fn core_models_set_every_field_and_round_trip() {
                 "SweepPlan" => round_trip::<safe_tracker::poller::SweepPlan>(value),
                 "SweepReport" => round_trip::<safe_tracker::poller::SweepReport>(value),
                 "PollerState" => round_trip::<safe_tracker::poller::PollerState>(value),
+                "TenantState" => round_trip::<safe_tracker::fleet::TenantState>(value),
                 other => panic!("no core model {other}"),
             };
             assert_eq!(&encoded, value, "{at}: decodes and encodes back exactly");

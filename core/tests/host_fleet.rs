@@ -250,6 +250,23 @@ fn a_reload_starts_an_added_tenant_and_an_invalid_file_changes_nothing() {
     let second = take_all(&fleet, 3);
     assert!(second.keys().all(|(t, _)| t == "org2"), "{second:?}");
     assert_eq!(second.len(), 3);
+
+    // A reload racing the shutdown starts nothing once the fleet is shut.
+    fleet.handle().block_on(fleet.shutdown());
+    let after = fleet.handle().block_on(fleet.reload()).unwrap();
+    assert_eq!(
+        after,
+        Default::default(),
+        "nothing restarted after shutdown"
+    );
+    assert!(
+        fleet
+            .states()
+            .iter()
+            .all(|s| s.phase == TenantPhase::Stopped),
+        "{:?}",
+        fleet.states()
+    );
 }
 
 #[test]

@@ -17,6 +17,7 @@ go on. Records out when the fleet stops come again after a restart.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, Union
@@ -65,12 +66,32 @@ def _ack(native: _native.NativeFleet, id: int, tenant: str) -> None:
         LOGGER.info("tenant %s: record not acknowledged: %s", tenant, exc)
 
 
-def _fail(native: _native.NativeFleet, id: int, tenant: str, exc: Exception) -> None:
-    LOGGER.warning("tenant %s: the handler raised, the tenant stops: %s: %s", tenant, type(exc).__name__, exc)
+def _reason(exc: BaseException) -> str:
+    """``Type: message`` of a handler's exception, even when its ``str()`` raises."""
     try:
-        native.fail(id, f"{type(exc).__name__}: {exc}")
+        return f"{type(exc).__name__}: {exc}"
+    except Exception:
+        return type(exc).__name__
+
+
+def _fail(native: _native.NativeFleet, id: int, tenant: str, exc: Exception) -> None:
+    reason = _reason(exc)
+    LOGGER.warning("tenant %s: the handler raised, the tenant stops: %s", tenant, reason)
+    try:
+        native.fail(id, reason)
     except SafeError:  # stopped meanwhile: unacknowledged either way
         pass
+
+
+def _release(native: _native.NativeFleet, id: int) -> None:
+    try:
+        native.release(id)
+    except SafeError:  # its tenant stopped meanwhile: unacknowledged either way
+        pass
+
+
+class _NeedsAsyncFleet(TypeError):
+    """A handler of a blocking fleet returned an awaitable: its record was given back."""
 
 
 class _FleetBase:
@@ -109,7 +130,10 @@ class Fleet(_FleetBase):
     def run(self, handler: Callable[[str, FleetRecord], Any]) -> None:
         """Calls ``handler(tenant, record)`` for each record until ``stop()``; acknowledges it
         when the handler returns. A handler that raises stops its tenant (the record stays
-        unacknowledged); ``KeyboardInterrupt`` gives the record back and propagates."""
+        unacknowledged); ``KeyboardInterrupt`` gives the record back and propagates. An
+        ``async def`` handler is refused (use :class:`AsyncFleet`)."""
+        if inspect.iscoroutinefunction(handler):
+            raise TypeError("Fleet.run needs a plain function: use AsyncFleet for an async handler")
         native = self._native
         while True:
             try:
@@ -120,12 +144,19 @@ class Fleet(_FleetBase):
                 continue
             id, tenant, kind, raw = got
             try:
-                handler(tenant, _decode(kind, raw))
+                result = handler(tenant, _decode(kind, raw))
+                if inspect.isawaitable(result):
+                    if inspect.iscoroutine(result):
+                        result.close()
+                    raise _NeedsAsyncFleet("the handler returned an awaitable, which Fleet.run cannot await: use AsyncFleet")
+            except _NeedsAsyncFleet:
+                _release(native, id)
+                raise
             except Exception as exc:
                 _fail(native, id, tenant, exc)
                 continue
             except BaseException:
-                native.release(id)
+                _release(native, id)
                 raise
             _ack(native, id, tenant)
 
@@ -178,6 +209,12 @@ class AsyncFleet(_FleetBase):
             return await fut
         except asyncio.CancelledError:
             handle.abort()
+            # Cancelled after the record arrived (the task was woken, then cancelled): give it
+            # back, or its tenant would wait for its answer until the fleet closes.
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                got = fut.result()
+                if got is not None:
+                    _release(native, got[0])
             raise
 
     async def run(self, handler: Callable[[str, FleetRecord], Any]) -> None:
@@ -200,7 +237,7 @@ class AsyncFleet(_FleetBase):
                 _fail(native, id, tenant, exc)
                 continue
             except BaseException:  # cancelled: the record comes again
-                native.release(id)
+                _release(native, id)
                 raise
             _ack(native, id, tenant)
 

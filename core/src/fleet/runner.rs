@@ -234,6 +234,8 @@ struct Inner {
     cap: RequestCap,
     pools: Mutex<HashMap<String, HttpPool>>,
     running: tokio::sync::Mutex<BTreeMap<String, Running>>,
+    /// Set by [`Fleet::shutdown`] under the `running` lock: no apply starts a tenant after it.
+    shut: std::sync::atomic::AtomicBool,
     states: Mutex<BTreeMap<String, TenantState>>,
 }
 
@@ -265,6 +267,7 @@ impl Fleet {
                 cap,
                 pools: Mutex::new(HashMap::new()),
                 running: tokio::sync::Mutex::new(BTreeMap::new()),
+                shut: std::sync::atomic::AtomicBool::new(false),
                 states: Mutex::new(BTreeMap::new()),
             }),
         })
@@ -277,7 +280,8 @@ impl Fleet {
 
     /// Makes the running set `tenants`' enabled entries: starts the new ones, stops the ones
     /// gone or disabled (after their current record), restarts the ones whose revision
-    /// changed. Call it inside the runtime that runs the fleet.
+    /// changed. Call it inside the runtime that runs the fleet. After [`Fleet::shutdown`] it
+    /// changes nothing.
     pub async fn apply(&self, tenants: &[TenantSpec]) -> Applied {
         let mut applied = Applied::default();
         let wanted: BTreeMap<&str, &TenantSpec> = tenants
@@ -286,6 +290,9 @@ impl Fleet {
             .map(|t| (t.name.as_str(), t))
             .collect();
         let mut running = self.inner.running.lock().await;
+        if self.inner.shut.load(std::sync::atomic::Ordering::SeqCst) {
+            return applied;
+        }
         let gone: Vec<String> = running
             .keys()
             .filter(|name| !wanted.contains_key(name.as_str()))
@@ -331,9 +338,12 @@ impl Fleet {
     }
 
     /// Stops every tenant (each finishes or abandons its current record, unacknowledged) and
-    /// waits for them.
+    /// waits for them; the fleet starts no tenant after this.
     pub async fn shutdown(&self) {
         let mut running = self.inner.running.lock().await;
+        self.inner
+            .shut
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let all = std::mem::take(&mut *running);
         // Every tenant is told at once, then awaited: none polls on while others finish.
         for r in all.values() {
