@@ -16,7 +16,7 @@ export SAFE_SIMULATOR_BIN := $(SIMULATOR)
 # the wheel), read by `codegen` for the stub; the next build without the feature replaces it.
 NATIVE_INSPECT := $(CARGO_TARGET_DIR)/$(TRIPLE)/debug/lib_native.so
 
-.PHONY: bench fuzz soak test demo lint chromium rust-test python-test node-test c-test csharp-test header codegen codegen-check simulator venv fmt
+.PHONY: bench fuzz soak test demo lint chromium postgres rust-test python-test node-test c-test csharp-test header codegen codegen-check simulator venv fmt
 
 ## test: every check and test that exists (what CI runs)
 test: lint codegen-check rust-test python-test node-test c-test csharp-test fuzz-short
@@ -28,8 +28,13 @@ lint:
 
 ## rust-test: the core and simulator tests (integration tests run against the simulator);
 ## the `serve` status page test loads the page in headless Chromium (apt-get installs it)
-rust-test: chromium
+rust-test: chromium postgres
 	$(CARGO) test --workspace
+
+## postgres: Debian's PostgreSQL server binaries, for the tests' throw-away clusters
+## (installed when missing; nothing is left running: each test starts and stops its own)
+postgres:
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null)
 
 ## chromium: Debian's chromium, for the status page test (installed when missing)
 chromium:

@@ -23,6 +23,8 @@ pub mod migrations;
 pub mod models;
 pub mod pacing;
 pub mod poller;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod retry;
 pub mod routes;
 pub mod schema;

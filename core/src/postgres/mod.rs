@@ -1,0 +1,26 @@
+//! PostgreSQL for many processes sharing tenants (cargo feature `postgres`).
+//!
+//! [`PgStore`] is a pool of connections to one database, on a runtime of its own (one
+//! worker thread), so it serves async callers on any runtime and blocking callers on any
+//! thread alike. Its schema is versioned through the one migration mechanism of the SQL stores
+//! ([`crate::migrations::pending`]), each step applied once under a transaction-scoped
+//! `pg_advisory_xact_lock` (safe behind PgBouncer in transaction mode: no session state).
+//!
+//! [`Lease`]s give one owner per unit (a tenant): a row `(unit, owner, epoch, expires_at)`,
+//! claimed when unowned or expired (`FOR UPDATE SKIP LOCKED`), renewed by its owner, every
+//! time taken from the database's clock. Each write of the owner checks its epoch in the same
+//! transaction ([`PostgresCheckpoint`]): a lease taken over refuses the old owner's writes with
+//! [`Error::Fenced`]. A lease also keeps a local monotonic deadline, so its owner can stop
+//! calling SAFE once it may have lapsed, even while the database cannot be reached.
+//!
+//! The password comes from the URL, `PGPASSWORD`, or the `PGPASSFILE` file (default
+//! `~/.pgpass`), and never appears in a log, an error or `Debug`.
+
+mod checkpoint;
+mod connect;
+mod lease;
+mod schema;
+
+pub use checkpoint::PostgresCheckpoint;
+pub use connect::{PgOptions, PgStore};
+pub use lease::{Lease, LeaseOptions};

@@ -1,0 +1,233 @@
+//! The PostgreSQL store against a real server (a throw-away cluster per test, Debian's
+//! binaries): the schema is migrated once by processes starting together; a lease has one
+//! owner, and a lease taken over fences its old owner's writes (and its local deadline says
+//! it may no longer act); a released lease moves at once; a poller's checkpoint in PostgreSQL
+//! resumes where it stopped; the store's errors and `Debug` never show the password.
+
+#![cfg(feature = "postgres")]
+
+mod common;
+
+use std::time::Duration;
+
+use safe_test_postgres::Cluster;
+use safe_tracker::Error;
+use safe_tracker::poller::{CheckpointStore, Poller, PollerOptions, PollerState};
+use safe_tracker::postgres::{LeaseOptions, PgOptions, PgStore, PostgresCheckpoint};
+
+fn lease(owner: &str, ttl_secs: u64) -> LeaseOptions {
+    LeaseOptions {
+        owner: owner.to_string(),
+        ttl: Duration::from_secs(ttl_secs),
+    }
+}
+
+async fn store(url: &str) -> PgStore {
+    PgStore::connect(url, PgOptions::default()).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_starting_together_migrate_the_schema_once() {
+    let pg = Cluster::start();
+    let url = pg.create_database("migrate");
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { PgStore::connect(&url, PgOptions::default()).await })
+        })
+        .collect();
+    for s in starts {
+        s.await.unwrap().expect("every start succeeds");
+    }
+    let client = psql(
+        &pg,
+        "migrate",
+        "SELECT count(*) FROM safe_tracker_schema_version WHERE component = 'postgres_leases'",
+    );
+    assert_eq!(client.trim(), "1", "version 1 recorded once");
+}
+
+/// Runs `sql` with psql against database `db`; its unaligned output.
+fn psql(pg: &Cluster, db: &str, sql: &str) -> String {
+    let out = std::process::Command::new("psql")
+        .arg(pg.url(db))
+        .args(["-v", "ON_ERROR_STOP=1", "-At", "-c", sql])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_taken_over_fences_its_old_owner() {
+    let pg = Cluster::start();
+    let url = pg.create_database("fence");
+    let a = store(&url).await;
+    let b = store(&url).await;
+
+    let held = a
+        .claim("north-pd", &lease("worker-a", 1))
+        .await
+        .unwrap()
+        .expect("unowned: claimed");
+    assert!(held.is_live());
+    assert!(
+        b.claim("north-pd", &lease("worker-b", 30))
+            .await
+            .unwrap()
+            .is_none(),
+        "held: not claimed"
+    );
+    let a_cp = PostgresCheckpoint::new(a.clone(), held.clone());
+    let mut state = PollerState::new("items", 1);
+    state.cursor = 5;
+    a_cp.save("north-pd/items", &state).unwrap();
+
+    // A pause past the TTL (no renewal): the local deadline passes before anyone takes over.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert!(
+        !held.is_live(),
+        "past its deadline, the old owner may not act"
+    );
+    assert!(matches!(held.ensure_live(), Err(Error::Fenced(_))));
+
+    let taken = b
+        .claim("north-pd", &lease("worker-b", 30))
+        .await
+        .unwrap()
+        .expect("expired: taken over");
+    assert_eq!(taken.epoch(), held.epoch() + 1);
+    let b_cp = PostgresCheckpoint::new(b.clone(), taken.clone());
+    assert_eq!(
+        b_cp.load("north-pd/items").unwrap().unwrap().cursor,
+        5,
+        "the new owner resumes"
+    );
+
+    // The old owner wakes up and writes: refused, blocking and async alike, and its
+    // checkpoint stays as the new owner leaves it.
+    state.cursor = 9;
+    let refused = a_cp.save("north-pd/items", &state).unwrap_err();
+    assert!(matches!(refused, Error::Fenced(_)), "{refused}");
+    let refused = std::sync::Arc::new(a_cp.clone())
+        .save_async("north-pd/items".into(), state.clone())
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::Fenced(_)), "{refused}");
+    let batch = a_cp.save_batch(&[("north-pd/items", &state), ("north-pd/updated", &state)]);
+    assert!(
+        batch.iter().all(|r| matches!(r, Err(Error::Fenced(_)))),
+        "{batch:?}"
+    );
+    assert!(
+        !held.renew().await.unwrap(),
+        "a renewal finds it taken over"
+    );
+    assert_eq!(b_cp.load("north-pd/items").unwrap().unwrap().cursor, 5);
+
+    state.cursor = 7;
+    b_cp.save("north-pd/items", &state).unwrap();
+    assert!(taken.renew().await.unwrap());
+    assert_eq!(
+        psql(
+            &pg,
+            "fence",
+            "SELECT owner || ' ' || epoch || ' ' || takeovers FROM safe_tracker_leases"
+        )
+        .trim(),
+        format!("worker-b {} 1", taken.epoch())
+    );
+
+    // Released: another process claims it at once, without waiting for the TTL.
+    taken.release().await.unwrap();
+    assert!(!taken.is_live());
+    let again = a
+        .claim("north-pd", &lease("worker-a", 30))
+        .await
+        .unwrap()
+        .expect("released: claimed at once");
+    assert_eq!(again.epoch(), taken.epoch() + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_keeps_the_lease_renewed_and_refuses_a_second_owner() {
+    let pg = Cluster::start();
+    let url = pg.create_database("open");
+    let first =
+        PostgresCheckpoint::open(&url, "south-so", lease("worker-a", 1), PgOptions::default())
+            .await
+            .unwrap();
+    // Renewed every third of a second: still live, and still held, well past one TTL.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(first.lease().is_live());
+    let second =
+        PostgresCheckpoint::open(&url, "south-so", lease("worker-b", 1), PgOptions::default())
+            .await
+            .unwrap_err();
+    let text = second.to_string();
+    assert!(matches!(second, Error::Fenced(_)), "{text}");
+    assert!(text.contains("worker-a"), "names the holder: {text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poller_resumes_from_its_postgres_checkpoint() {
+    let sim = common::simulator(12).await;
+    let pg = Cluster::start();
+    let url = pg.create_database("poller");
+    let client = || common::client(&sim, 1);
+    let options = PollerOptions {
+        unsafe_min_interval: Some(Duration::ZERO),
+        ..PollerOptions::default()
+    };
+    let cp = PostgresCheckpoint::open(&url, "org1", lease("worker-a", 30), PgOptions::default())
+        .await
+        .unwrap();
+    let poller = Poller::open_async(client(), std::sync::Arc::new(cp.clone()), options.clone())
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let report = poller
+        .sweep(|r| {
+            seen.push(r.sequential_org_id);
+            async { Ok::<(), String>(()) }
+        })
+        .await
+        .unwrap();
+    assert_eq!(seen.len(), 12, "{report:?}");
+    drop(poller);
+    cp.lease().release().await.unwrap();
+
+    let cp = PostgresCheckpoint::open(&url, "org1", lease("worker-b", 30), PgOptions::default())
+        .await
+        .unwrap();
+    let poller = Poller::open_async(client(), std::sync::Arc::new(cp), options)
+        .await
+        .unwrap();
+    assert_eq!(poller.status().cursor, 13, "resumed from PostgreSQL");
+}
+
+#[tokio::test]
+async fn errors_and_debug_never_show_the_password() {
+    // Nothing listens on this port: the connection fails.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://rms:hunter2-secret@127.0.0.1:{port}/safe?sslmode=disable");
+    let options = PgOptions {
+        connect_timeout: Duration::from_secs(2),
+        ..PgOptions::default()
+    };
+    let e = PgStore::connect(&url, options).await.unwrap_err();
+    let text = format!("{e} {e:?}");
+    assert!(!text.contains("hunter2-secret"), "{text}");
+    assert!(
+        text.contains(&format!("rms@127.0.0.1:{port}/safe")),
+        "names the database: {text}"
+    );
+}
