@@ -36,6 +36,6 @@ pub use config::{
     Budget, ClientConfig, ClientConfigBuilder, Pacing, ProxyConfig, RetryPolicy, Timeouts,
 };
 pub use error::{Error, ErrorClass, ErrorCode, RequestContext, Result};
-pub use pacing::RequestCap;
+pub use pacing::{RequestCap, RequestGate};
 pub use routes::Routes;
 pub use transport::HttpPool;

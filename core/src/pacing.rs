@@ -14,6 +14,32 @@ use crate::error::{Error, Result};
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock>;
 
+/// A check made before every attempt of a client (after its pacing and cap): an error stops
+/// the call with that error and sends nothing. The fleet gives each tenant's clients one that
+/// says whether this process still holds the tenant's lease, so a process whose lease may have
+/// lapsed makes no SAFE request for it (the account's rate rule is at stake, not only data).
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct RequestGate(std::sync::Arc<dyn Fn() -> crate::Result<()> + Send + Sync>);
+
+impl RequestGate {
+    /// A gate that asks `check` before each attempt.
+    pub fn new(check: impl Fn() -> crate::Result<()> + Send + Sync + 'static) -> RequestGate {
+        RequestGate(std::sync::Arc::new(check))
+    }
+
+    /// Whether an attempt may go out now.
+    pub fn check(&self) -> crate::Result<()> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for RequestGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestGate")
+    }
+}
+
 /// A request cap shared by every client given it ([`crate::ClientConfigBuilder::request_cap`]):
 /// a process-wide ceiling over many agencies' clients, on top of each client's own pacing.
 /// Every attempt of every such client takes a slot (waiting for one when the cap is reached).

@@ -212,6 +212,9 @@ impl Transport {
             if let Some(cap) = &cfg.request_cap {
                 cap.acquire().await;
             }
+            if let Some(gate) = &cfg.request_gate {
+                gate.check()?;
+            }
             let span = tracing::debug_span!(
                 "safe.request",
                 method = %req.method,

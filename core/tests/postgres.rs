@@ -231,3 +231,48 @@ async fn errors_and_debug_never_show_the_password() {
         "names the database: {text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_request_goes_out_once_the_lease_may_have_lapsed() {
+    let sim = common::simulator(3).await;
+    let pg = Cluster::start();
+    let url = pg.create_database("gate");
+    let store = store(&url).await;
+    let held = store
+        .claim("org1", &lease("worker-a", 1))
+        .await
+        .unwrap()
+        .unwrap();
+    let cp = PostgresCheckpoint::new(store, held.clone());
+    let client = safe_tracker::Client::new(
+        common::builder(&sim, 1)
+            .request_gate(cp.request_gate())
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(client.item_by_seq(1).await.unwrap().is_some(), "live: sent");
+    let sent = sim.total_requests();
+    // No renewal (as for a process paused past its TTL): the local deadline passes.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let refused = client.item_by_seq(2).await.unwrap_err();
+    assert!(matches!(refused, Error::Fenced(_)), "{refused}");
+    assert_eq!(sim.total_requests(), sent, "nothing reached SAFE");
+    // A poller over that client stops as fenced, without a request either.
+    let poller = Poller::open_async(
+        client,
+        std::sync::Arc::new(cp),
+        PollerOptions {
+            unsafe_min_interval: Some(Duration::ZERO),
+            ..PollerOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let failed = poller
+        .sweep(|_| async { Ok::<(), String>(()) })
+        .await
+        .unwrap_err();
+    assert!(matches!(failed, Error::Fenced(_)), "{failed}");
+    assert_eq!(sim.total_requests(), sent);
+}

@@ -7,6 +7,7 @@ use deadpool_postgres::tokio_postgres::Transaction;
 
 use super::{Lease, LeaseOptions, PgOptions, PgStore};
 use crate::error::{Error, Result};
+use crate::pacing::RequestGate;
 use crate::poller::{CheckpointStore, LoadFuture, PollerState, SaveFuture, SaveMode};
 
 /// Checkpoints in PostgreSQL (table `safe_tracker_checkpoints`) for the pollers of one unit
@@ -53,6 +54,16 @@ impl PostgresCheckpoint {
     /// The lease the saves are fenced by.
     pub fn lease(&self) -> &Arc<Lease> {
         &self.lease
+    }
+
+    /// A gate for the unit's clients ([`crate::ClientConfigBuilder::request_gate`]): no
+    /// request goes out once the lease is lost, released or past its local deadline.
+    pub fn request_gate(&self) -> RequestGate {
+        let lease = Arc::downgrade(&self.lease);
+        RequestGate::new(move || match lease.upgrade() {
+            Some(lease) => lease.ensure_live(),
+            None => Err(Error::Fenced("the unit's lease was dropped".into())),
+        })
     }
 
     /// Saves `state` under `key` inside the caller's transaction `tx`, after the lease check

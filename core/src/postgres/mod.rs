@@ -10,7 +10,7 @@
 //! claimed when unowned or expired (`FOR UPDATE SKIP LOCKED`), renewed by its owner, every
 //! time taken from the database's clock. Each write of the owner checks its epoch in the same
 //! transaction ([`PostgresCheckpoint`]): a lease taken over refuses the old owner's writes with
-//! [`Error::Fenced`]. A lease also keeps a local monotonic deadline, so its owner can stop
+//! [`crate::Error::Fenced`]. A lease also keeps a local monotonic deadline, so its owner can stop
 //! calling SAFE once it may have lapsed, even while the database cannot be reached.
 //!
 //! The password comes from the URL, `PGPASSWORD`, or the `PGPASSFILE` file (default
