@@ -48,6 +48,12 @@ impl Client {
         self.transport.config()
     }
 
+    /// Asks `gate` before every later attempt of this client and its clones (see
+    /// [`crate::RequestGate`]); a poller opened on a store that has one adds it itself.
+    pub fn add_gate(&self, gate: crate::RequestGate) {
+        self.transport.add_gate(gate);
+    }
+
     /// Requests sent so far by this client and its clones (every attempt).
     pub fn requests_sent(&self) -> u64 {
         self.transport.requests_sent()

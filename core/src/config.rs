@@ -242,8 +242,6 @@ pub struct ClientConfig {
     /// A cap shared with other clients (e.g. every agency of a process), taken by every
     /// attempt on top of [`ClientConfig::pacing`]. Default none.
     pub request_cap: Option<crate::pacing::RequestCap>,
-    /// Asked before every attempt; its error stops the call unsent. Default none.
-    pub request_gate: Option<crate::pacing::RequestGate>,
 }
 
 impl ClientConfig {
@@ -288,7 +286,6 @@ pub struct ClientConfigBuilder {
     updated_items_field: String,
     allow_insecure_http: bool,
     request_cap: Option<crate::pacing::RequestCap>,
-    request_gate: Option<crate::pacing::RequestGate>,
 }
 
 impl Default for ClientConfigBuilder {
@@ -310,7 +307,6 @@ impl Default for ClientConfigBuilder {
             updated_items_field: "UpdatedDate".into(),
             allow_insecure_http: false,
             request_cap: None,
-            request_gate: None,
         }
     }
 }
@@ -452,12 +448,6 @@ impl ClientConfigBuilder {
         self
     }
 
-    /// Asks `gate` before every attempt (see [`crate::pacing::RequestGate`]).
-    pub fn request_gate(mut self, gate: crate::pacing::RequestGate) -> Self {
-        self.request_gate = Some(gate);
-        self
-    }
-
     /// Validates and builds the configuration.
     pub fn build(self) -> Result<ClientConfig> {
         let mut raw = self.base_url.trim().to_string();
@@ -532,7 +522,6 @@ impl ClientConfigBuilder {
             updated_items_field: self.updated_items_field,
             allow_insecure_http: self.allow_insecure_http,
             request_cap: self.request_cap,
-            request_gate: self.request_gate,
         })
     }
 }

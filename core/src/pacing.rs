@@ -15,10 +15,10 @@ use crate::error::{Error, Result};
 type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock>;
 
 /// A check made before every attempt of a client (after its pacing and cap): an error stops
-/// the call with that error and sends nothing. The fleet gives each tenant's clients one that
-/// says whether this process still holds the tenant's lease, so a process whose lease may have
-/// lapsed makes no SAFE request for it (the account's rate rule is at stake, not only data).
-/// Cheap to clone.
+/// the call with that error and sends nothing ([`crate::Client::add_gate`]). A store with a
+/// lease gives one that says whether this process still holds the unit, so a process whose
+/// lease may have lapsed makes no SAFE request for it (the account's rate rule is at stake,
+/// not only data). Cheap to clone.
 #[derive(Clone)]
 pub struct RequestGate(std::sync::Arc<dyn Fn() -> crate::Result<()> + Send + Sync>);
 

@@ -13,6 +13,7 @@ use crate::auth::{BodyKind, build_headers};
 use crate::config::ClientConfig;
 use crate::error::{Error, RequestContext, Result};
 use crate::pacing::Pacer;
+use crate::pacing::RequestGate;
 use crate::retry::{backoff, is_retryable_status, parse_retry_after};
 
 /// Longest body excerpt kept in an error, in characters.
@@ -126,6 +127,8 @@ struct Inner {
     /// The headers of a request without and with a JSON body, built once (cloned per
     /// request); `None` when they cannot be built, so each request reports why.
     headers: Option<(HeaderMap, HeaderMap)>,
+    /// Asked before every attempt ([`Transport::add_gate`]).
+    gates: std::sync::RwLock<Vec<RequestGate>>,
 }
 
 /// What one attempt gave.
@@ -170,8 +173,26 @@ impl Transport {
                 user_agent,
                 pacer,
                 headers,
+                gates: std::sync::RwLock::new(Vec::new()),
             }),
         })
+    }
+
+    /// Asks `gate` before every later attempt of this transport and its clones: an attempt
+    /// goes out only when every gate allows it.
+    pub fn add_gate(&self, gate: RequestGate) {
+        if let Ok(mut gates) = self.inner.gates.write() {
+            gates.push(gate);
+        }
+    }
+
+    fn check_gates(&self) -> Result<()> {
+        let gates = self
+            .inner
+            .gates
+            .read()
+            .map_err(|_| Error::Fenced("the request gates are poisoned".into()))?;
+        gates.iter().try_for_each(RequestGate::check)
     }
 
     /// The configuration this transport was built from.
@@ -212,9 +233,7 @@ impl Transport {
             if let Some(cap) = &cfg.request_cap {
                 cap.acquire().await;
             }
-            if let Some(gate) = &cfg.request_gate {
-                gate.check()?;
-            }
+            self.check_gates()?;
             let span = tracing::debug_span!(
                 "safe.request",
                 method = %req.method,

@@ -244,23 +244,10 @@ async fn no_request_goes_out_once_the_lease_may_have_lapsed() {
         .unwrap()
         .unwrap();
     let cp = PostgresCheckpoint::new(store, held.clone());
-    let client = safe_tracker::Client::new(
-        common::builder(&sim, 1)
-            .request_gate(cp.request_gate())
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
-    assert!(client.item_by_seq(1).await.unwrap().is_some(), "live: sent");
-    let sent = sim.total_requests();
-    // No renewal (as for a process paused past its TTL): the local deadline passes.
-    tokio::time::sleep(Duration::from_millis(1300)).await;
-    let refused = client.item_by_seq(2).await.unwrap_err();
-    assert!(matches!(refused, Error::Fenced(_)), "{refused}");
-    assert_eq!(sim.total_requests(), sent, "nothing reached SAFE");
-    // A poller over that client stops as fenced, without a request either.
+    let client = common::client(&sim, 1);
+    // The poller adds the lease's gate to its client.
     let poller = Poller::open_async(
-        client,
+        client.clone(),
         std::sync::Arc::new(cp),
         PollerOptions {
             unsafe_min_interval: Some(Duration::ZERO),
@@ -269,6 +256,13 @@ async fn no_request_goes_out_once_the_lease_may_have_lapsed() {
     )
     .await
     .unwrap();
+    assert!(client.item_by_seq(1).await.unwrap().is_some(), "live: sent");
+    let sent = sim.total_requests();
+    // No renewal (as for a process paused past its TTL): the local deadline passes.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let refused = client.item_by_seq(2).await.unwrap_err();
+    assert!(matches!(refused, Error::Fenced(_)), "{refused}");
+    assert_eq!(sim.total_requests(), sent, "nothing reached SAFE");
     let failed = poller
         .sweep(|_| async { Ok::<(), String>(()) })
         .await

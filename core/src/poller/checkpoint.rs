@@ -98,6 +98,11 @@ pub trait CheckpointStore: Send + Sync + fmt::Debug + 'static {
     fn lock_path(&self, _key: &str) -> Option<PathBuf> {
         None
     }
+    /// For a store that holds its pollers through a lease: the gate a poller opened on it
+    /// adds to its client, so no SAFE request goes out once the lease may have lapsed.
+    fn request_gate(&self) -> Option<crate::RequestGate> {
+        None
+    }
 }
 
 /// What [`CheckpointStore::save_batch`] answers when the batch failed as a whole (its

@@ -140,6 +140,10 @@ impl Core {
             }
             None => PollerState::new(stream, start_seq),
         };
+        // A store that owns its pollers through a lease gates every request of the client.
+        if let Some(gate) = store.request_gate() {
+            client.add_gate(gate);
+        }
         Ok(Core {
             client,
             store,

@@ -56,9 +56,10 @@ impl PostgresCheckpoint {
         &self.lease
     }
 
-    /// A gate for the unit's clients ([`crate::ClientConfigBuilder::request_gate`]): no
-    /// request goes out once the lease is lost, released or past its local deadline.
-    pub fn request_gate(&self) -> RequestGate {
+    /// A gate for the unit's clients ([`crate::Client::add_gate`]; a poller opened on this
+    /// store adds it to its client): no request goes out once the lease is lost, released or
+    /// past its local deadline.
+    pub fn gate(&self) -> RequestGate {
         let lease = Arc::downgrade(&self.lease);
         RequestGate::new(move || match lease.upgrade() {
             Some(lease) => lease.ensure_live(),
@@ -180,6 +181,10 @@ impl CheckpointStore for PostgresCheckpoint {
     fn save_async(self: Arc<Self>, key: String, state: PollerState) -> SaveFuture {
         let this = (*self).clone();
         Box::pin(this.save_all(vec![(key, state.to_json())]))
+    }
+
+    fn request_gate(&self) -> Option<RequestGate> {
+        Some(self.gate())
     }
 
     fn load_async(self: Arc<Self>, key: String) -> LoadFuture {
