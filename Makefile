@@ -40,15 +40,16 @@ postgres:
 chromium:
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null)
 
+## simulator: the SAFE simulator and the throw-away PostgreSQL cluster the bindings' tests start
 simulator:
-	$(CARGO) build -q -p safe-simulator
+	$(CARGO) build -q -p safe-simulator -p safe-test-postgres
 
 venv:
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check --upgrade pip maturin pytest mypy
 
 ## python-test: build and install the wheel into a venv, then pytest and mypy --strict
-python-test: simulator venv
+python-test: simulator postgres venv
 	$(VENV)/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings-python
 	cd bindings-python/tests && $(VENV)/bin/python -m pytest -q -p no:cacheprovider .
 	mkdir -p $(CARGO_TARGET_DIR)/readme-examples
@@ -58,7 +59,7 @@ python-test: simulator venv
 ## node-test: install the npm tooling (registry only), build the addon with its test-only
 ## panic probes (cargo feature test-panic; `npm run build` and `npm pack` build without), node
 ## --test, tsc
-node-test: simulator
+node-test: simulator postgres
 	cd bindings-node && npm ci --no-audit --no-fund --loglevel=error
 	cd bindings-node && npm run -s build:test
 	cd bindings-node && npm test

@@ -104,6 +104,12 @@ export interface Checkpoint { spec(): { kind: string; path?: string } }
 export class MemoryCheckpoint implements Checkpoint { spec(): { kind: string } }
 export class FileCheckpoint implements Checkpoint { constructor(path: string); readonly path: string; spec(): { kind: string; path: string } }
 export class SqliteCheckpoint implements Checkpoint { constructor(path: string); readonly path: string; spec(): { kind: string; path: string } }
+/** Checkpoints in PostgreSQL held through a lease on `unit`: one process at a time polls it. */
+export class PostgresCheckpoint implements Checkpoint {
+  constructor(url: string, unit: string, options?: { owner?: string; leaseTtl?: number });
+  readonly unit: string;
+  spec(): { kind: string };
+}
 export class CallbackCheckpoint implements Checkpoint {
   constructor(store: { load(key: string): Promise<string | null>; save(key: string, state: string): Promise<void> });
   spec(): { kind: string };

@@ -155,6 +155,25 @@ function sameFields(raw, data) {
 class MemoryCheckpoint { spec() { return { kind: 'memory' }; } }
 class FileCheckpoint { constructor(path) { this.path = String(path); } spec() { return { kind: 'file', path: this.path }; } }
 class SqliteCheckpoint { constructor(path) { this.path = String(path); } spec() { return { kind: 'sqlite', path: this.path }; } }
+/** Checkpoints in PostgreSQL held through a lease on `unit` (say a tenant's name), so one
+ * process at a time polls it, across machines. Opening a poller on it claims the lease
+ * (FencedError names the holder when another process has it); the lease is renewed every third
+ * of `leaseTtl` seconds; once another process has taken the unit over, saves and requests
+ * fail with FencedError (no SAFE request goes out once the lease may have lapsed). The password
+ * comes from `url`, PGPASSWORD or PGPASSFILE, and is never shown. */
+class PostgresCheckpoint {
+  constructor(url, unit, { owner, leaseTtl } = {}) {
+    if (typeof url !== 'string' || typeof unit !== 'string' || unit === '') {
+      throw new errors.InvalidConfigError('PostgresCheckpoint(url, unit): both are non-empty strings');
+    }
+    Object.defineProperty(this, 'url', { value: url, enumerable: false });
+    this.unit = unit;
+    this.owner = owner ?? null;
+    this.leaseTtl = leaseTtl ?? 30;
+  }
+  spec() { return { kind: 'postgres', url: this.url, unit: this.unit, owner: this.owner, lease_ttl: this.leaseTtl }; }
+  toString() { return `PostgresCheckpoint(${this.url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')}, ${this.unit})`; }
+}
 /** Your own store: async `load(key)` → saved JSON or null, async `save(key, json)`. */
 class CallbackCheckpoint {
   constructor({ load, save }) { this.load = load; this.save = save; }
@@ -489,6 +508,7 @@ module.exports = {
   MemoryCheckpoint,
   FileCheckpoint,
   SqliteCheckpoint,
+  PostgresCheckpoint,
   CallbackCheckpoint,
   ...errors,
 };

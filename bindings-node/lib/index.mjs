@@ -3,7 +3,7 @@ import cjs from './index.js';
 
 export * from './error-classes.mjs';
 export const {
-  decodeFormData, Client, Poller, UpdatedPoller, Fleet, MemoryCheckpoint, FileCheckpoint, SqliteCheckpoint, CallbackCheckpoint,
+  decodeFormData, Client, Poller, UpdatedPoller, Fleet, MemoryCheckpoint, FileCheckpoint, SqliteCheckpoint, PostgresCheckpoint, CallbackCheckpoint,
   SafeError, PanicError, errorsByCode, fromNative,
 } = cjs;
 export default cjs;

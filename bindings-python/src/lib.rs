@@ -328,9 +328,10 @@ impl NativePoller {
     ) -> PyResult<NativePoller> {
         check_fork(client.created, "client")?;
         let store = match checkpoint {
-            CheckpointArg::Spec(spec) => {
-                host::checkpoint_from_json(&spec).map_err(|e| to_py_err(py, &e))?
-            }
+            // A database store connects (and claims its lease) here: without the GIL.
+            CheckpointArg::Spec(spec) => py
+                .detach(move || host::checkpoint_from_json(&spec))
+                .map_err(|e| to_py_err(py, &e))?,
             CheckpointArg::Callbacks(load, save) => callback_store(load.0, save.0),
         };
         let c = client.client.clone();

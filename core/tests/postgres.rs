@@ -270,3 +270,29 @@ async fn no_request_goes_out_once_the_lease_may_have_lapsed() {
     assert!(matches!(failed, Error::Fenced(_)), "{failed}");
     assert_eq!(sim.total_requests(), sent);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_no_one_holds_any_more_is_given_up_at_once() {
+    let pg = Cluster::start();
+    let url = pg.create_database("drop");
+    let first =
+        PostgresCheckpoint::open(&url, "east-pd", lease("worker-a", 30), PgOptions::default())
+            .await
+            .unwrap();
+    drop(first);
+    // Well before its 30-second TTL: the dropped lease was released in the background.
+    let store = store(&url).await;
+    let mut claimed = None;
+    for _ in 0..100 {
+        claimed = store
+            .claim("east-pd", &lease("worker-b", 30))
+            .await
+            .unwrap();
+        if claimed.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let claimed = claimed.expect("free well before the TTL");
+    assert_eq!(claimed.epoch(), 2);
+}

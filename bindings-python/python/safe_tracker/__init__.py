@@ -52,6 +52,7 @@ from ._poller import (
     FileCheckpoint,
     MemoryCheckpoint,
     Poller,
+    PostgresCheckpoint,
     SqliteCheckpoint,
     UpdatedPoller,
 )
@@ -59,6 +60,7 @@ from ._poller import (
 __all__ = [
     "__version__", "Client", "AsyncClient", "Poller", "AsyncPoller", "UpdatedPoller",
     "AsyncUpdatedPoller", "Checkpoint", "MemoryCheckpoint", "FileCheckpoint", "SqliteCheckpoint",
+    "PostgresCheckpoint",
     "CallbackCheckpoint", "Model", "Item", "Case", "Person", "Address", "NewPerson", "User",
     "CustodyEntry", "FormDataEntry", "Form", "LookupEntry", "TypeaheadEntry", "SearchPage",
     "ItemRecord", "UpdatedRecord", "RecordKey", "SafeDateTime", "PollerStatus", "StuckNumber",

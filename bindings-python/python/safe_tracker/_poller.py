@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.parse
 from typing import (
     Any,
     AsyncIterator,
@@ -88,6 +89,38 @@ class SqliteCheckpoint(Checkpoint):
 
     def __repr__(self) -> str:
         return f"SqliteCheckpoint({self.path!r})"
+
+
+class PostgresCheckpoint(Checkpoint):
+    """Checkpoints in PostgreSQL (tables ``safe_tracker_checkpoints`` and
+    ``safe_tracker_leases``), held through a lease on ``unit`` (say a tenant's name), so that
+    one process at a time polls it, across machines.
+
+    Opening a poller on it claims the lease: :class:`~safe_tracker.FencedError` names the
+    holder when another process has it. The lease is renewed every third of ``lease_ttl``
+    seconds; every save checks it in its own transaction, and once another process has taken
+    the unit over, saves and requests fail with ``FencedError`` (no SAFE request goes out once
+    the lease may have lapsed). A unit given up (the poller closed) is free once its lease
+    runs out. The password comes from ``url``, ``PGPASSWORD`` or ``PGPASSFILE``; it is never
+    shown by ``repr`` or in errors. ``owner`` defaults to ``host-pid-random``."""
+
+    def __init__(self, url: str, unit: str, *, owner: Optional[str] = None, lease_ttl: float = 30.0) -> None:
+        self.url = str(url)
+        self.unit = str(unit)
+        self.owner = owner
+        self.lease_ttl = lease_ttl
+
+    def _spec(self) -> str:
+        return json.dumps({"kind": "postgres", "url": self.url, "unit": self.unit, "owner": self.owner,
+                           "lease_ttl": self.lease_ttl})
+
+    def __repr__(self) -> str:
+        parts = urllib.parse.urlsplit(self.url)
+        netloc = parts.netloc
+        if parts.password is not None:
+            netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+        shown = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+        return f"PostgresCheckpoint({shown!r}, {self.unit!r})"
 
 
 class CallbackCheckpoint(Checkpoint):

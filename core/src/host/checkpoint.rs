@@ -24,10 +24,74 @@ pub fn checkpoint_from_json(spec_json: &str) -> Result<Arc<dyn CheckpointStore>>
         Some("memory") => Ok(Arc::new(MemoryCheckpoint::new())),
         Some("file") => Ok(Arc::new(FileCheckpoint::new(path()?))),
         Some("sqlite") => Ok(Arc::new(SqliteCheckpoint::open(path()?)?)),
+        Some("postgres") => postgres_store(&v),
         other => Err(Error::InvalidConfig(format!(
-            "unknown checkpoint kind {other:?} (memory, file, sqlite or callback)"
+            "unknown checkpoint kind {other:?} (memory, file, sqlite, postgres or callback)"
         ))),
     }
+}
+
+/// `{"kind":"postgres","url":…,"unit":…,"owner"?:…,"lease_ttl"?:seconds}`: connects, claims
+/// the unit ([`Error::Fenced`] when another process holds it) and keeps its lease renewed.
+#[cfg(feature = "postgres")]
+fn postgres_store(v: &Value) -> Result<Arc<dyn CheckpointStore>> {
+    use crate::postgres::{LeaseOptions, PgOptions, PostgresCheckpoint};
+    let text = |key: &str| {
+        v.get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| Error::InvalidConfig(format!("a postgres checkpoint needs `{key}`")))
+    };
+    // One owner id per process unless the spec names one.
+    static PROCESS_OWNER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let mut lease = LeaseOptions::new();
+    lease.owner = match v.get("owner").and_then(Value::as_str) {
+        Some(owner) => owner.to_string(),
+        None => PROCESS_OWNER
+            .get_or_init(|| LeaseOptions::new().owner)
+            .clone(),
+    };
+    if let Some(ttl) = v.get("lease_ttl").filter(|t| !t.is_null()) {
+        lease.ttl = ttl
+            .as_f64()
+            .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+            .ok_or_else(|| Error::InvalidConfig("lease_ttl must be a number of seconds".into()))?;
+    }
+    // One store per unit and owner in a process: the pollers of a unit (new and updated
+    // items) share its lease, which is given up once the last of them is gone.
+    type Key = (String, String, String);
+    type Open = std::collections::HashMap<Key, std::sync::Weak<PostgresCheckpoint>>;
+    static OPEN: std::sync::OnceLock<std::sync::Mutex<Open>> = std::sync::OnceLock::new();
+    let key: Key = (
+        text("url")?.to_string(),
+        text("unit")?.to_string(),
+        lease.owner.clone(),
+    );
+    let open = OPEN.get_or_init(Default::default);
+    let mut open = open
+        .lock()
+        .map_err(|_| Error::Checkpoint("the PostgreSQL stores' registry is poisoned".into()))?;
+    open.retain(|_, store| store.strong_count() > 0);
+    if let Some(store) = open.get(&key).and_then(|w| w.upgrade())
+        && store.lease().is_live()
+    {
+        return Ok(store);
+    }
+    let store = Arc::new(PostgresCheckpoint::open_blocking(
+        &key.0,
+        &key.1,
+        lease,
+        PgOptions::default(),
+    )?);
+    open.insert(key, Arc::downgrade(&store));
+    Ok(store)
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres_store(_: &Value) -> Result<Arc<dyn CheckpointStore>> {
+    Err(Error::InvalidConfig(
+        "this build of safe-tracker has no PostgreSQL store (cargo feature `postgres`)".into(),
+    ))
 }
 
 /// A memory store seeded with a state the host loaded itself (`None` for a first run): for

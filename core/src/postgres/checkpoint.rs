@@ -36,6 +36,31 @@ impl PostgresCheckpoint {
         options: PgOptions,
     ) -> Result<PostgresCheckpoint> {
         let store = PgStore::connect(url, options).await?;
+        PostgresCheckpoint::claimed(store, unit, lease).await
+    }
+
+    /// [`PostgresCheckpoint::open`] for a thread outside any async runtime (the bindings'
+    /// constructors).
+    pub fn open_blocking(
+        url: &str,
+        unit: &str,
+        lease: LeaseOptions,
+        options: PgOptions,
+    ) -> Result<PostgresCheckpoint> {
+        let store = PgStore::connect_blocking(url, options)?;
+        let unit = unit.to_string();
+        store.clone().run_blocking(move |_| async move {
+            PostgresCheckpoint::claimed(store, &unit, lease).await
+        })
+    }
+
+    /// Claims `unit` on `store` and keeps the lease renewed; [`Error::Fenced`] naming the
+    /// holder when another process has it.
+    async fn claimed(
+        store: PgStore,
+        unit: &str,
+        lease: LeaseOptions,
+    ) -> Result<PostgresCheckpoint> {
         let Some(held) = store.claim(unit, &lease).await? else {
             let holder = store.holder(unit).await?;
             return Err(Error::Fenced(match holder {

@@ -327,7 +327,26 @@ impl Lease {
 }
 
 impl Drop for Lease {
+    /// A lease no one holds any more is given up at once (in the background, best effort: if
+    /// the database cannot be reached, it runs out after its TTL instead).
     fn drop(&mut self) {
         self.stop_renewing.cancel();
+        if self.lost.swap(true, Ordering::SeqCst) {
+            return; // released, or taken over: nothing to give up
+        }
+        let (unit, owner, epoch) = (self.unit.clone(), self.owner.clone(), self.epoch);
+        let store = self.store.clone();
+        self.store.spawn(async move {
+            let Ok(client) = store.client().await else {
+                return;
+            };
+            let _ = client
+                .execute(
+                    "UPDATE safe_tracker_leases SET owner = NULL, expires_at = NULL \
+                     WHERE unit = $1 AND owner = $2 AND epoch = $3",
+                    &[&unit, &owner, &epoch],
+                )
+                .await;
+        });
     }
 }
