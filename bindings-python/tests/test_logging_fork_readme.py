@@ -90,7 +90,7 @@ def readme_python(containing: str) -> str:
 
 def test_readme_example_runs_as_written(sim: Sim, tmp_path: Path) -> None:
     script = tmp_path / "readme_example.py"
-    script.write_text(readme_python("safe_tracker.Poller("))
+    script.write_text(readme_python("safe_tracker.FileCheckpoint("))
     env = dict(os.environ, SAFE_BASE_URL=sim.base_url, SAFE_TOKEN="sim-token-org2", SAFE_ORGANIZATION_ID="2", SAFE_OFFICE_ID="201", SAFE_REQUESTS_PER_SECOND="0")
     out = subprocess.run([sys.executable, str(script)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
