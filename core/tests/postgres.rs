@@ -296,3 +296,60 @@ async fn a_lease_no_one_holds_any_more_is_given_up_at_once() {
     let claimed = claimed.expect("free well before the TTL");
     assert_eq!(claimed.epoch(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_heartbeat_share_fairly_and_leave_at_once() {
+    let pg = Cluster::start();
+    let url = pg.create_database("workers");
+    let store = store(&url).await;
+    for w in ["worker-a", "worker-b", "worker-c"] {
+        store.heartbeat(w).await.unwrap();
+    }
+    let live = store.live_workers(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(live, ["worker-a", "worker-b", "worker-c"]);
+    assert_eq!(safe_tracker::postgres::fair_share(30, live.len()), 10);
+    // worker-c stops beating: after the window it no longer counts.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    store.heartbeat("worker-a").await.unwrap();
+    store.heartbeat("worker-b").await.unwrap();
+    assert_eq!(
+        store.live_workers(Duration::from_secs(1)).await.unwrap(),
+        ["worker-a", "worker-b"]
+    );
+
+    let held: Vec<_> = claim_all(&store, "worker-a", &["t1", "t2"]).await;
+    assert_eq!(held.len(), 2);
+    let leases = store.leases().await.unwrap();
+    assert!(
+        leases
+            .iter()
+            .all(|l| l.live && l.owner.as_deref() == Some("worker-a")),
+        "{leases:?}"
+    );
+    // Leaving on purpose gives up every lease at once.
+    assert_eq!(store.leave("worker-a").await.unwrap(), 2);
+    assert!(store.leases().await.unwrap().iter().all(|l| !l.live));
+    assert!(
+        store
+            .claim("t1", &lease("worker-b", 30))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store.live_workers(Duration::from_secs(30)).await.unwrap(),
+        ["worker-b", "worker-c"]
+    );
+}
+
+async fn claim_all(
+    store: &PgStore,
+    owner: &str,
+    units: &[&str],
+) -> Vec<std::sync::Arc<safe_tracker::postgres::Lease>> {
+    let mut held = Vec::new();
+    for unit in units {
+        held.push(store.claim(unit, &lease(owner, 30)).await.unwrap().unwrap());
+    }
+    held
+}

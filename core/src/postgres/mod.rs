@@ -13,6 +13,10 @@
 //! [`crate::Error::Fenced`]. A lease also keeps a local monotonic deadline, so its owner can stop
 //! calling SAFE once it may have lapsed, even while the database cannot be reached.
 //!
+//! Workers record a heartbeat (`safe_tracker_workers`); each takes at most its
+//! [`fair_share`] of the units, and one leaving on purpose gives up its leases at once
+//! ([`PgStore::leave`]).
+//!
 //! The password comes from the URL, `PGPASSWORD`, or the `PGPASSFILE` file (default
 //! `~/.pgpass`), and never appears in a log, an error or `Debug`.
 
@@ -20,7 +24,9 @@ mod checkpoint;
 mod connect;
 mod lease;
 mod schema;
+mod workers;
 
 pub use checkpoint::PostgresCheckpoint;
 pub use connect::{PgOptions, PgStore};
-pub use lease::{Lease, LeaseOptions};
+pub use lease::{Holder, Lease, LeaseOptions};
+pub use workers::{LeaseRow, fair_share};
