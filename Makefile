@@ -31,10 +31,10 @@ lint:
 rust-test: chromium postgres
 	$(CARGO) test --workspace
 
-## postgres: Debian's PostgreSQL server binaries, for the tests' throw-away clusters
-## (installed when missing; nothing is left running: each test starts and stops its own)
+## postgres: Debian's PostgreSQL server binaries and PgBouncer, for the tests' throw-away
+## clusters (installed when missing; nothing is left running: each test starts and stops its own)
 postgres:
-	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null)
+	(ls /usr/lib/postgresql/*/bin/initdb && test -x /usr/sbin/pgbouncer) >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql pgbouncer >/dev/null)
 
 ## chromium: Debian's chromium, for the status page test (installed when missing)
 chromium:

@@ -353,3 +353,71 @@ async fn claim_all(
     }
     held
 }
+
+/// Behind PgBouncer in transaction mode (two server connections for every client): many
+/// stores claiming, renewing, saving and beating at once share server connections, so a
+/// statement that outlived its transaction (a named prepared statement, a session setting)
+/// would fail on another client's connection. The store uses unnamed statements only and
+/// transaction-scoped locks, so all of it works, fencing included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everything_works_behind_pgbouncer_in_transaction_mode() {
+    let pg = Cluster::start();
+    pg.create_database("bounced");
+    let bouncer = safe_test_postgres::Bouncer::start(&pg, 2);
+    let url = bouncer.url("bounced");
+    let mut tasks = Vec::new();
+    for w in 0..6 {
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let store = PgStore::connect(&url, PgOptions::default()).await?;
+            let owner = format!("worker-{w}");
+            let held = store
+                .claim(&format!("unit-{w}"), &lease(&owner, 30))
+                .await?
+                .expect("each its own unit");
+            let cp = PostgresCheckpoint::new(store.clone(), held.clone());
+            let cp = std::sync::Arc::new(cp);
+            for i in 0..20u64 {
+                store.heartbeat(&owner).await?;
+                assert!(held.renew().await?);
+                let mut state = PollerState::new("items", 1);
+                state.cursor = i + 2;
+                cp.clone()
+                    .save_async(format!("unit-{w}/items"), state)
+                    .await?;
+                assert_eq!(
+                    cp.clone()
+                        .load_async(format!("unit-{w}/items"))
+                        .await?
+                        .unwrap()
+                        .cursor,
+                    i + 2
+                );
+            }
+            Ok::<_, Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await
+            .unwrap()
+            .expect("no statement failed behind the bouncer");
+    }
+    // Fencing behind the bouncer: a lapsed lease taken over refuses its old owner's write.
+    let a = store(&url).await;
+    let b = store(&url).await;
+    let old = a.claim("shared", &lease("old", 1)).await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let new = b.claim("shared", &lease("new", 30)).await.unwrap().unwrap();
+    let refused = PostgresCheckpoint::new(a, old)
+        .save("shared/items", &PollerState::new("items", 1))
+        .unwrap_err();
+    assert!(matches!(refused, Error::Fenced(_)), "{refused}");
+    PostgresCheckpoint::new(b, new)
+        .save("shared/items", &PollerState::new("items", 1))
+        .unwrap();
+    assert_eq!(
+        store(&url).await.leases().await.unwrap().len(),
+        7,
+        "six units and the shared one"
+    );
+}

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use deadpool_postgres::tokio_postgres::Transaction;
+use deadpool_postgres::tokio_postgres::types::Type;
 
 use super::{Lease, LeaseOptions, PgOptions, PgStore};
 use crate::error::{Error, Result};
@@ -130,9 +131,9 @@ impl PostgresCheckpoint {
             .run(move |pg| async move {
                 let client = pg.client().await?;
                 let row = client
-                    .query_opt(
+                    .query_typed_opt(
                         "SELECT state FROM safe_tracker_checkpoints WHERE stream_key = $1",
-                        &[&key],
+                        &[(&key, Type::TEXT)],
                     )
                     .await
                     .map_err(|e| pg.sql_error("read a checkpoint", e))?;
@@ -150,11 +151,11 @@ async fn save_row(
     key: &str,
     json: &str,
 ) -> Result<()> {
-    tx.execute(
+    tx.execute_typed(
         "INSERT INTO safe_tracker_checkpoints (stream_key, unit, state, saved_at) \
          VALUES ($1, $2, $3, now()) ON CONFLICT (stream_key) DO UPDATE \
          SET unit = excluded.unit, state = excluded.state, saved_at = excluded.saved_at",
-        &[&key, &unit, &json],
+        &[(&key, Type::TEXT), (&unit, Type::TEXT), (&json, Type::TEXT)],
     )
     .await
     .map_err(|e| pg.sql_error("save a checkpoint", e))?;

@@ -67,6 +67,15 @@ impl Drop for Inner {
     }
 }
 
+/// A driver error with the server's own message when there is one (`db error` alone says
+/// nothing); never its detail, which may quote row values.
+pub(super) fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
+
 /// `message` without the URL's password, wherever a driver may have quoted it.
 fn redacted(message: String, password: Option<&[u8]>) -> String {
     match password.and_then(|p| std::str::from_utf8(p).ok()) {
@@ -274,8 +283,9 @@ impl PgStore {
     /// A statement's error as a checkpoint error naming what was being done.
     pub(super) fn sql_error(&self, what: &str, e: tokio_postgres::Error) -> Error {
         Error::Checkpoint(format!(
-            "PostgreSQL {}: cannot {what}: {e}",
-            self.inner.target
+            "PostgreSQL {}: cannot {what}: {}",
+            self.inner.target,
+            describe(&e)
         ))
     }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::tokio_postgres::Transaction;
+use deadpool_postgres::tokio_postgres::types::Type;
 use tokio_util::sync::CancellationToken;
 
 use super::PgStore;
@@ -100,17 +101,17 @@ impl PgStore {
                     .transaction()
                     .await
                     .map_err(|e| pg.sql_error("claim a lease", e))?;
-                tx.execute(
+                tx.execute_typed(
                     "INSERT INTO safe_tracker_leases (unit) VALUES ($1) ON CONFLICT DO NOTHING",
-                    &[&unit],
+                    &[(&unit, Type::TEXT)],
                 )
                 .await
                 .map_err(|e| pg.sql_error("claim a lease", e))?;
                 let row = tx
-                    .query_opt(
+                    .query_typed_opt(
                         "SELECT owner, (expires_at IS NOT NULL AND expires_at > now()) \
                          FROM safe_tracker_leases WHERE unit = $1 FOR UPDATE SKIP LOCKED",
-                        &[&unit],
+                        &[(&unit, Type::TEXT)],
                     )
                     .await
                     .map_err(|e| pg.sql_error("claim a lease", e))?;
@@ -124,11 +125,16 @@ impl PgStore {
                 }
                 let taken_over = i64::from(holder.is_some_and(|h| h != owner));
                 let row = tx
-                    .query_one(
+                    .query_typed_one(
                         "UPDATE safe_tracker_leases SET owner = $2, epoch = epoch + 1, \
                          expires_at = now() + $3 * interval '1 second', acquired_at = now(), \
                          takeovers = takeovers + $4 WHERE unit = $1 RETURNING epoch",
-                        &[&unit, &owner, &ttl, &taken_over],
+                        &[
+                            (&unit, Type::TEXT),
+                            (&owner, Type::TEXT),
+                            (&ttl, Type::FLOAT8),
+                            (&taken_over, Type::INT8),
+                        ],
                     )
                     .await
                     .map_err(|e| pg.sql_error("claim a lease", e))?;
@@ -159,10 +165,10 @@ impl PgStore {
         self.run(move |pg| async move {
             let client = pg.client().await?;
             let row = client
-                .query_opt(
+                .query_typed_opt(
                     "SELECT owner, expires_at FROM safe_tracker_leases \
                      WHERE unit = $1 AND owner IS NOT NULL AND expires_at > now()",
-                    &[&unit],
+                    &[(&unit, Type::TEXT)],
                 )
                 .await
                 .map_err(|e| pg.sql_error("read a lease", e))?;
@@ -227,10 +233,14 @@ impl Lease {
     /// and fences the next). [`Error::Fenced`] when another process has taken it over.
     pub async fn check(&self, tx: &Transaction<'_>) -> Result<()> {
         let row = tx
-            .query_opt(
+            .query_typed_opt(
                 "SELECT 1 FROM safe_tracker_leases WHERE unit = $1 AND owner = $2 AND epoch = $3 \
                  FOR SHARE",
-                &[&self.unit, &self.owner, &self.epoch],
+                &[
+                    (&self.unit, Type::TEXT),
+                    (&self.owner, Type::TEXT),
+                    (&self.epoch, Type::INT8),
+                ],
             )
             .await
             .map_err(|e| self.store.sql_error("check a lease", e))?;
@@ -258,10 +268,10 @@ impl Lease {
             .run(move |pg| async move {
                 let client = pg.client().await?;
                 let n = client
-                    .execute(
+                    .execute_typed(
                         "UPDATE safe_tracker_leases SET expires_at = now() + $4 * interval '1 second' \
                          WHERE unit = $1 AND owner = $2 AND epoch = $3",
-                        &[&unit, &owner, &epoch, &ttl],
+                        &[(&unit, Type::TEXT), (&owner, Type::TEXT), (&epoch, Type::INT8), (&ttl, Type::FLOAT8)],
                     )
                     .await
                     .map_err(|e| pg.sql_error("renew a lease", e))?;
@@ -313,10 +323,14 @@ impl Lease {
             .run(move |pg| async move {
                 let client = pg.client().await?;
                 client
-                    .execute(
+                    .execute_typed(
                         "UPDATE safe_tracker_leases SET owner = NULL, expires_at = NULL \
                          WHERE unit = $1 AND owner = $2 AND epoch = $3",
-                        &[&unit, &owner, &epoch],
+                        &[
+                            (&unit, Type::TEXT),
+                            (&owner, Type::TEXT),
+                            (&epoch, Type::INT8),
+                        ],
                     )
                     .await
                     .map_err(|e| pg.sql_error("release a lease", e))?;
@@ -341,10 +355,14 @@ impl Drop for Lease {
                 return;
             };
             let _ = client
-                .execute(
+                .execute_typed(
                     "UPDATE safe_tracker_leases SET owner = NULL, expires_at = NULL \
                      WHERE unit = $1 AND owner = $2 AND epoch = $3",
-                    &[&unit, &owner, &epoch],
+                    &[
+                        (&unit, Type::TEXT),
+                        (&owner, Type::TEXT),
+                        (&epoch, Type::INT8),
+                    ],
                 )
                 .await;
         });

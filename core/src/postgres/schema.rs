@@ -1,6 +1,7 @@
 //! The PostgreSQL schema of the lease and checkpoint tables, and its migration.
 
 use deadpool_postgres::tokio_postgres::Client;
+use deadpool_postgres::tokio_postgres::types::Type;
 
 use crate::error::{Error, Result};
 use crate::migrations::{Migration, VERSION_TABLE, pending};
@@ -43,6 +44,10 @@ fn sql_error(what: &str, e: impl std::fmt::Display) -> Error {
     ))
 }
 
+fn db_error(what: &str, e: deadpool_postgres::tokio_postgres::Error) -> Error {
+    sql_error(what, super::connect::describe(&e))
+}
+
 /// Brings the database up to date: one transaction holding the advisory transaction lock
 /// reads the version again and applies what is pending, so two processes starting together
 /// apply each step once. Returns the versions applied.
@@ -50,10 +55,13 @@ pub(super) async fn migrate(client: &mut Client) -> Result<Vec<u32>> {
     let tx = client
         .transaction()
         .await
-        .map_err(|e| sql_error("begin", e))?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
-        .await
-        .map_err(|e| sql_error("take the schema lock", e))?;
+        .map_err(|e| db_error("begin", e))?;
+    tx.execute_typed(
+        "SELECT pg_advisory_xact_lock($1)",
+        &[(&SCHEMA_LOCK, Type::INT8)],
+    )
+    .await
+    .map_err(|e| db_error("take the schema lock", e))?;
     tx.batch_execute(&format!(
         "CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
             component TEXT NOT NULL,
@@ -64,34 +72,38 @@ pub(super) async fn migrate(client: &mut Client) -> Result<Vec<u32>> {
         );"
     ))
     .await
-    .map_err(|e| sql_error("create the version table", e))?;
+    .map_err(|e| db_error("create the version table", e))?;
     let row = tx
-        .query_one(
+        .query_typed_one(
             &format!("SELECT COALESCE(MAX(version), 0) FROM {VERSION_TABLE} WHERE component = $1"),
-            &[&COMPONENT],
+            &[(&COMPONENT, Type::TEXT)],
         )
         .await
-        .map_err(|e| sql_error("read the version", e))?;
+        .map_err(|e| db_error("read the version", e))?;
     let current: i32 = row.get(0);
     let current = u32::try_from(current).map_err(|_| sql_error("read the version", current))?;
     let mut applied = Vec::new();
     for step in pending(COMPONENT, current, MIGRATIONS)? {
         tx.batch_execute(step.sql)
             .await
-            .map_err(|e| sql_error(&format!("apply version {}", step.version), e))?;
+            .map_err(|e| db_error(&format!("apply version {}", step.version), e))?;
         let version = i32::try_from(step.version).expect("a small version");
-        tx.execute(
+        tx.execute_typed(
             &format!(
                 "INSERT INTO {VERSION_TABLE} (component, version, name, applied_at) \
                  VALUES ($1, $2, $3, to_char(now() AT TIME ZONE 'UTC', \
                  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
             ),
-            &[&COMPONENT, &version, &step.name],
+            &[
+                (&COMPONENT, Type::TEXT),
+                (&version, Type::INT4),
+                (&step.name, Type::TEXT),
+            ],
         )
         .await
-        .map_err(|e| sql_error(&format!("record version {}", step.version), e))?;
+        .map_err(|e| db_error(&format!("record version {}", step.version), e))?;
         applied.push(step.version);
     }
-    tx.commit().await.map_err(|e| sql_error("commit", e))?;
+    tx.commit().await.map_err(|e| db_error("commit", e))?;
     Ok(applied)
 }

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use deadpool_postgres::tokio_postgres::types::Type;
+
 use super::PgStore;
 use crate::error::Result;
 
@@ -38,11 +40,11 @@ impl PgStore {
         self.run(move |pg| async move {
             let client = pg.client().await?;
             client
-                .execute(
+                .execute_typed(
                     "INSERT INTO safe_tracker_workers (id, started_at, heartbeat) \
                      VALUES ($1, now(), now()) \
                      ON CONFLICT (id) DO UPDATE SET heartbeat = now()",
-                    &[&owner],
+                    &[(&owner, Type::TEXT)],
                 )
                 .await
                 .map_err(|e| pg.sql_error("record a heartbeat", e))?;
@@ -62,16 +64,19 @@ impl PgStore {
                 .await
                 .map_err(|e| pg.sql_error("leave", e))?;
             let released = tx
-                .execute(
+                .execute_typed(
                     "UPDATE safe_tracker_leases SET owner = NULL, expires_at = NULL \
                      WHERE owner = $1",
-                    &[&owner],
+                    &[(&owner, Type::TEXT)],
                 )
                 .await
                 .map_err(|e| pg.sql_error("leave", e))?;
-            tx.execute("DELETE FROM safe_tracker_workers WHERE id = $1", &[&owner])
-                .await
-                .map_err(|e| pg.sql_error("leave", e))?;
+            tx.execute_typed(
+                "DELETE FROM safe_tracker_workers WHERE id = $1",
+                &[(&owner, Type::TEXT)],
+            )
+            .await
+            .map_err(|e| pg.sql_error("leave", e))?;
             tx.commit().await.map_err(|e| pg.sql_error("leave", e))?;
             Ok(released)
         })
@@ -84,10 +89,10 @@ impl PgStore {
         self.run(move |pg| async move {
             let client = pg.client().await?;
             let rows = client
-                .query(
+                .query_typed(
                     "SELECT id FROM safe_tracker_workers \
                      WHERE heartbeat > now() - $1 * interval '1 second' ORDER BY id",
-                    &[&secs],
+                    &[(&secs, Type::FLOAT8)],
                 )
                 .await
                 .map_err(|e| pg.sql_error("list the workers", e))?;
@@ -101,7 +106,7 @@ impl PgStore {
         self.run(move |pg| async move {
             let client = pg.client().await?;
             let rows = client
-                .query(
+                .query_typed(
                     "SELECT unit, owner, epoch, expires_at, \
                      (owner IS NOT NULL AND expires_at > now()), takeovers \
                      FROM safe_tracker_leases ORDER BY unit",

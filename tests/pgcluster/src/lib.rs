@@ -8,8 +8,11 @@
 //! and [`Drop`] (an immediate stop, then the folder is removed) let a test restart the server
 //! mid-run. Nothing depends on a server left running: each cluster is its own.
 //!
-//! `make test` installs Debian's `postgresql` package when it is missing; without it,
-//! [`Cluster::start`] panics with what to install.
+//! [`Bouncer::start`] puts Debian's PgBouncer in transaction pooling mode in front of a
+//! cluster, as the vendors who pool connections run it.
+//!
+//! `make test` installs Debian's `postgresql` and `pgbouncer` packages when they are missing;
+//! without them, [`Cluster::start`] and [`Bouncer::start`] panic with what to install.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -222,4 +225,96 @@ fn run(c: &mut Command) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// PgBouncer in transaction pooling mode in front of a [`Cluster`] (a few server
+/// connections shared by every client, so statements of different clients meet on one
+/// server connection), stopped on drop.
+#[derive(Debug)]
+pub struct Bouncer {
+    child: std::process::Child,
+    port: u16,
+    _root: tempfile::TempDir,
+}
+
+impl Bouncer {
+    /// Starts PgBouncer for every database of `cluster` with `server_connections` server
+    /// connections per database and user; waits until it listens.
+    pub fn start(cluster: &Cluster, server_connections: u32) -> Bouncer {
+        let bin = Path::new("/usr/sbin/pgbouncer");
+        assert!(
+            bin.exists(),
+            "{} not found: install Debian's `pgbouncer` package (make test does)",
+            bin.display()
+        );
+        let root = tempfile::Builder::new()
+            .prefix("safe-pgbouncer-")
+            .tempdir()
+            .expect("a temporary folder");
+        let port = free_port();
+        let dir = root.path();
+        std::fs::write(dir.join("userlist.txt"), "\"postgres\" \"\"\n").expect("userlist");
+        std::fs::write(
+            dir.join("pgbouncer.ini"),
+            format!(
+                "[databases]\n* = host=127.0.0.1 port={}\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\n\
+                 listen_port = {port}\nunix_socket_dir =\nauth_type = trust\n\
+                 auth_file = {}/userlist.txt\npool_mode = transaction\nmax_client_conn = 500\n\
+                 default_pool_size = {server_connections}\n\
+                 ignore_startup_parameters = extra_float_digits,options\n\
+                 logfile = {}/pgbouncer.log\n",
+                cluster.port(),
+                dir.display(),
+                dir.display()
+            ),
+        )
+        .expect("pgbouncer.ini");
+        let user = is_root().then_some("nobody");
+        if let Some(user) = user {
+            run(Command::new("chown").args(["-R", user]).arg(dir));
+        }
+        let mut c = Command::new(bin);
+        if let Some(user) = user {
+            // PgBouncer refuses to run as root; `-u` drops to the user after it starts.
+            c.args(["-u", user]);
+        }
+        let child = c
+            .arg(dir.join("pgbouncer.ini"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start pgbouncer: {e}"));
+        let bouncer = Bouncer {
+            child,
+            port,
+            _root: root,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "pgbouncer did not listen: {}",
+                std::fs::read_to_string(bouncer._root.path().join("pgbouncer.log"))
+                    .unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bouncer
+    }
+
+    /// A connection URL for database `db` through the bouncer.
+    pub fn url(&self, db: &str) -> String {
+        format!(
+            "postgres://postgres@127.0.0.1:{}/{db}?sslmode=disable",
+            self.port
+        )
+    }
+}
+
+impl Drop for Bouncer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
