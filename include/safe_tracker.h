@@ -127,6 +127,11 @@ typedef enum {
    */
   SAFE_FENCED = 53,
   /*
+   The checkpoint store's database could not be reached (down, restarting, the network):
+   nothing was written; a poller tries again later, as after a transport error.
+   */
+  SAFE_STORE_UNAVAILABLE = 54,
+  /*
    A NULL pointer, invalid UTF-8, or a call from inside a callback.
    */
   SAFE_INVALID_ARGUMENT = 90,

@@ -57,6 +57,10 @@ namespace SafeTracker
         /// polling it and writes nothing more for it; the new owner goes on from the
         /// checkpoint.</summary>
         Fenced = 53,
+        /// <summary>The checkpoint store's database could not be reached (down, restarting, the
+        /// network): nothing was written; a poller tries again later, as after a transport
+        /// error.</summary>
+        StoreUnavailable = 54,
         /// <summary>A NULL pointer, invalid UTF-8, or a call from inside a callback.</summary>
         InvalidArgument = 90,
         /// <summary>A panic inside the library was caught.</summary>

@@ -52,6 +52,9 @@ pub enum safe_status {
     /// Another process owns this poller now (its lease moved on): this one stops polling it and
     /// writes nothing more for it; the new owner goes on from the checkpoint.
     SAFE_FENCED = 53,
+    /// The checkpoint store's database could not be reached (down, restarting, the network):
+    /// nothing was written; a poller tries again later, as after a transport error.
+    SAFE_STORE_UNAVAILABLE = 54,
     /// A NULL pointer, invalid UTF-8, or a call from inside a callback.
     SAFE_INVALID_ARGUMENT = 90,
     /// A panic inside the library was caught.
@@ -81,6 +84,7 @@ impl safe_status {
             ErrorCode::Cancelled => safe_status::SAFE_CANCELLED,
             ErrorCode::Consumer => safe_status::SAFE_CONSUMER,
             ErrorCode::Fenced => safe_status::SAFE_FENCED,
+            ErrorCode::StoreUnavailable => safe_status::SAFE_STORE_UNAVAILABLE,
             // `ErrorCode` is `#[non_exhaustive]`, so a match needs this arm; the check below
             // runs this function for every core code when the crate compiles, so a code added
             // to the core without `make codegen` stops the build here.

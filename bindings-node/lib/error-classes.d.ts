@@ -67,3 +67,7 @@ export class ConsumerError extends SafeError {}
 /** Another process owns this poller now (its lease moved on): this one stops polling it and
  * writes nothing more for it; the new owner goes on from the checkpoint. */
 export class FencedError extends SafeError {}
+
+/** The checkpoint store's database could not be reached (down, restarting, the network): nothing
+ * was written; a poller tries again later, as after a transport error. */
+export class StoreUnavailableError extends SafeError {}

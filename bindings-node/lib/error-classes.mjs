@@ -23,4 +23,5 @@ export const {
   CancelledError,
   ConsumerError,
   FencedError,
+  StoreUnavailableError,
 } = cjs;

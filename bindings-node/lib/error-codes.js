@@ -22,4 +22,5 @@ module.exports = [
   [51, 'Cancelled', 'interrupted'],
   [52, 'Consumer', 'storage'],
   [53, 'Fenced', 'ownership'],
+  [54, 'StoreUnavailable', 'transient'],
 ];

@@ -116,6 +116,9 @@ error_codes! {
     /// Another process owns this poller now (its lease moved on): this one stops polling it
     /// and writes nothing more for it; the new owner goes on from the checkpoint.
     Fenced = 53 => Ownership,
+    /// The checkpoint store's database could not be reached (down, restarting, the network):
+    /// nothing was written; a poller tries again later, as after a transport error.
+    StoreUnavailable = 54 => Transient,
 }
 
 impl ErrorCode {
@@ -147,6 +150,7 @@ impl ErrorCode {
                 | ErrorCode::AccountDisabled
                 | ErrorCode::LicenseUnavailable
                 | ErrorCode::Fenced
+                | ErrorCode::StoreUnavailable
         )
     }
 }
@@ -400,6 +404,9 @@ pub enum Error {
     /// See [`ErrorCode::Fenced`].
     #[error("fenced: {0}")]
     Fenced(String),
+    /// See [`ErrorCode::StoreUnavailable`].
+    #[error("checkpoint store unavailable: {0}")]
+    StoreUnavailable(String),
 }
 
 /// `GET items/seqOrgID/{n}`: the method and templated path an error names. Every error is
@@ -443,6 +450,7 @@ impl Error {
             Error::Cancelled => ErrorCode::Cancelled,
             Error::Consumer(_) => ErrorCode::Consumer,
             Error::Fenced(_) => ErrorCode::Fenced,
+            Error::StoreUnavailable(_) => ErrorCode::StoreUnavailable,
         }
     }
 
@@ -626,6 +634,9 @@ mod tests {
             ErrorCode::Cancelled => Error::Cancelled,
             ErrorCode::Consumer => Error::Consumer("refused".into()),
             ErrorCode::Fenced => Error::Fenced("the lease moved to another process".into()),
+            ErrorCode::StoreUnavailable => {
+                Error::StoreUnavailable("the database could not be reached".into())
+            }
         }
     }
 

@@ -421,3 +421,36 @@ async fn everything_works_behind_pgbouncer_in_transaction_mode() {
         "six units and the shared one"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_restart_is_transient_and_the_store_reconnects() {
+    let pg = Cluster::start();
+    let url = pg.create_database("restart");
+    let store = store(&url).await;
+    let held = store
+        .claim("west-pd", &lease("worker-a", 30))
+        .await
+        .unwrap()
+        .unwrap();
+    let cp = PostgresCheckpoint::new(store.clone(), held.clone());
+    cp.save("west-pd/items", &PollerState::new("items", 3))
+        .unwrap();
+
+    pg.stop();
+    let down = cp
+        .save("west-pd/items", &PollerState::new("items", 4))
+        .unwrap_err();
+    assert!(matches!(down, Error::StoreUnavailable(_)), "{down:?}");
+    assert_eq!(down.code().class(), safe_tracker::ErrorClass::Transient);
+    assert!(held.renew().await.is_err(), "no renewal while it is down");
+    assert!(held.is_live(), "still within its TTL: the owner may go on");
+
+    pg.start_again();
+    cp.save("west-pd/items", &PollerState::new("items", 5))
+        .unwrap();
+    assert!(
+        held.renew().await.unwrap(),
+        "the same lease, renewed after the restart"
+    );
+    assert_eq!(cp.load("west-pd/items").unwrap().unwrap().cursor, 5);
+}

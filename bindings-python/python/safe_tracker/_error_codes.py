@@ -32,6 +32,7 @@ __all__ = [
     "CancelledError",
     "ConsumerError",
     "FencedError",
+    "StoreUnavailableError",
     "ERRORS_BY_CODE",
 ]
 
@@ -156,6 +157,13 @@ class FencedError(SafeError):
     code = 53
 
 
+class StoreUnavailableError(SafeError):
+    """The checkpoint store's database could not be reached (down, restarting, the network):
+    nothing was written; a poller tries again later, as after a transport error."""
+
+    code = 54
+
+
 ERROR_CODES: Tuple[Tuple[int, str, str], ...] = (
     (1, "InvalidConfig", "caller"),
     (2, "Validation", "caller"),
@@ -176,6 +184,7 @@ ERROR_CODES: Tuple[Tuple[int, str, str], ...] = (
     (51, "Cancelled", "interrupted"),
     (52, "Consumer", "storage"),
     (53, "Fenced", "ownership"),
+    (54, "StoreUnavailable", "transient"),
 )
 """Every stable code of the core as ``(code, name, class)``, ascending."""
 
@@ -199,6 +208,7 @@ ERRORS_BY_CODE: Dict[int, Type[SafeError]] = {
     51: CancelledError,
     52: ConsumerError,
     53: FencedError,
+    54: StoreUnavailableError,
 }
 """Every exception class by its stable code."""
 

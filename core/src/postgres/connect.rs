@@ -76,6 +76,23 @@ pub(super) fn describe(e: &tokio_postgres::Error) -> String {
     }
 }
 
+/// True when `e` says the database could not be reached, not that the statement was wrong:
+/// a closed or broken connection, or the server's connection-exception (08) and
+/// operator-intervention (57P01 shutdown, 57P02 crash, 57P03 cannot connect now) codes.
+pub(super) fn unavailable(e: &tokio_postgres::Error) -> bool {
+    match e.as_db_error() {
+        Some(db) => {
+            let code = db.code().code();
+            code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+        }
+        None => {
+            e.is_closed()
+                || std::error::Error::source(e)
+                    .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
+        }
+    }
+}
+
 /// `message` without the URL's password, wherever a driver may have quoted it.
 fn redacted(message: String, password: Option<&[u8]>) -> String {
     match password.and_then(|p| std::str::from_utf8(p).ok()) {
@@ -273,20 +290,32 @@ impl PgStore {
     /// A connection of the pool; an error names the database, never the password.
     pub(super) async fn client(&self) -> Result<Object> {
         self.inner.pool.get().await.map_err(|e| {
-            Error::Checkpoint(format!(
-                "cannot connect to PostgreSQL {}: {e}",
+            let why = match &e {
+                deadpool_postgres::PoolError::Backend(e) => describe(e),
+                other => other.to_string(),
+            };
+            Error::StoreUnavailable(format!(
+                "cannot connect to PostgreSQL {}: {why}",
                 self.inner.target
             ))
         })
     }
 
     /// A statement's error as a checkpoint error naming what was being done.
+    /// A connection that broke, or a server shutting down or starting, is
+    /// [`Error::StoreUnavailable`] (transient: nothing was written); anything else is a
+    /// checkpoint error.
     pub(super) fn sql_error(&self, what: &str, e: tokio_postgres::Error) -> Error {
-        Error::Checkpoint(format!(
+        let message = format!(
             "PostgreSQL {}: cannot {what}: {}",
             self.inner.target,
             describe(&e)
-        ))
+        );
+        if unavailable(&e) {
+            Error::StoreUnavailable(message)
+        } else {
+            Error::Checkpoint(message)
+        }
     }
 
     /// Runs `work(store)` on the store's runtime and awaits it from any runtime.
