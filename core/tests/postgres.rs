@@ -454,3 +454,58 @@ async fn a_database_restart_is_transient_and_the_store_reconnects() {
     );
     assert_eq!(cp.load("west-pd/items").unwrap().unwrap().cursor, 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_joining_end_up_with_a_fair_share_each() {
+    use safe_tracker::postgres::Membership;
+    let pg = Cluster::start();
+    let url = pg.create_database("balance");
+    let units: Vec<String> = (1..=30).map(|i| format!("tenant-{i:02}")).collect();
+    let worker = |name: &str| {
+        let url = url.clone();
+        let name = name.to_string();
+        async move { Membership::new(store(&url).await, lease(&name, 30)) }
+    };
+    let a = worker("worker-a").await;
+    let first = a.round(&units).await.unwrap();
+    assert_eq!(
+        (first.claimed.len(), first.share),
+        (30, 30),
+        "alone: everything"
+    );
+
+    // A second and a third worker join; rounds go on until nothing moves (bounded).
+    let b = worker("worker-b").await;
+    let c = worker("worker-c").await;
+    let members = [&a, &b, &c];
+    for _ in 0..6 {
+        for m in members {
+            let round = m.round(&units).await.unwrap();
+            assert!(round.lost.is_empty(), "nothing is taken over: {round:?}");
+            for unit in &round.surplus {
+                m.release(unit).await.unwrap();
+            }
+        }
+    }
+    let counts: Vec<usize> = members.iter().map(|m| m.held().len()).collect();
+    assert_eq!(counts, [10, 10, 10], "a third each");
+    let mut all: Vec<String> = members
+        .iter()
+        .flat_map(|m| m.held().into_iter().map(|(u, _)| u))
+        .collect();
+    all.sort();
+    assert_eq!(all, units, "every unit held once");
+
+    // worker-c stops on purpose: its units move to the others at the next rounds.
+    c.leave().await.unwrap();
+    for _ in 0..3 {
+        for m in [&a, &b] {
+            let round = m.round(&units).await.unwrap();
+            for unit in &round.surplus {
+                m.release(unit).await.unwrap();
+            }
+        }
+    }
+    assert_eq!(a.held().len() + b.held().len(), 30);
+    assert_eq!((a.held().len(), b.held().len()), (15, 15));
+}

@@ -144,3 +144,117 @@ mod tests {
         assert_eq!(fair_share(0, 4), 0);
     }
 }
+
+/// What one [`Membership::round`] found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Round {
+    /// Units claimed in this round (start polling them).
+    pub claimed: Vec<String>,
+    /// Units held over this worker's fair share: stop them after their current item, then
+    /// [`Membership::release`] each, so a worker that joined gets its share.
+    pub surplus: Vec<String>,
+    /// Units whose lease another process took over (stop them at once: writes are fenced).
+    pub lost: Vec<String>,
+    /// The fair share this round worked to.
+    pub share: usize,
+    /// The live workers counted, this one included.
+    pub workers: usize,
+}
+
+/// One worker's part in sharing a set of units with the other workers of a database: each
+/// [`Membership::round`] beats its heartbeat, renews what it holds, and claims free units up
+/// to its fair share (units ÷ live workers, rounded up) or names its surplus.
+#[derive(Debug)]
+pub struct Membership {
+    store: PgStore,
+    lease: super::LeaseOptions,
+    held: std::sync::Mutex<std::collections::BTreeMap<String, std::sync::Arc<super::Lease>>>,
+}
+
+impl Membership {
+    /// A worker `lease.owner` of `store`; it holds nothing until its first round.
+    pub fn new(store: PgStore, lease: super::LeaseOptions) -> Membership {
+        Membership {
+            store,
+            lease,
+            held: Default::default(),
+        }
+    }
+
+    /// The units held now, with their leases.
+    pub fn held(&self) -> Vec<(String, std::sync::Arc<super::Lease>)> {
+        self.held
+            .lock()
+            .map(|h| h.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    /// One round over the wanted `units` (the tenant set): heartbeat, renewals, then claims
+    /// up to the fair share, or the surplus over it (the last units by name, so workers agree
+    /// on nothing and still converge).
+    pub async fn round(&self, units: &[String]) -> Result<Round> {
+        let mut round = Round::default();
+        self.store.heartbeat(&self.lease.owner).await?;
+        let wanted: std::collections::BTreeSet<&str> = units.iter().map(String::as_str).collect();
+        for (unit, lease) in self.held() {
+            let keep = wanted.contains(unit.as_str()) && lease.renew().await?;
+            if !keep {
+                if let Ok(mut held) = self.held.lock() {
+                    held.remove(&unit);
+                }
+                if wanted.contains(unit.as_str()) {
+                    round.lost.push(unit);
+                } else {
+                    lease.release().await?;
+                }
+            }
+        }
+        let live = self.store.live_workers(self.lease.ttl).await?;
+        round.workers = live.len().max(1);
+        round.share = fair_share(wanted.len(), round.workers);
+        let held: Vec<String> = self.held().into_iter().map(|(u, _)| u).collect();
+        if held.len() > round.share {
+            round.surplus = held[round.share..].to_vec();
+            return Ok(round);
+        }
+        let taken: std::collections::BTreeSet<String> = self
+            .store
+            .leases()
+            .await?
+            .into_iter()
+            .filter(|l| l.live)
+            .map(|l| l.unit)
+            .collect();
+        let mut count = held.len();
+        for unit in wanted.iter().filter(|u| !taken.contains(**u)) {
+            if count >= round.share {
+                break;
+            }
+            if let Some(lease) = self.store.claim(unit, &self.lease).await? {
+                if let Ok(mut held) = self.held.lock() {
+                    held.insert((*unit).to_string(), lease);
+                }
+                round.claimed.push((*unit).to_string());
+                count += 1;
+            }
+        }
+        Ok(round)
+    }
+
+    /// Gives `unit` up (after its tenant stopped): another worker may claim it at once.
+    pub async fn release(&self, unit: &str) -> Result<()> {
+        let lease = self.held.lock().ok().and_then(|mut h| h.remove(unit));
+        match lease {
+            Some(lease) => lease.release().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Leaves the workers, giving up every lease at once (SIGTERM).
+    pub async fn leave(&self) -> Result<()> {
+        if let Ok(mut held) = self.held.lock() {
+            held.clear();
+        }
+        self.store.leave(&self.lease.owner).await.map(|_| ())
+    }
+}
