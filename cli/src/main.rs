@@ -156,6 +156,15 @@ enum FleetCommand {
         /// The SQLite file `serve` writes.
         #[arg(long, default_value = "safe-tracker.db")]
         db: PathBuf,
+        /// A PostgreSQL store (`postgres://…`, or SAFE_STORE_URL): every unit's owner, epoch,
+        /// lease expiry, cursor and last sweep, instead of --db.
+        #[arg(
+            long,
+            env = "SAFE_STORE_URL",
+            hide_env_values = true,
+            conflicts_with = "db"
+        )]
+        store: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -953,8 +962,11 @@ async fn run(cli: &Cli) -> Result<(), Error> {
         Command::Plan(args) => status_or_plan(cli, args, true),
         Command::Serve(args) => serve::serve(args, cli.quiet).await,
         Command::Fleet {
-            command: FleetCommand::Status { db, json },
-        } => serve::fleet_status(db, *json),
+            command: FleetCommand::Status { db, store, json },
+        } => match store {
+            Some(url) => serve::fleet_status_postgres(url, *json).await,
+            None => serve::fleet_status(db, *json),
+        },
         Command::Simulate {
             items,
             orgs,

@@ -243,6 +243,69 @@ pub fn fleet_status(db: &Path, json: bool) -> Result<(), Error> {
     Ok(())
 }
 
+/// `fleet status --store postgres://…`: every unit's lease (owner, epoch, expiry, whether
+/// it is held now, takeovers) with its cursor and last sweep; no SAFE request. The URL's
+/// password is never printed.
+pub async fn fleet_status_postgres(url: &str, json: bool) -> Result<(), Error> {
+    use safe_tracker::postgres::{PgOptions, PgStore};
+    if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+        return Err(Error::InvalidConfig(
+            "--store must be a postgres:// URL (a SQLite store is --db)".into(),
+        ));
+    }
+    let store = PgStore::connect(url, PgOptions::default()).await?;
+    let units = store.overview().await?;
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339());
+    if json {
+        let rows: Vec<serde_json::Value> = units
+            .iter()
+            .map(|u| {
+                serde_json::json!({
+                    "unit": u.lease.unit,
+                    "owner": u.lease.owner,
+                    "epoch": u.lease.epoch,
+                    "lease_expires_at": time(u.lease.expires_at),
+                    "held": u.lease.live,
+                    "takeovers": u.lease.takeovers,
+                    "cursor": u.cursor,
+                    "last_sweep": time(u.last_sweep),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+        return Ok(());
+    }
+    println!("store {}", store.target());
+    println!(
+        "{:<24} {:<32} {:>6} {:<20} {:>9} {:>8}  LAST SWEEP",
+        "UNIT", "OWNER", "EPOCH", "LEASE UNTIL", "TAKEOVERS", "CURSOR"
+    );
+    let short = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_else(|| "-".into())
+    };
+    for u in &units {
+        let owner = match (&u.lease.owner, u.lease.live) {
+            (Some(o), true) => o.clone(),
+            (Some(o), false) => format!("({o}, lapsed)"),
+            (None, _) => "-".into(),
+        };
+        println!(
+            "{:<24} {:<32} {:>6} {:<20} {:>9} {:>8}  {}",
+            u.lease.unit,
+            owner,
+            u.lease.epoch,
+            short(u.lease.expires_at),
+            u.lease.takeovers,
+            u.cursor
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "-".into()),
+            short(u.last_sweep)
+        );
+    }
+    Ok(())
+}
+
 /// Seconds since the tenant was last caught up.
 fn lag(s: &TenantState) -> Option<i64> {
     s.lag(Utc::now()).map(|l| l.num_seconds())

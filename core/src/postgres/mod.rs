@@ -29,4 +29,4 @@ mod workers;
 pub use checkpoint::PostgresCheckpoint;
 pub use connect::{PgOptions, PgStore};
 pub use lease::{Holder, Lease, LeaseOptions};
-pub use workers::{LeaseRow, Membership, Round, fair_share};
+pub use workers::{LeaseRow, Membership, Round, UnitOverview, fair_share};

@@ -27,6 +27,17 @@ pub struct LeaseRow {
     pub takeovers: i64,
 }
 
+/// One unit as `fleet status` shows it: its lease, and what its new-item checkpoint says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitOverview {
+    /// The lease row.
+    pub lease: LeaseRow,
+    /// The next number its sequential poller asks for, when it has saved one.
+    pub cursor: Option<u64>,
+    /// When its last sweep started.
+    pub last_sweep: Option<DateTime<Utc>>,
+}
+
 /// How many of `units` one of `workers` live workers may hold: `units / workers`, rounded
 /// up (all of them when there is no other worker).
 pub fn fair_share(units: usize, workers: usize) -> usize {
@@ -99,6 +110,42 @@ impl PgStore {
             Ok(rows.iter().map(|r| r.get(0)).collect())
         })
         .await
+    }
+
+    /// Every unit with a lease row, with its lease and its new-item checkpoint's cursor and
+    /// last sweep; no SAFE request.
+    pub async fn overview(&self) -> Result<Vec<UnitOverview>> {
+        let leases = self.leases().await?;
+        let states: Vec<(String, String)> = self
+            .run(move |pg| async move {
+                let client = pg.client().await?;
+                let rows = client
+                    .query_typed("SELECT unit, state FROM safe_tracker_checkpoints", &[])
+                    .await
+                    .map_err(|e| pg.sql_error("read the checkpoints", e))?;
+                Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+            })
+            .await?;
+        let mut items = std::collections::HashMap::new();
+        for (unit, text) in states {
+            // A state this release cannot read is shown without a cursor, not an error.
+            if let Ok(state) = crate::poller::PollerState::from_json(&text)
+                && state.stream == "items"
+            {
+                items.insert(unit, state);
+            }
+        }
+        Ok(leases
+            .into_iter()
+            .map(|lease| {
+                let state = items.get(&lease.unit);
+                UnitOverview {
+                    cursor: state.map(|s| s.cursor),
+                    last_sweep: state.and_then(|s| s.last_sweep_started),
+                    lease,
+                }
+            })
+            .collect())
     }
 
     /// Every lease row, by unit.
