@@ -496,6 +496,27 @@ async fn workers_joining_end_up_with_a_fair_share_each() {
     all.sort();
     assert_eq!(all, units, "every unit held once");
 
+    // A unit of worker-a's taken over behind its back (its lease forced to lapse): the next
+    // round's one batched renewal names it lost, and the others still hold.
+    let (victim, _) = a.held().into_iter().next().unwrap();
+    psql(
+        &pg,
+        "balance",
+        &format!(
+            "UPDATE safe_tracker_leases SET owner = 'intruder', epoch = epoch + 1 WHERE unit = '{victim}'"
+        ),
+    );
+    let round = a.round(&units).await.unwrap();
+    assert_eq!(round.lost, [victim.clone()]);
+    assert_eq!(a.held().len(), 9);
+    psql(
+        &pg,
+        "balance",
+        &format!(
+            "UPDATE safe_tracker_leases SET owner = NULL, expires_at = NULL WHERE unit = '{victim}'"
+        ),
+    );
+
     // worker-c stops on purpose: its units move to the others at the next rounds.
     c.leave().await.unwrap();
     for _ in 0..3 {

@@ -159,6 +159,54 @@ impl PgStore {
         }))
     }
 
+    /// Renews many leases in one statement (a worker holding thousands of units renews them
+    /// all at once): for each, in order, whether it still held (see [`Lease::renew`]).
+    pub async fn renew_all(&self, leases: &[Arc<Lease>]) -> Result<Vec<bool>> {
+        let sent = Instant::now();
+        let open: Vec<&Arc<Lease>> = leases
+            .iter()
+            .filter(|l| !l.lost.load(Ordering::SeqCst))
+            .collect();
+        let units: Vec<String> = open.iter().map(|l| l.unit.clone()).collect();
+        let owners: Vec<String> = open.iter().map(|l| l.owner.clone()).collect();
+        let epochs: Vec<i64> = open.iter().map(|l| l.epoch).collect();
+        let ttls: Vec<f64> = open.iter().map(|l| l.ttl.as_secs_f64()).collect();
+        let renewed: std::collections::HashSet<String> = if units.is_empty() {
+            Default::default()
+        } else {
+            self.run(move |pg| async move {
+                let client = pg.client().await?;
+                let rows = client
+                    .query_typed(
+                        "UPDATE safe_tracker_leases AS l \
+                         SET expires_at = now() + h.ttl * interval '1 second' \
+                         FROM unnest($1::text[], $2::text[], $3::int8[], $4::float8[]) \
+                           AS h(unit, owner, epoch, ttl) \
+                         WHERE l.unit = h.unit AND l.owner = h.owner AND l.epoch = h.epoch \
+                         RETURNING l.unit",
+                        &[
+                            (&units, Type::TEXT_ARRAY),
+                            (&owners, Type::TEXT_ARRAY),
+                            (&epochs, Type::INT8_ARRAY),
+                            (&ttls, Type::FLOAT8_ARRAY),
+                        ],
+                    )
+                    .await
+                    .map_err(|e| pg.sql_error("renew the leases", e))?;
+                Ok(rows.iter().map(|r| r.get(0)).collect())
+            })
+            .await?
+        };
+        Ok(leases
+            .iter()
+            .map(|l| {
+                let held = !l.lost.load(Ordering::SeqCst) && renewed.contains(&l.unit);
+                l.renewed(held, sent);
+                held
+            })
+            .collect())
+    }
+
     /// Who holds `unit` now (a live lease), if anyone.
     pub async fn holder(&self, unit: &str) -> Result<Option<Holder>> {
         let unit = unit.to_string();
@@ -278,6 +326,13 @@ impl Lease {
                 Ok(n == 1)
             })
             .await?;
+        self.renewed(held, sent);
+        Ok(held)
+    }
+
+    /// Records a renewal's outcome: the deadline moves to `sent` plus the TTL, or the lease
+    /// is lost for good.
+    fn renewed(&self, held: bool, sent: Instant) {
         if held {
             if let Ok(mut d) = self.deadline.lock() {
                 *d = (*d).max(sent + self.ttl);
@@ -285,7 +340,6 @@ impl Lease {
         } else {
             self.lost.store(true, Ordering::SeqCst);
         }
-        Ok(held)
     }
 
     /// Renews the lease every third of its TTL on the store's runtime until it is lost or

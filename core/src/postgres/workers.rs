@@ -243,8 +243,11 @@ impl Membership {
         let mut round = Round::default();
         self.store.heartbeat(&self.lease.owner).await?;
         let wanted: std::collections::BTreeSet<&str> = units.iter().map(String::as_str).collect();
-        for (unit, lease) in self.held() {
-            let keep = wanted.contains(unit.as_str()) && lease.renew().await?;
+        let held = self.held();
+        let leases: Vec<_> = held.iter().map(|(_, l)| l.clone()).collect();
+        let renewed = self.store.renew_all(&leases).await?;
+        for ((unit, lease), renewed) in held.into_iter().zip(renewed) {
+            let keep = wanted.contains(unit.as_str()) && renewed;
             if !keep {
                 if let Ok(mut held) = self.held.lock() {
                     held.remove(&unit);
