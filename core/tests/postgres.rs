@@ -507,7 +507,7 @@ async fn workers_joining_end_up_with_a_fair_share_each() {
         ),
     );
     let round = a.round(&units).await.unwrap();
-    assert_eq!(round.lost, [victim.clone()]);
+    assert_eq!(round.lost, std::slice::from_ref(&victim));
     assert_eq!(a.held().len(), 9);
     psql(
         &pg,
