@@ -91,7 +91,7 @@ impl NativeFleet {
         guard_async(async move {
             match fleet.next(Duration::from_millis(wait_ms.into())).await {
                 Pulled::Record(d) => {
-                    let kind = match d.record {
+                    let kind = match *d.record {
                         HostRecord::Items(_) => "items",
                         HostRecord::Updated(_) => "updated",
                     };

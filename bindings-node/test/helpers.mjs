@@ -7,11 +7,14 @@ import path from 'node:path';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-function simulatorBinary() {
-  if (process.env.SAFE_SIMULATOR_BIN) return process.env.SAFE_SIMULATOR_BIN;
+/** A test binary of the workspace (`envVar` overrides where it is). */
+export function targetBinary(name, envVar) {
+  if (process.env[envVar]) return process.env[envVar];
   const target = process.env.CARGO_TARGET_DIR ?? path.join(ROOT, 'target');
-  return path.join(target, 'x86_64-unknown-linux-gnu', 'debug', 'safe-simulator');
+  return path.join(target, 'x86_64-unknown-linux-gnu', 'debug', name);
 }
+
+const simulatorBinary = () => targetBinary('safe-simulator', 'SAFE_SIMULATOR_BIN');
 
 export async function startSimulator(args = []) {
   const proc = spawn(simulatorBinary(), ['--orgs', '8', '--items', '40', ...args], { stdio: ['ignore', 'pipe', 'ignore'] });

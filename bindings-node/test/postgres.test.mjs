@@ -7,22 +7,15 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { inspect } from 'node:util';
-import path from 'node:path';
 import * as st from '../lib/index.mjs';
-import { ROOT, startSimulator } from './helpers.mjs';
-
-function clusterBinary() {
-  if (process.env.SAFE_TEST_POSTGRES_BIN) return process.env.SAFE_TEST_POSTGRES_BIN;
-  const target = process.env.CARGO_TARGET_DIR ?? path.join(ROOT, 'target');
-  return path.join(target, 'x86_64-unknown-linux-gnu', 'debug', 'safe-test-postgres');
-}
+import { startSimulator, targetBinary } from './helpers.mjs';
 
 let sim;
 let pg;
 let url;
 before(async () => {
   sim = await startSimulator();
-  pg = spawn(clusterBinary(), [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  pg = spawn(targetBinary('safe-test-postgres', 'SAFE_TEST_POSTGRES_BIN'), [], { stdio: ['pipe', 'pipe', 'inherit'] });
   url = (await createInterface({ input: pg.stdout })[Symbol.asyncIterator]().next()).value.trim();
   assert.match(url, /^postgres:\/\//);
 });

@@ -12,7 +12,7 @@ use safe_tracker::Error;
 use safe_tracker::host::{HostFleet, HostRecord, Pulled};
 
 use crate::hints::Completion;
-use crate::{TaskHandle, check_fork, check_not_in_runtime, pid, to_py_err};
+use crate::{TaskHandle, check_fork, check_not_in_runtime, pid, spawn_with_callback, to_py_err};
 
 /// A record pulled from the fleet: `(id, tenant, kind, record_json)`, `kind` being `items`
 /// or `updated`; `None` when nothing came within the wait.
@@ -31,7 +31,7 @@ pub(crate) struct NativeFleet {
 fn pulled(fleet: &HostFleet, p: Pulled) -> safe_tracker::Result<PulledRecord> {
     match p {
         Pulled::Record(d) => {
-            let kind = match d.record {
+            let kind = match *d.record {
                 HostRecord::Items(_) => "items",
                 HostRecord::Updated(_) => "updated",
             };
@@ -73,38 +73,6 @@ impl NativeFleet {
         check_not_in_runtime()?;
         py.detach(move || handle.block_on(fut))
             .map_err(|e| to_py_err(py, &e))
-    }
-
-    /// Runs `fut` on the fleet's runtime (`handle`) and calls `callback(ok, payload)` with
-    /// the result.
-    fn spawn<T>(
-        handle: tokio::runtime::Handle,
-        fut: impl Future<Output = safe_tracker::Result<T>> + Send + 'static,
-        callback: Completion,
-    ) -> TaskHandle
-    where
-        T: for<'py> IntoPyObject<'py> + Send + 'static,
-    {
-        let callback = callback.0;
-        let task = handle.spawn(async move {
-            let result = fut.await;
-            // try_attach: at interpreter shutdown there is no one left to tell.
-            Python::try_attach(|py| {
-                let call = match result {
-                    Ok(v) => callback.call1(py, (true, v)),
-                    Err(e) => {
-                        let exc = to_py_err(py, &e).into_value(py);
-                        callback.call1(py, (false, exc))
-                    }
-                };
-                if let Err(err) = call {
-                    err.print(py);
-                }
-            });
-        });
-        TaskHandle {
-            abort: task.abort_handle(),
-        }
     }
 }
 
@@ -155,8 +123,8 @@ impl NativeFleet {
     fn next_async(&self, wait: f64, callback: Completion) -> PyResult<TaskHandle> {
         let wait = self::wait(wait)?;
         let f = self.fleet()?;
-        Ok(Self::spawn(
-            f.handle(),
+        Ok(spawn_with_callback(
+            &f.handle(),
             async move {
                 let p = f.next(wait).await;
                 pulled(&f, p)
@@ -193,8 +161,8 @@ impl NativeFleet {
     /// `reload` for asyncio: `callback(ok, payload)`.
     fn reload_async(&self, callback: Completion) -> PyResult<TaskHandle> {
         let f = self.fleet()?;
-        Ok(Self::spawn(
-            f.handle(),
+        Ok(spawn_with_callback(
+            &f.handle(),
             async move { applied(f.reload().await) },
             callback,
         ))

@@ -160,10 +160,23 @@ fn run_callback(
     fut: impl std::future::Future<Output = safe_tracker::Result<Option<String>>> + Send + 'static,
     callback: Completion,
 ) -> PyResult<TaskHandle> {
-    let callback = callback.0;
     driver.check_async()?;
     let rt = driver.runtime()?;
-    let handle = rt.spawn(async move {
+    Ok(spawn_with_callback(rt.handle(), fut, callback))
+}
+
+/// Spawns `fut` on `handle` and calls `callback(ok, payload)` with its result: the value on
+/// success, the exception object on failure (with the GIL, if Python is still there).
+fn spawn_with_callback<T>(
+    handle: &tokio::runtime::Handle,
+    fut: impl std::future::Future<Output = safe_tracker::Result<T>> + Send + 'static,
+    callback: Completion,
+) -> TaskHandle
+where
+    T: for<'py> IntoPyObject<'py> + Send + 'static,
+{
+    let callback = callback.0;
+    let task = handle.spawn(async move {
         let result = fut.await;
         // try_attach: at interpreter shutdown there is no one left to tell.
         Python::try_attach(|py| {
@@ -179,9 +192,9 @@ fn run_callback(
             }
         });
     });
-    Ok(TaskHandle {
-        abort: handle.abort_handle(),
-    })
+    TaskHandle {
+        abort: task.abort_handle(),
+    }
 }
 
 /// A running asynchronous call; `abort()` cancels it (asyncio task cancellation).

@@ -18,12 +18,17 @@ import safe_tracker as st
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def simulator_binary() -> str:
-    env = os.environ.get("SAFE_SIMULATOR_BIN")
+def target_binary(name: str, env_var: str) -> str:
+    """A test binary of the workspace (``env_var`` overrides where it is)."""
+    env = os.environ.get(env_var)
     if env:
         return env
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    return str(target / "x86_64-unknown-linux-gnu" / "debug" / "safe-simulator")
+    return str(target / "x86_64-unknown-linux-gnu" / "debug" / name)
+
+
+def simulator_binary() -> str:
+    return target_binary("safe-simulator", "SAFE_SIMULATOR_BIN")
 
 
 class Sim:

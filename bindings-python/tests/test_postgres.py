@@ -5,30 +5,20 @@ password never shows."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 import safe_tracker as st
 
-from conftest import ROOT, Sim
-
-
-def cluster_binary() -> str:
-    env = os.environ.get("SAFE_TEST_POSTGRES_BIN")
-    if env:
-        return env
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    return str(target / "x86_64-unknown-linux-gnu" / "debug" / "safe-test-postgres")
+from conftest import Sim, target_binary
 
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
-    proc = subprocess.Popen([cluster_binary()], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([target_binary("safe-test-postgres", "SAFE_TEST_POSTGRES_BIN")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdin is not None
     url = proc.stdout.readline().strip()
     assert url.startswith("postgres://"), url

@@ -115,16 +115,18 @@ fn sql_error(component: &str, what: &str, e: rusqlite::Error) -> Error {
     Error::Checkpoint(format!("schema of `{component}`: cannot {what}: {e}"))
 }
 
-fn create_version_table(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(&format!(
-        "CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
+/// The statement that creates [`VERSION_TABLE`] (portable SQL: every store, SQLite or
+/// PostgreSQL, keeps the same layout).
+pub const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS safe_tracker_schema_version (
             component TEXT NOT NULL,
             version INTEGER NOT NULL,
             name TEXT NOT NULL,
             applied_at TEXT NOT NULL,
             PRIMARY KEY (component, version)
-        );"
-    ))
+        );";
+
+fn create_version_table(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(CREATE_VERSION_TABLE)
 }
 
 /// The version of `component` recorded in `conn` (0 when none, or when the version table does
@@ -201,6 +203,14 @@ pub fn apply(conn: &mut Connection, component: &str, migrations: &[Migration]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_version_table_statement_creates_the_version_table() {
+        assert!(
+            CREATE_VERSION_TABLE
+                .starts_with(&format!("CREATE TABLE IF NOT EXISTS {VERSION_TABLE} ("))
+        );
+    }
     use crate::ErrorCode;
 
     const LIST: &[Migration] = &[

@@ -60,8 +60,9 @@ pub struct HostDelivery {
     pub id: u64,
     /// The tenant's name.
     pub tenant: String,
-    /// The record.
-    pub record: HostRecord,
+    /// The record (shared with the fleet, which keeps it until it is answered, so a record
+    /// given back comes again without a copy).
+    pub record: Arc<HostRecord>,
 }
 
 /// What [`HostFleet::next`] found.
@@ -78,7 +79,7 @@ pub enum Pulled {
 /// A record a tenant offers, waiting for the host.
 struct Offered {
     tenant: String,
-    record: HostRecord,
+    record: Arc<HostRecord>,
     answer: oneshot::Sender<std::result::Result<(), String>>,
 }
 
@@ -98,10 +99,10 @@ impl FleetSink for HostSink {
         let (answer, answered) = oneshot::channel();
         let offer = Offered {
             tenant: tenant.to_string(),
-            record: match record {
+            record: Arc::new(match record {
                 FleetRecord::Item(r) => HostRecord::Items(r),
                 FleetRecord::Updated(r) => HostRecord::Updated(r),
-            },
+            }),
             answer,
         };
         let offers = self.offers.clone();

@@ -162,8 +162,13 @@ impl PgStore {
     /// Renews many leases in one statement (a worker holding thousands of units renews them
     /// all at once): for each, in order, whether it still held (see [`Lease::renew`]).
     pub async fn renew_all(&self, leases: &[Arc<Lease>]) -> Result<Vec<bool>> {
+        let leases: Vec<&Lease> = leases.iter().map(Arc::as_ref).collect();
+        self.renew_leases(&leases).await
+    }
+
+    async fn renew_leases(&self, leases: &[&Lease]) -> Result<Vec<bool>> {
         let sent = Instant::now();
-        let open: Vec<&Arc<Lease>> = leases
+        let open: Vec<&&Lease> = leases
             .iter()
             .filter(|l| !l.lost.load(Ordering::SeqCst))
             .collect();
@@ -305,29 +310,8 @@ impl Lease {
     /// call's send time plus the TTL), `Ok(false)` when another process has taken it over
     /// (the lease is lost for good).
     pub async fn renew(&self) -> Result<bool> {
-        if self.lost.load(Ordering::SeqCst) {
-            return Ok(false);
-        }
-        let sent = Instant::now();
-        let (unit, owner, epoch) = (self.unit.clone(), self.owner.clone(), self.epoch);
-        let ttl = self.ttl.as_secs_f64();
-        let held = self
-            .store
-            .run(move |pg| async move {
-                let client = pg.client().await?;
-                let n = client
-                    .execute_typed(
-                        "UPDATE safe_tracker_leases SET expires_at = now() + $4 * interval '1 second' \
-                         WHERE unit = $1 AND owner = $2 AND epoch = $3",
-                        &[(&unit, Type::TEXT), (&owner, Type::TEXT), (&epoch, Type::INT8), (&ttl, Type::FLOAT8)],
-                    )
-                    .await
-                    .map_err(|e| pg.sql_error("renew a lease", e))?;
-                Ok(n == 1)
-            })
-            .await?;
-        self.renewed(held, sent);
-        Ok(held)
+        let renewed = self.store.renew_leases(&[self]).await?;
+        Ok(renewed.first().copied().unwrap_or(false))
     }
 
     /// Records a renewal's outcome: the deadline moves to `sent` plus the TTL, or the lease
@@ -372,26 +356,33 @@ impl Lease {
     pub async fn release(&self) -> Result<()> {
         self.stop_renewing.cancel();
         self.lost.store(true, Ordering::SeqCst);
-        let (unit, owner, epoch) = (self.unit.clone(), self.owner.clone(), self.epoch);
-        self.store
-            .run(move |pg| async move {
-                let client = pg.client().await?;
-                client
-                    .execute_typed(
-                        "UPDATE safe_tracker_leases SET owner = NULL, expires_at = NULL \
-                         WHERE unit = $1 AND owner = $2 AND epoch = $3",
-                        &[
-                            (&unit, Type::TEXT),
-                            (&owner, Type::TEXT),
-                            (&epoch, Type::INT8),
-                        ],
-                    )
-                    .await
-                    .map_err(|e| pg.sql_error("release a lease", e))?;
-                Ok(())
-            })
-            .await
+        let held = self.row_key();
+        self.store.run(move |pg| give_up(pg, held)).await
     }
+
+    /// `(unit, owner, epoch)`: what the release statement matches.
+    fn row_key(&self) -> (String, String, i64) {
+        (self.unit.clone(), self.owner.clone(), self.epoch)
+    }
+}
+
+/// Clears the lease row `held` names, if it is still that epoch's (a unit taken over since
+/// is left to its new owner).
+async fn give_up(pg: PgStore, (unit, owner, epoch): (String, String, i64)) -> Result<()> {
+    let client = pg.client().await?;
+    client
+        .execute_typed(
+            "UPDATE safe_tracker_leases SET owner = NULL, expires_at = NULL \
+             WHERE unit = $1 AND owner = $2 AND epoch = $3",
+            &[
+                (&unit, Type::TEXT),
+                (&owner, Type::TEXT),
+                (&epoch, Type::INT8),
+            ],
+        )
+        .await
+        .map_err(|e| pg.sql_error("release a lease", e))?;
+    Ok(())
 }
 
 impl Drop for Lease {
@@ -402,23 +393,9 @@ impl Drop for Lease {
         if self.lost.swap(true, Ordering::SeqCst) {
             return; // released, or taken over: nothing to give up
         }
-        let (unit, owner, epoch) = (self.unit.clone(), self.owner.clone(), self.epoch);
-        let store = self.store.clone();
+        let (store, held) = (self.store.clone(), self.row_key());
         self.store.spawn(async move {
-            let Ok(client) = store.client().await else {
-                return;
-            };
-            let _ = client
-                .execute_typed(
-                    "UPDATE safe_tracker_leases SET owner = NULL, expires_at = NULL \
-                     WHERE unit = $1 AND owner = $2 AND epoch = $3",
-                    &[
-                        (&unit, Type::TEXT),
-                        (&owner, Type::TEXT),
-                        (&epoch, Type::INT8),
-                    ],
-                )
-                .await;
+            let _ = give_up(store, held).await;
         });
     }
 }

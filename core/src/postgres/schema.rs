@@ -4,7 +4,7 @@ use deadpool_postgres::tokio_postgres::Client;
 use deadpool_postgres::tokio_postgres::types::Type;
 
 use crate::error::{Error, Result};
-use crate::migrations::{Migration, VERSION_TABLE, pending};
+use crate::migrations::{CREATE_VERSION_TABLE, Migration, VERSION_TABLE, pending};
 
 /// The component of the version table these steps belong to.
 pub(super) const COMPONENT: &str = "postgres_leases";
@@ -62,17 +62,9 @@ pub(super) async fn migrate(client: &mut Client) -> Result<Vec<u32>> {
     )
     .await
     .map_err(|e| db_error("take the schema lock", e))?;
-    tx.batch_execute(&format!(
-        "CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
-            component TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            name TEXT NOT NULL,
-            applied_at TEXT NOT NULL,
-            PRIMARY KEY (component, version)
-        );"
-    ))
-    .await
-    .map_err(|e| db_error("create the version table", e))?;
+    tx.batch_execute(CREATE_VERSION_TABLE)
+        .await
+        .map_err(|e| db_error("create the version table", e))?;
     let row = tx
         .query_typed_one(
             &format!("SELECT COALESCE(MAX(version), 0) FROM {VERSION_TABLE} WHERE component = $1"),
