@@ -14,16 +14,27 @@ use crate::web;
 /// `serve`'s flags.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
-    /// The tenants file (TOML: a [defaults] table and one [[tenant]] per agency).
+    /// The tenants file (TOML: a [defaults] table and one [[tenant]] per agency). With a
+    /// PostgreSQL store it is applied to the database at start and on SIGHUP (every worker
+    /// runs the last set applied); a worker started without it serves the stored set.
     #[arg(long)]
-    pub tenants: PathBuf,
+    pub tenants: Option<PathBuf>,
     /// The SQLite file (default safe-tracker.db): the schema of `sync`, every tenant's items
     /// keyed by organisation.
-    #[arg(long, default_value = "safe-tracker.db")]
-    pub db: PathBuf,
-    /// The store as a URL: sqlite:PATH (the same as --db).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// The store as a URL: sqlite:PATH (the same as --db), or postgres://user@host/db to run
+    /// as one of several workers sharing the tenants through fenced leases (the password from
+    /// the URL, PGPASSWORD or PGPASSFILE). Default: SAFE_STORE_URL when set.
     #[arg(long)]
     pub store: Option<String>,
+    /// Seconds a PostgreSQL lease lasts without a renewal (renewed every third of it): how
+    /// long a dead worker's tenants wait before another worker takes them over.
+    #[arg(long, default_value_t = 30.0)]
+    pub lease_ttl: f64,
+    /// This worker's id in the lease rows (default host-pid-random; unique per process).
+    #[arg(long)]
+    pub worker_id: Option<String>,
     /// The most requests per second across every tenant.
     #[arg(long, default_value_t = 20.0)]
     pub max_requests_per_second: f64,
@@ -48,47 +59,76 @@ pub struct ServeArgs {
     pub watch_config: bool,
 }
 
+/// Where `serve` keeps its data.
+enum Target {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
 impl ServeArgs {
-    fn db_path(&self) -> Result<PathBuf, Error> {
-        match &self.store {
-            None => Ok(self.db.clone()),
-            Some(url) => match url.strip_prefix("sqlite:") {
-                Some(path) if !path.is_empty() => Ok(PathBuf::from(path)),
-                _ if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                    Err(Error::InvalidConfig(
-                        "--store postgres://… is not available in this build yet; use \
-                         --store sqlite:PATH or --db PATH"
-                            .into(),
-                    ))
-                }
-                _ => Err(Error::InvalidConfig(format!(
-                    "--store must be sqlite:PATH, not {url:?}"
-                ))),
-            },
+    fn target(&self) -> Result<Target, Error> {
+        let url = match (&self.store, &self.db) {
+            (Some(_), Some(_)) => {
+                return Err(Error::InvalidConfig(
+                    "give --store or --db, not both".into(),
+                ));
+            }
+            (Some(url), None) => Some(url.clone()),
+            (None, Some(db)) => return Ok(Target::Sqlite(db.clone())),
+            (None, None) => std::env::var("SAFE_STORE_URL").ok().filter(|u| !u.is_empty()),
+        };
+        let Some(url) = url else {
+            return Ok(Target::Sqlite(PathBuf::from("safe-tracker.db")));
+        };
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Target::Postgres(url));
+        }
+        match url.strip_prefix("sqlite:") {
+            Some(path) if !path.is_empty() => Ok(Target::Sqlite(PathBuf::from(path))),
+            _ => Err(Error::InvalidConfig(
+                "--store must be sqlite:PATH or postgres://… (its text is not repeated here: it \
+                 may hold a password)"
+                    .into(),
+            )),
+        }
+    }
+
+    fn tenants_options(&self) -> TenantsOptions {
+        TenantsOptions {
+            allow_insecure_http: self.allow_insecure_http,
+            host_language: Some("cli-serve".into()),
+        }
+    }
+
+    fn fleet_options(&self) -> FleetOptions {
+        FleetOptions {
+            max_requests_per_second: self.max_requests_per_second,
+            park_retry: Duration::from_secs(self.park_retry),
         }
     }
 }
 
-fn load(args: &ServeArgs) -> Result<TenantsFile, Error> {
-    let file = TenantsFile::load(
-        &args.tenants,
-        &TenantsOptions {
-            allow_insecure_http: args.allow_insecure_http,
-            host_language: Some("cli-serve".into()),
-        },
-    )?;
+/// Reads and validates the tenants file, with the text validated.
+fn load(args: &ServeArgs) -> Result<(TenantsFile, String), Error> {
+    let path = args.tenants.as_ref().ok_or_else(|| {
+        Error::InvalidConfig("--tenants FILE is needed with a SQLite store".into())
+    })?;
+    let (file, text) = TenantsFile::load_with_text(path, &args.tenants_options())?;
     for w in &file.warnings {
         tracing::warn!("{w}");
         eprintln!("warning: {w}");
     }
-    Ok(file)
+    Ok((file, text))
 }
 
 /// Runs the fleet until SIGTERM or Ctrl-C (exit 0); SIGHUP re-reads the tenants file (an
 /// invalid file is refused as a whole and the running set goes on).
 pub async fn serve(args: &ServeArgs, quiet: bool) -> Result<(), Error> {
-    let file = load(args)?;
-    let db = args.db_path()?;
+    let db = match args.target()? {
+        Target::Sqlite(db) => db,
+        Target::Postgres(url) => return serve_shared(args, &url, quiet).await,
+    };
+    let (file, _) = load(args)?;
     let commits = web::commit_histogram();
     let observed = commits.clone();
     let store = FleetStore::open(&db, args.max_commit_group, move |_, took| {
@@ -104,7 +144,7 @@ pub async fn serve(args: &ServeArgs, quiet: bool) -> Result<(), Error> {
     fleet.restore(read_states(&db)?);
     let pages = match args.metrics {
         Some(addr) => {
-            let pages = web::Web::new(fleet.clone(), commits);
+            let pages = web::Web::new(fleet.clone(), commits, None);
             let bound = web::start(pages.clone(), addr).await?;
             if !bound.ip().is_loopback() {
                 tracing::warn!(%bound, "the metrics and status pages are reachable from other hosts");
@@ -121,7 +161,7 @@ pub async fn serve(args: &ServeArgs, quiet: bool) -> Result<(), Error> {
             "serving {} tenants of {} into {} (at most {} requests/s in all); SIGHUP reloads, \
              SIGTERM stops",
             applied.started.len(),
-            args.tenants.display(),
+            file.path.display(),
             db.display(),
             args.max_requests_per_second
         );
@@ -130,11 +170,7 @@ pub async fn serve(args: &ServeArgs, quiet: bool) -> Result<(), Error> {
     let mut hangup = unix_signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut terminate = unix_signal(tokio::signal::unix::SignalKind::terminate())?;
     // --watch-config: the file's modification time and size, looked at every 2 seconds.
-    let stamp = || {
-        std::fs::metadata(&args.tenants)
-            .ok()
-            .map(|m| (m.modified().ok(), m.len()))
-    };
+    let stamp = || file_stamp(args);
     let mut seen = stamp();
     let mut watch = tokio::time::interval(Duration::from_secs(2));
     watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -169,7 +205,7 @@ pub async fn serve(args: &ServeArgs, quiet: bool) -> Result<(), Error> {
 /// running tenants go on.
 async fn reload(args: &ServeArgs, fleet: &Fleet, pages: Option<&web::Web>, quiet: bool) {
     match load(args) {
-        Ok(file) => {
+        Ok((file, _)) => {
             if let Some(p) = pages {
                 p.file_read(None);
             }
@@ -178,7 +214,7 @@ async fn reload(args: &ServeArgs, fleet: &Fleet, pages: Option<&web::Web>, quiet
             if !quiet {
                 eprintln!(
                     "reloaded {}: started {:?}, stopped {:?}, restarted {:?}",
-                    args.tenants.display(),
+                    file.path.display(),
                     a.started,
                     a.stopped,
                     a.restarted
@@ -191,6 +227,166 @@ async fn reload(args: &ServeArgs, fleet: &Fleet, pages: Option<&web::Web>, quiet
             }
             tracing::error!(error = %e, "the tenants file was refused; the running tenants go on");
             eprintln!("error: the tenants file was refused, the running tenants go on: {e}");
+        }
+    }
+}
+
+/// The tenants file's modification time and size (for --watch-config).
+fn file_stamp(args: &ServeArgs) -> Option<(Option<std::time::SystemTime>, u64)> {
+    let path = args.tenants.as_ref()?;
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| (m.modified().ok(), m.len()))
+}
+
+/// `serve --store postgres://…`: one worker of the fleet sharing the database's tenants. Runs
+/// until SIGTERM or Ctrl-C, then stops its tenants and gives up every lease at once (exit 0);
+/// SIGHUP applies the tenants file again.
+async fn serve_shared(args: &ServeArgs, url: &str, quiet: bool) -> Result<(), Error> {
+    use safe_tracker::postgres::{
+        LeaseOptions, PgOptions, PgStore, SharedFleet, SharedFleetOptions,
+    };
+    if !(1.0..=3600.0).contains(&args.lease_ttl) {
+        return Err(Error::InvalidConfig(format!(
+            "--lease-ttl must be from 1 to 3600 seconds, not {}",
+            args.lease_ttl
+        )));
+    }
+    let mut lease = LeaseOptions::new();
+    if let Some(id) = &args.worker_id {
+        if id.is_empty() || id.chars().any(|c| c.is_control()) {
+            return Err(Error::InvalidConfig(
+                "--worker-id must be a non-empty name without control characters".into(),
+            ));
+        }
+        lease.owner = id.clone();
+    }
+    lease.ttl = Duration::from_secs_f64(args.lease_ttl);
+    let store = PgStore::connect(url, PgOptions::default()).await?;
+    let commits = web::commit_histogram();
+    let observed = commits.clone();
+    let shared = std::sync::Arc::new(
+        SharedFleet::join(
+            store.clone(),
+            SharedFleetOptions {
+                lease,
+                fleet: args.fleet_options(),
+                tenants: args.tenants_options(),
+                max_commit_group: args.max_commit_group,
+            },
+            move |_, took| observed.observe(took.as_secs_f64()),
+        )
+        .await?,
+    );
+    if args.tenants.is_some() {
+        apply_shared(args, &shared, None, quiet).await?;
+    } else if store.tenant_set_id().await?.is_none() {
+        tracing::warn!("no tenant set is stored yet: this worker waits for one");
+        eprintln!(
+            "warning: no tenant set is stored in {} yet; `serve --tenants FILE` on any worker \
+             applies one",
+            store.target()
+        );
+    }
+    let pages = match args.metrics {
+        Some(addr) => {
+            let counts = shared.clone();
+            let pages = web::Web::new(
+                shared.fleet().clone(),
+                commits,
+                Some(Box::new(move || counts.counts())),
+            );
+            let bound = web::start(pages.clone(), addr).await?;
+            tracing::info!(%bound, "metrics on http://{bound}/metrics, status on http://{bound}/status");
+            eprintln!("metrics on http://{bound}/metrics, status on http://{bound}/status");
+            Some(pages)
+        }
+        None => None,
+    };
+    if !quiet {
+        eprintln!(
+            "worker {} joined the fleet of {} (lease TTL {} s; at most {} requests/s here); \
+             SIGHUP re-applies the tenants file, SIGTERM stops and hands the tenants over",
+            shared.owner(),
+            store.target(),
+            args.lease_ttl,
+            args.max_requests_per_second
+        );
+    }
+    let rounds = {
+        let shared = shared.clone();
+        tokio::spawn(async move { shared.run().await })
+    };
+    let mut hangup = unix_signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut terminate = unix_signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut seen = file_stamp(args);
+    let mut watch = tokio::time::interval(Duration::from_secs(2));
+    watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = hangup.recv(), if args.tenants.is_some() => {
+                seen = file_stamp(args);
+                let _ = apply_shared(args, &shared, pages.as_deref(), quiet).await;
+            }
+            _ = watch.tick(), if args.watch_config && args.tenants.is_some() => {
+                let now = file_stamp(args);
+                if now != seen {
+                    seen = now;
+                    let _ = apply_shared(args, &shared, pages.as_deref(), quiet).await;
+                }
+            }
+            _ = terminate.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    if !quiet {
+        eprintln!("stopping: each tenant finishes or abandons its current item, then every lease is given up");
+    }
+    shared.stop();
+    let _ = rounds.await;
+    if let Err(e) = shared.leave().await {
+        tracing::warn!(error = %e, "cannot give the leases up; they run out after their TTL");
+        eprintln!("warning: cannot give the leases up ({e}); they run out after their TTL");
+    }
+    Ok(())
+}
+
+/// Applies the tenants file to the shared store (every worker runs it from its next round).
+/// An invalid file is refused as a whole and the stored set stays.
+async fn apply_shared(
+    args: &ServeArgs,
+    shared: &safe_tracker::postgres::SharedFleet,
+    pages: Option<&web::Web>,
+    quiet: bool,
+) -> Result<(), Error> {
+    let applied = match load(args) {
+        Ok((file, text)) => shared.apply_file(&file, &text).await.map(|a| (file, a)),
+        Err(e) => Err(e),
+    };
+    match applied {
+        Ok((file, (id, changed))) => {
+            if let Some(p) = pages {
+                p.file_read(None);
+            }
+            tracing::info!(set = id, changed, tenants = file.tenants.len(), "tenants file applied");
+            if !quiet {
+                eprintln!(
+                    "applied {} as tenant set {id}{} ({} tenants)",
+                    file.path.display(),
+                    if changed { "" } else { " (unchanged)" },
+                    file.tenants.len()
+                );
+            }
+            shared.wake();
+            Ok(())
+        }
+        Err(e) => {
+            if let Some(p) = pages {
+                p.file_read(Some(e.to_string()));
+            }
+            tracing::error!(error = %e, "the tenants file was refused; the stored set goes on");
+            eprintln!("error: the tenants file was refused, the stored set goes on: {e}");
+            Err(e)
         }
     }
 }

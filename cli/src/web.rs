@@ -23,6 +23,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use safe_tracker::Error;
 use safe_tracker::fleet::{Fleet, TenantPhase, TenantState};
+use safe_tracker::postgres::LeaseCounts;
 
 /// Every phase, for the one-hot state gauges.
 const PHASES: [TenantPhase; 8] = [
@@ -191,10 +192,52 @@ impl Collector for FleetCollector {
     }
 }
 
+/// A shared fleet's lease figures, read at each scrape.
+pub type LeaseSource = Box<dyn Fn() -> LeaseCounts + Send + Sync>;
+
+struct LeaseCollector {
+    counts: LeaseSource,
+}
+
+impl std::fmt::Debug for LeaseCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LeaseCollector")
+    }
+}
+
+impl Collector for LeaseCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let c = (self.counts)();
+        gauges(
+            &mut encoder,
+            "safe_tracker_leases_held",
+            "Tenant leases this worker holds now (a fleet shared through PostgreSQL).",
+            vec![(Vec::new(), c.held as f64)],
+        )?;
+        counters(
+            &mut encoder,
+            "safe_tracker_lease_takeovers",
+            "Tenants this worker claimed after their previous owner's lease ran out.",
+            vec![(Vec::new(), c.takeovers)],
+        )?;
+        counters(
+            &mut encoder,
+            "safe_tracker_fenced_writes",
+            "Tenant writes refused because another worker had taken the tenant over.",
+            vec![(Vec::new(), c.fenced_writes)],
+        )?;
+        Ok(())
+    }
+}
+
 impl Web {
-    /// The pages of `fleet`, with the store's commit histogram.
-    pub fn new(fleet: Fleet, commits: Histogram) -> Arc<Web> {
+    /// The pages of `fleet`, with the store's commit histogram and, for a shared fleet, its
+    /// lease figures.
+    pub fn new(fleet: Fleet, commits: Histogram, leases: Option<LeaseSource>) -> Arc<Web> {
         let mut registry = Registry::default();
+        if let Some(counts) = leases {
+            registry.register_collector(Box::new(LeaseCollector { counts }));
+        }
         registry.register(
             "safe_tracker_store_commit_seconds",
             "Time of each group commit of the store (items and checkpoints of many tenants).",

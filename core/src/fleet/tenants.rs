@@ -124,6 +124,9 @@ pub struct TenantsFile {
     pub tenants: Vec<TenantSpec>,
     /// What is allowed but unwise (an inline token), for the log.
     pub warnings: Vec<String>,
+    /// The tenants whose token is inline in the file (`allow_inline_token`): such a file is
+    /// not copied into a shared store, which would hold the token then.
+    pub inline_tokens: Vec<String>,
 }
 
 /// How a tenants file is read.
@@ -139,6 +142,12 @@ pub struct TenantsOptions {
 impl TenantsFile {
     /// Reads and validates `path`; relative token files are relative to its folder.
     pub fn load(path: &Path, options: &TenantsOptions) -> Result<TenantsFile> {
+        TenantsFile::load_with_text(path, options).map(|(file, _)| file)
+    }
+
+    /// [`TenantsFile::load`], also returning the text that was validated (to store it as a
+    /// shared fleet's tenant set).
+    pub fn load_with_text(path: &Path, options: &TenantsOptions) -> Result<(TenantsFile, String)> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::InvalidConfig(format!(
                 "cannot read the tenants file {}: {e}",
@@ -149,7 +158,7 @@ impl TenantsFile {
         let mut file = TenantsFile::parse(&text, dir, options)
             .map_err(|e| prefix(e, &path.display().to_string()))?;
         file.path = path.to_path_buf();
-        Ok(file)
+        Ok((file, text))
     }
 
     /// Validates a tenants file's text (token files relative to `dir`). Every problem is
@@ -203,6 +212,7 @@ impl TenantsFile {
         }
         let mut tenants = Vec::new();
         let mut warnings = Vec::new();
+        let mut inline_tokens = Vec::new();
         let mut names: HashMap<String, usize> = HashMap::new();
         let mut orgs: BTreeMap<u64, String> = BTreeMap::new();
         for (i, value) in entries.into_iter().enumerate() {
@@ -222,6 +232,9 @@ impl TenantsFile {
                     continue;
                 }
             };
+            if entry.token.is_some() {
+                inline_tokens.push(raw_name.clone().unwrap_or_else(|| label.clone()));
+            }
             match resolve(&entry, &defaults, dir, options, &mut warnings, &label) {
                 Ok(spec) => {
                     if let Some(first) = names.insert(spec.name.clone(), i) {
@@ -256,6 +269,7 @@ impl TenantsFile {
             path: PathBuf::new(),
             tenants,
             warnings,
+            inline_tokens,
         })
     }
 

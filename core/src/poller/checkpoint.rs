@@ -106,14 +106,23 @@ pub trait CheckpointStore: Send + Sync + fmt::Debug + 'static {
 }
 
 /// What [`CheckpointStore::save_batch`] answers when the batch failed as a whole (its
-/// transaction did not commit): `e`'s message as a checkpoint error for each of `len` entries.
+/// transaction did not commit): `e`'s message as a checkpoint error for each of `len` entries,
+/// or [`Error::StoreUnavailable`] for each when the store could not be reached (transient:
+/// the pollers back off and deliver their records again).
 pub fn batch_failed(len: usize, e: Error) -> Vec<Result<()>> {
-    let message = match e {
-        Error::Checkpoint(m) => m,
-        other => other.to_string(),
+    let (message, unavailable) = match e {
+        Error::Checkpoint(m) => (m, false),
+        Error::StoreUnavailable(m) => (m, true),
+        other => (other.to_string(), false),
     };
     (0..len)
-        .map(|_| Err(Error::Checkpoint(message.clone())))
+        .map(|_| {
+            Err(if unavailable {
+                Error::StoreUnavailable(message.clone())
+            } else {
+                Error::Checkpoint(message.clone())
+            })
+        })
         .collect()
 }
 

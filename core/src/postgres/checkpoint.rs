@@ -86,11 +86,7 @@ impl PostgresCheckpoint {
     /// store adds it to its client): no request goes out once the lease is lost, released or
     /// past its local deadline.
     pub fn gate(&self) -> RequestGate {
-        let lease = Arc::downgrade(&self.lease);
-        RequestGate::new(move || match lease.upgrade() {
-            Some(lease) => lease.ensure_live(),
-            None => Err(Error::Fenced("the unit's lease was dropped".into())),
-        })
+        self.lease.gate()
     }
 
     /// Saves `state` under `key` inside the caller's transaction `tx`, after the lease check
@@ -126,25 +122,30 @@ impl PostgresCheckpoint {
     }
 
     async fn load_one(self, key: String) -> Result<Option<PollerState>> {
-        let store = self.store.clone();
-        let text: Option<String> = store
-            .run(move |pg| async move {
-                let client = pg.client().await?;
-                let row = client
-                    .query_typed_opt(
-                        "SELECT state FROM safe_tracker_checkpoints WHERE stream_key = $1",
-                        &[(&key, Type::TEXT)],
-                    )
-                    .await
-                    .map_err(|e| pg.sql_error("read a checkpoint", e))?;
-                Ok(row.map(|r| r.get(0)))
-            })
-            .await?;
-        text.map(|t| PollerState::from_json(&t)).transpose()
+        load_row(&self.store, key).await
     }
 }
 
-async fn save_row(
+/// The checkpoint saved under `key`, if any.
+pub(super) async fn load_row(store: &PgStore, key: String) -> Result<Option<PollerState>> {
+    let text: Option<String> = store
+        .run(move |pg| async move {
+            let client = pg.client().await?;
+            let row = client
+                .query_typed_opt(
+                    "SELECT state FROM safe_tracker_checkpoints WHERE stream_key = $1",
+                    &[(&key, Type::TEXT)],
+                )
+                .await
+                .map_err(|e| pg.sql_error("read a checkpoint", e))?;
+            Ok(row.map(|r| r.get(0)))
+        })
+        .await?;
+    text.map(|t| PollerState::from_json(&t)).transpose()
+}
+
+/// Saves one checkpoint row in `tx` (the caller has checked the lease).
+pub(super) async fn save_row(
     pg: &PgStore,
     tx: &Transaction<'_>,
     unit: &str,

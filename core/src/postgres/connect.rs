@@ -192,7 +192,7 @@ impl PgStore {
         store
             .run(|pg| async move {
                 let mut client = pg.client().await?;
-                schema::migrate(&mut client).await?;
+                schema::migrate(&mut client, schema::COMPONENT, schema::MIGRATIONS).await?;
                 Ok(())
             })
             .await?;
@@ -204,7 +204,7 @@ impl PgStore {
         let store = PgStore::build(url, &options)?;
         store.run_blocking(|pg| async move {
             let mut client = pg.client().await?;
-            schema::migrate(&mut client).await?;
+            schema::migrate(&mut client, schema::COMPONENT, schema::MIGRATIONS).await?;
             Ok(())
         })?;
         Ok(store)

@@ -72,6 +72,7 @@ pub struct Lease {
     ttl: Duration,
     deadline: Mutex<Instant>,
     lost: AtomicBool,
+    took_over: bool,
     stop_renewing: CancellationToken,
 }
 
@@ -142,10 +143,10 @@ impl PgStore {
                 tx.commit()
                     .await
                     .map_err(|e| pg.sql_error("claim a lease", e))?;
-                Ok(Some(epoch))
+                Ok(Some((epoch, taken_over == 1)))
             })
             .await?;
-        Ok(epoch.map(|epoch| {
+        Ok(epoch.map(|(epoch, took_over)| {
             Arc::new(Lease {
                 store: self.clone(),
                 unit: unit.to_string(),
@@ -154,6 +155,7 @@ impl PgStore {
                 ttl: options.ttl,
                 deadline: Mutex::new(sent + options.ttl),
                 lost: AtomicBool::new(false),
+                took_over,
                 stop_renewing: CancellationToken::new(),
             })
         }))
@@ -250,6 +252,12 @@ impl Lease {
         &self.owner
     }
 
+    /// Whether this claim took the unit from another owner whose lease had run out (a
+    /// takeover), not from a free or released row.
+    pub fn took_over(&self) -> bool {
+        self.took_over
+    }
+
     /// True while this process may act for the unit: no renewal found it taken over, and the
     /// local deadline has not passed.
     pub fn is_live(&self) -> bool {
@@ -272,6 +280,22 @@ impl Lease {
             ));
         }
         Ok(())
+    }
+
+    /// A gate for the unit's clients ([`crate::Client::add_gate`]): no request goes out once
+    /// the lease is lost, released, dropped or past its local deadline.
+    pub fn gate(self: &Arc<Self>) -> crate::pacing::RequestGate {
+        let lease = Arc::downgrade(self);
+        crate::pacing::RequestGate::new(move || match lease.upgrade() {
+            Some(lease) => lease.ensure_live(),
+            None => Err(Error::Fenced("the unit's lease was dropped".into())),
+        })
+    }
+
+    /// Marks the lease lost (a write found its epoch gone) and returns the refusal.
+    pub(super) fn refused(&self) -> Error {
+        self.lost.store(true, Ordering::SeqCst);
+        self.fenced("another process took it over: the write is refused")
     }
 
     fn fenced(&self, why: &str) -> Error {
@@ -299,10 +323,7 @@ impl Lease {
             .map_err(|e| self.store.sql_error("check a lease", e))?;
         match row {
             Some(_) => Ok(()),
-            None => {
-                self.lost.store(true, Ordering::SeqCst);
-                Err(self.fenced("another process took it over: the write is refused"))
-            }
+            None => Err(self.refused()),
         }
     }
 

@@ -17,16 +17,27 @@
 //! [`fair_share`] of the units, and one leaving on purpose gives up its leases at once
 //! ([`PgStore::leave`]).
 //!
+//! [`SharedFleet`] runs a [`crate::fleet::Fleet`] as one such worker: its records and
+//! checkpoints go into the sync tables (those of the SQLite store) through one group commit
+//! fenced per tenant ([`PgFleetStore`]), and the tenant set lives in the database.
+//!
 //! The password comes from the URL, `PGPASSWORD`, or the `PGPASSFILE` file (default
 //! `~/.pgpass`), and never appears in a log, an error or `Debug`.
 
 mod checkpoint;
 mod connect;
+mod fleet_store;
 mod lease;
+mod records;
 mod schema;
+mod shared_fleet;
+mod tenant_set;
 mod workers;
 
 pub use checkpoint::PostgresCheckpoint;
 pub use connect::{PgOptions, PgStore};
+pub use fleet_store::{PgFleetStore, StoredTenantState, WriteCounters};
 pub use lease::{Holder, Lease, LeaseOptions};
+pub use shared_fleet::{LeaseCounts, MemberReport, SharedFleet, SharedFleetOptions};
+pub use tenant_set::TenantSet;
 pub use workers::{LeaseRow, Membership, Round, UnitOverview, fair_share};

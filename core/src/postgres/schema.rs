@@ -1,4 +1,5 @@
-//! The PostgreSQL schema of the lease and checkpoint tables, and its migration.
+//! The PostgreSQL schemas (the lease and checkpoint tables here; the sync tables in
+//! [`super::records`]) and their migration.
 
 use deadpool_postgres::tokio_postgres::Client;
 use deadpool_postgres::tokio_postgres::types::Type;
@@ -38,20 +39,22 @@ pub(super) const MIGRATIONS: &[Migration] = &[Migration {
 /// by a host's own locks in the same database: "safe" in ASCII, twice).
 const SCHEMA_LOCK: i64 = 0x7361_6665_7361_6665;
 
-fn sql_error(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Checkpoint(format!(
-        "PostgreSQL schema of `{COMPONENT}`: cannot {what}: {e}"
-    ))
-}
-
-fn db_error(what: &str, e: deadpool_postgres::tokio_postgres::Error) -> Error {
-    sql_error(what, super::connect::describe(&e))
-}
-
-/// Brings the database up to date: one transaction holding the advisory transaction lock
-/// reads the version again and applies what is pending, so two processes starting together
-/// apply each step once. Returns the versions applied.
-pub(super) async fn migrate(client: &mut Client) -> Result<Vec<u32>> {
+/// Brings `component`'s schema up to date: one transaction holding the advisory transaction
+/// lock reads the version again and applies what is pending, so two processes starting
+/// together apply each step once. Returns the versions applied.
+pub(super) async fn migrate(
+    client: &mut Client,
+    component: &str,
+    steps: &[Migration],
+) -> Result<Vec<u32>> {
+    let sql_error = |what: &str, e: &dyn std::fmt::Display| {
+        Error::Checkpoint(format!(
+            "PostgreSQL schema of `{component}`: cannot {what}: {e}"
+        ))
+    };
+    let db_error = |what: &str, e: deadpool_postgres::tokio_postgres::Error| {
+        sql_error(what, &super::connect::describe(&e))
+    };
     let tx = client
         .transaction()
         .await
@@ -68,14 +71,14 @@ pub(super) async fn migrate(client: &mut Client) -> Result<Vec<u32>> {
     let row = tx
         .query_typed_one(
             &format!("SELECT COALESCE(MAX(version), 0) FROM {VERSION_TABLE} WHERE component = $1"),
-            &[(&COMPONENT, Type::TEXT)],
+            &[(&component, Type::TEXT)],
         )
         .await
         .map_err(|e| db_error("read the version", e))?;
     let current: i32 = row.get(0);
-    let current = u32::try_from(current).map_err(|_| sql_error("read the version", current))?;
+    let current = u32::try_from(current).map_err(|_| sql_error("read the version", &current))?;
     let mut applied = Vec::new();
-    for step in pending(COMPONENT, current, MIGRATIONS)? {
+    for step in pending(component, current, steps)? {
         tx.batch_execute(step.sql)
             .await
             .map_err(|e| db_error(&format!("apply version {}", step.version), e))?;
@@ -87,7 +90,7 @@ pub(super) async fn migrate(client: &mut Client) -> Result<Vec<u32>> {
                  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
             ),
             &[
-                (&COMPONENT, Type::TEXT),
+                (&component, Type::TEXT),
                 (&version, Type::INT4),
                 (&step.name, Type::TEXT),
             ],

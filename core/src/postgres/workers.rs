@@ -236,6 +236,21 @@ impl Membership {
             .unwrap_or_default()
     }
 
+    /// The lease of `unit`, while held.
+    pub fn lease(&self, unit: &str) -> Option<std::sync::Arc<super::Lease>> {
+        self.held.lock().ok().and_then(|h| h.get(unit).cloned())
+    }
+
+    /// This worker's id in the lease rows.
+    pub fn owner(&self) -> &str {
+        &self.lease.owner
+    }
+
+    /// The store the worker shares units through.
+    pub fn store(&self) -> &PgStore {
+        &self.store
+    }
+
     /// One round over the wanted `units` (the tenant set): heartbeat, renewals, then claims
     /// up to the fair share, or the surplus over it (the last units by name, so workers agree
     /// on nothing and still converge).
