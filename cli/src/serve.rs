@@ -439,9 +439,9 @@ pub fn fleet_status(db: &Path, json: bool) -> Result<(), Error> {
     Ok(())
 }
 
-/// `fleet status --store postgres://…`: every unit's lease (owner, epoch, expiry, whether
-/// it is held now, takeovers) with its cursor and last sweep; no SAFE request. The URL's
-/// password is never printed.
+/// `fleet status --store postgres://…`: every tenant's lease (owner, epoch, expiry, whether
+/// it is held now, takeovers) with its state, cursor, last sweep and lag; no SAFE request.
+/// The URL's password is never printed.
 pub async fn fleet_status_postgres(url: &str, json: bool) -> Result<(), Error> {
     use safe_tracker::postgres::{PgOptions, PgStore};
     if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
@@ -451,11 +451,18 @@ pub async fn fleet_status_postgres(url: &str, json: bool) -> Result<(), Error> {
     }
     let store = PgStore::connect(url, PgOptions::default()).await?;
     let units = store.overview().await?;
+    let states: std::collections::HashMap<String, TenantState> = store
+        .tenant_states()
+        .await?
+        .into_iter()
+        .map(|s| (s.state.name.clone(), s.state))
+        .collect();
     let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339());
     if json {
         let rows: Vec<serde_json::Value> = units
             .iter()
             .map(|u| {
+                let state = states.get(&u.lease.unit);
                 serde_json::json!({
                     "unit": u.lease.unit,
                     "owner": u.lease.owner,
@@ -465,6 +472,10 @@ pub async fn fleet_status_postgres(url: &str, json: bool) -> Result<(), Error> {
                     "takeovers": u.lease.takeovers,
                     "cursor": u.cursor,
                     "last_sweep": time(u.last_sweep),
+                    "phase": state.map(|s| s.phase.name()),
+                    "caught_up_at": time(state.and_then(|s| s.caught_up_at)),
+                    "lag_seconds": state.and_then(lag),
+                    "last_error": state.and_then(|s| s.last_error.clone()),
                 })
             })
             .collect();
@@ -473,8 +484,8 @@ pub async fn fleet_status_postgres(url: &str, json: bool) -> Result<(), Error> {
     }
     println!("store {}", store.target());
     println!(
-        "{:<24} {:<32} {:>6} {:<20} {:>9} {:>8}  LAST SWEEP",
-        "UNIT", "OWNER", "EPOCH", "LEASE UNTIL", "TAKEOVERS", "CURSOR"
+        "{:<24} {:<32} {:>6} {:<20} {:>9} {:<12} {:>8} {:>6}  LAST SWEEP",
+        "TENANT", "OWNER", "EPOCH", "LEASE UNTIL", "TAKEOVERS", "STATE", "CURSOR", "LAG"
     );
     let short = |t: Option<chrono::DateTime<chrono::Utc>>| {
         t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
@@ -486,15 +497,21 @@ pub async fn fleet_status_postgres(url: &str, json: bool) -> Result<(), Error> {
             (Some(o), false) => format!("({o}, lapsed)"),
             (None, _) => "-".into(),
         };
+        let state = states.get(&u.lease.unit);
         println!(
-            "{:<24} {:<32} {:>6} {:<20} {:>9} {:>8}  {}",
+            "{:<24} {:<32} {:>6} {:<20} {:>9} {:<12} {:>8} {:>6}  {}",
             u.lease.unit,
             owner,
             u.lease.epoch,
             short(u.lease.expires_at),
             u.lease.takeovers,
+            state.map(|s| s.phase.name()).unwrap_or("-"),
             u.cursor
                 .map(|c| c.to_string())
+                .unwrap_or_else(|| "-".into()),
+            state
+                .and_then(lag)
+                .map(human)
                 .unwrap_or_else(|| "-".into()),
             short(u.last_sweep)
         );

@@ -4,118 +4,25 @@
 //! tenant while the others finish, and no token reaches the output. Waits are bounded only to
 //! fail instead of hanging.
 
+mod common;
+
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
-use safe_simulator::{Seed, SimConfig, Simulator, office_for, token_for};
-
-const BIN: &str = env!("CARGO_BIN_EXE_safe-tracker");
-
-async fn simulator(orgs: u64, items: u64) -> Simulator {
-    Simulator::start(SimConfig {
-        seed: Seed {
-            seed: 13,
-            orgs,
-            items,
-        },
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap()
-}
-
-/// Writes a tenants file for `orgs` (a token file each, relative to the tenants file).
-fn tenants_file(sim: &Simulator, dir: &Path, orgs: &[u64]) -> PathBuf {
-    let mut text = String::from(
-        "[defaults]\ninterval = 1\njitter = 0\nunsafe_min_interval = 0\nrequests_per_second = 0\n",
-    );
-    text.push_str(&format!("base_url = \"{}\"\n", sim.base_url()));
-    std::fs::create_dir_all(dir.join("tokens")).unwrap();
-    for org in orgs {
-        std::fs::write(dir.join(format!("tokens/org{org}")), token_for(*org)).unwrap();
-        text.push_str(&format!(
-            "\n[[tenant]]\nname = \"agency-{org}\"\norganization_id = {org}\noffice_id = {}\n\
-             token_file = \"tokens/org{org}\"\n",
-            office_for(*org)
-        ));
-    }
-    let path = dir.join("tenants.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// A running `serve` and what it wrote to standard error so far.
-struct Served {
-    child: Child,
-    stderr: Arc<Mutex<String>>,
-    reader: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Served {
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Served {
-    /// A test that fails leaves no `serve` behind (a terminated one has exited already).
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{BIN, Served, signal, simulator, spawn_serve, tenants_file, terminate, until};
+use safe_simulator::{Simulator, office_for, token_for};
 
 fn serve(dir: &Path, tenants: &Path, db: &Path) -> Served {
     serve_with(dir, tenants, db, &[])
 }
 
 fn serve_with(dir: &Path, tenants: &Path, db: &Path, extra: &[&str]) -> Served {
-    let mut child = Command::new(BIN)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("SAFE_LOG", "info")
-        .args(["serve", "--tenants"])
-        .arg(tenants)
-        .arg("--db")
-        .arg(db)
-        .args(["--max-requests-per-second", "2000"])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut pipe = child.stderr.take().unwrap();
-    let stderr = Arc::new(Mutex::new(String::new()));
-    let sink = stderr.clone();
-    let reader = std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = pipe.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    Served {
-        child,
-        stderr,
-        reader: Some(reader),
-    }
-}
-
-fn signal(served: &Served, name: &str) {
-    let ok = Command::new("kill")
-        .args([&format!("-{name}"), &served.child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -{name}");
+    let mut args: Vec<std::ffi::OsString> = vec!["--tenants".into(), tenants.into()];
+    args.extend(["--db".into(), db.into()]);
+    args.extend(extra.iter().map(|a| a.into()));
+    spawn_serve(dir, &args)
 }
 
 fn open(db: &Path) -> rusqlite::Connection {
@@ -129,26 +36,6 @@ fn scalar(db: &Path, sql: &str) -> i64 {
         return 0;
     }
     open(db).query_row(sql, [], |r| r.get(0)).unwrap_or(0)
-}
-
-/// Waits (bounded) until `done`.
-async fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !done() {
-        assert!(Instant::now() < deadline, "never {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-/// Stops `served` with SIGTERM and returns its exit code and standard error.
-fn terminate(mut served: Served) -> (Option<i32>, String) {
-    signal(&served, "TERM");
-    let status = served.child.wait().unwrap();
-    let reader = served.reader.take();
-    if let Some(r) = reader {
-        r.join().unwrap();
-    }
-    (status.code(), served.stderr())
 }
 
 fn phase(db: &Path, name: &str) -> Option<String> {

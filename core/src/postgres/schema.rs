@@ -59,6 +59,10 @@ pub(super) async fn migrate(
         .transaction()
         .await
         .map_err(|e| db_error("begin", e))?;
+    // "already exists, skipping" notices of the IF NOT EXISTS statements are not news.
+    tx.batch_execute("SET LOCAL client_min_messages = warning")
+        .await
+        .map_err(|e| db_error("begin", e))?;
     tx.execute_typed(
         "SELECT pg_advisory_xact_lock($1)",
         &[(&SCHEMA_LOCK, Type::INT8)],
