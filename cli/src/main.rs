@@ -125,6 +125,11 @@ enum Command {
         #[command(subcommand)]
         command: FleetCommand,
     },
+    /// Move a store: `store copy --from sqlite:PATH --to postgres://…`.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
     /// Start the bundled SAFE simulator with seeded data, to try everything offline.
     Simulate {
         /// Items per organisation.
@@ -166,6 +171,25 @@ enum FleetCommand {
         )]
         store: Option<String>,
         /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StoreCommand {
+    /// Copy a SQLite store (of `sync` or `serve`) into PostgreSQL: items, updated items, the
+    /// sync log, tenant states and checkpoints, in one transaction, so the fleet resumes every
+    /// tenant where it was. Refused when the target already holds any of those
+    /// organisations, and while `serve` runs on the SQLite file.
+    Copy {
+        /// The SQLite store: sqlite:PATH.
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL store: postgres://user@host/db (or SAFE_STORE_URL).
+        #[arg(long, env = "SAFE_STORE_URL", hide_env_values = true)]
+        to: String,
+        /// Print what was copied as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -967,6 +991,9 @@ async fn run(cli: &Cli) -> Result<(), Error> {
             Some(url) => serve::fleet_status_postgres(url, *json).await,
             None => serve::fleet_status(db, *json),
         },
+        Command::Store {
+            command: StoreCommand::Copy { from, to, json },
+        } => serve::store_copy(from, to, *json).await,
         Command::Simulate {
             items,
             orgs,

@@ -75,7 +75,9 @@ impl ServeArgs {
             }
             (Some(url), None) => Some(url.clone()),
             (None, Some(db)) => return Ok(Target::Sqlite(db.clone())),
-            (None, None) => std::env::var("SAFE_STORE_URL").ok().filter(|u| !u.is_empty()),
+            (None, None) => std::env::var("SAFE_STORE_URL")
+                .ok()
+                .filter(|u| !u.is_empty()),
         };
         let Some(url) = url else {
             return Ok(Target::Sqlite(PathBuf::from("safe-tracker.db")));
@@ -340,7 +342,9 @@ async fn serve_shared(args: &ServeArgs, url: &str, quiet: bool) -> Result<(), Er
         }
     }
     if !quiet {
-        eprintln!("stopping: each tenant finishes or abandons its current item, then every lease is given up");
+        eprintln!(
+            "stopping: each tenant finishes or abandons its current item, then every lease is given up"
+        );
     }
     shared.stop();
     let _ = rounds.await;
@@ -368,7 +372,12 @@ async fn apply_shared(
             if let Some(p) = pages {
                 p.file_read(None);
             }
-            tracing::info!(set = id, changed, tenants = file.tenants.len(), "tenants file applied");
+            tracing::info!(
+                set = id,
+                changed,
+                tenants = file.tenants.len(),
+                "tenants file applied"
+            );
             if !quiet {
                 eprintln!(
                     "applied {} as tenant set {id}{} ({} tenants)",
@@ -509,11 +518,56 @@ pub async fn fleet_status_postgres(url: &str, json: bool) -> Result<(), Error> {
             u.cursor
                 .map(|c| c.to_string())
                 .unwrap_or_else(|| "-".into()),
-            state
-                .and_then(lag)
-                .map(human)
-                .unwrap_or_else(|| "-".into()),
+            state.and_then(lag).map(human).unwrap_or_else(|| "-".into()),
             short(u.last_sweep)
+        );
+    }
+    Ok(())
+}
+
+/// `store copy --from sqlite:PATH --to postgres://…`: the SQLite store (migrated to its latest
+/// schema first) copied into PostgreSQL in one transaction, under the lock that keeps `serve`
+/// off the SQLite file.
+pub async fn store_copy(from: &str, to: &str, json: bool) -> Result<(), Error> {
+    use safe_tracker::postgres::{PgOptions, PgStore};
+    let path = match from.strip_prefix("sqlite:") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => {
+            return Err(Error::InvalidConfig(
+                "--from must be sqlite:PATH (the SQLite store of sync or serve)".into(),
+            ));
+        }
+    };
+    if !to.starts_with("postgres://") && !to.starts_with("postgresql://") {
+        return Err(Error::InvalidConfig(
+            "--to must be a postgres:// URL (its text is not repeated here: it may hold a \
+             password)"
+                .into(),
+        ));
+    }
+    if !path.exists() {
+        return Err(Error::InvalidConfig(format!(
+            "no store at {}",
+            path.display()
+        )));
+    }
+    let _lock = crate::fleet_store::lock_store(&path)?;
+    drop(crate::store::SyncStore::open(&path)?);
+    let store = PgStore::connect(to, PgOptions::default()).await?;
+    let report = store.import_sqlite(&path).await?;
+    if json {
+        println!("{}", serde_json::to_value(&report).unwrap_or_default());
+    } else {
+        println!(
+            "copied {} into {}: {} items, {} updated items, {} sync-log rows, {} tenant states, \
+             {} checkpoints",
+            path.display(),
+            store.target(),
+            report.items,
+            report.updated_items,
+            report.sync_log,
+            report.fleet_tenants,
+            report.checkpoints
         );
     }
     Ok(())

@@ -166,7 +166,10 @@ fn assert_exactly_once(url: &str, expected: &BTreeMap<u64, i64>) -> i64 {
             "organisation {org}: each item stored once"
         );
     }
-    count(url, "SELECT count(*) FROM sync_log WHERE event = 'redelivered'")
+    count(
+        url,
+        "SELECT count(*) FROM sync_log WHERE event = 'redelivered'",
+    )
 }
 
 /// Waits (bounded) until `done`, looking every 200 ms (each look starts `psql` or the CLI).
@@ -196,13 +199,20 @@ async fn workers_share_thirty_tenants_exactly_once_through_joins_a_restart_and_s
     .await;
     let w2 = worker(dir.path(), &url, "w2", 3, None);
     let w3 = worker(dir.path(), &url, "w3", 3, None);
-    until("three workers hold a third each and every item is stored", || {
-        stored(&url) == 600 && shares(&url).values().copied().collect::<Vec<_>>() == [10, 10, 10]
-    })
+    until(
+        "three workers hold a third each and every item is stored",
+        || {
+            stored(&url) == 600
+                && shares(&url).values().copied().collect::<Vec<_>>() == [10, 10, 10]
+        },
+    )
     .await;
     assert_eq!(assert_exactly_once(&url, &expected), 0, "nothing twice");
     assert_eq!(
-        psql(&url, "SELECT applied_by || ' ' || source FROM safe_tracker_tenant_sets"),
+        psql(
+            &url,
+            "SELECT applied_by || ' ' || source FROM safe_tracker_tenant_sets"
+        ),
         format!("w1 {}", tenants.display()),
         "who applied the set, from where"
     );
@@ -324,7 +334,10 @@ async fn a_killed_worker_s_tenants_move_and_a_frozen_one_sends_nothing_once_take
         sim.add_items(*org, 3);
         *expected.get_mut(org).unwrap() += 3;
     }
-    until("w2's new items are stored by the others", || stored(&url) == 330).await;
+    until("w2's new items are stored by the others", || {
+        stored(&url) == 330
+    })
+    .await;
     let moved = killed.elapsed();
     eprintln!("SIGKILL to every new item of w2's tenants stored elsewhere: {moved:?}");
     assert!(
@@ -335,10 +348,7 @@ async fn a_killed_worker_s_tenants_move_and_a_frozen_one_sends_nothing_once_take
     assert_eq!(s.values().sum::<usize>(), 30, "{s:?}");
     assert!(!s.contains_key("w2"), "{s:?}");
     assert!(
-        count(
-            &url,
-            "SELECT sum(takeovers) FROM safe_tracker_leases"
-        ) >= of_w2.len() as i64,
+        count(&url, "SELECT sum(takeovers) FROM safe_tracker_leases") >= of_w2.len() as i64,
         "w2's tenants were taken over"
     );
     assert_eq!(assert_exactly_once(&url, &expected), 0);
@@ -346,7 +356,10 @@ async fn a_killed_worker_s_tenants_move_and_a_frozen_one_sends_nothing_once_take
     // SIGSTOP w3 past its TTL: w1 takes its tenants over.
     let of_w3 = holders(&url)["w3"].clone();
     signal(&w3, "STOP");
-    until("w1 holds every tenant", || shares(&url).get("w1") == Some(&30)).await;
+    until("w1 holds every tenant", || {
+        shares(&url).get("w1") == Some(&30)
+    })
+    .await;
     // Freeze w1 too, and stop the database, then wake w3: any SAFE request now would be
     // w3's, for tenants it no longer owns, and it cannot ask the database whether it still
     // owns them: its leases' local deadlines, passed while it was frozen, must hold it back.
@@ -358,7 +371,10 @@ async fn a_killed_worker_s_tenants_move_and_a_frozen_one_sends_nothing_once_take
     let sent = sim.total_requests();
     pg.start_again();
     signal(&w1, "CONT");
-    assert_eq!(sent, 0, "w3 sent SAFE requests for tenants taken over from it");
+    assert_eq!(
+        sent, 0,
+        "w3 sent SAFE requests for tenants taken over from it"
+    );
     until("w3 says its tenants were taken over", || {
         let err = w3.stderr();
         of_w3
@@ -382,4 +398,101 @@ async fn a_killed_worker_s_tenants_move_and_a_frozen_one_sends_nothing_once_take
         let (code, err) = terminate(w);
         assert_eq!(code, Some(0), "{err}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_copy_moves_a_sqlite_fleet_to_postgres_without_syncing_again() {
+    let pg = safe_test_postgres::Cluster::start();
+    let url = pg.create_database("copy");
+    let sim = simulator(4, 15).await;
+    let dir = tempfile::tempdir().unwrap();
+    let orgs: Vec<u64> = (1..=4).collect();
+    let tenants = tenants_file(&sim, dir.path(), &orgs);
+    let db = dir.path().join("fleet.db");
+    let mut args: Vec<OsString> = vec!["--tenants".into(), tenants.clone().into()];
+    args.extend(["--db".into(), db.clone().into()]);
+    let sqlite = spawn_serve(dir.path(), &args);
+    let rows = || {
+        rusqlite::Connection::open(&db)
+            .and_then(|c| c.query_row("SELECT count(*) FROM items", [], |r| r.get::<_, i64>(0)))
+            .unwrap_or(0)
+    };
+    until("the SQLite fleet stored every item", || rows() == 60).await;
+    // While serve holds the SQLite store, the copy is refused.
+    let copy = |extra: &[&str]| {
+        Command::new(BIN)
+            .env_clear()
+            .args(["store", "copy", "--from"])
+            .arg(format!("sqlite:{}", db.display()))
+            .args([
+                "--to",
+                &url.replace("postgres@", "postgres:hunter2-secret@"),
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let busy = copy(&[]);
+    assert!(!busy.status.success());
+    assert!(
+        String::from_utf8_lossy(&busy.stderr).contains("another `safe-tracker serve`"),
+        "{}",
+        String::from_utf8_lossy(&busy.stderr)
+    );
+    let (code, err) = terminate(sqlite);
+    assert_eq!(code, Some(0), "{err}");
+
+    let out = copy(&["--json"]);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(!text.contains("hunter2-secret"), "{text}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["items"], 60);
+    assert_eq!(report["checkpoints"], 4, "{report}");
+    assert_eq!(report["fleet_tenants"], 4, "{report}");
+    assert_eq!(count(&url, "SELECT count(*) FROM items"), 60);
+    assert_eq!(
+        count(&url, "SELECT count(*) FROM sync_log WHERE event = 'new'"),
+        60
+    );
+    assert_eq!(
+        psql(
+            &url,
+            "SELECT string_agg(DISTINCT unit, ',' ORDER BY unit) FROM safe_tracker_checkpoints"
+        ),
+        "agency-1,agency-2,agency-3,agency-4",
+        "each checkpoint belongs to its tenant"
+    );
+    // A second copy would merge two histories: refused, nothing written.
+    let again = copy(&[]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already holds"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(count(&url, "SELECT count(*) FROM items"), 60);
+
+    // A worker on PostgreSQL resumes every tenant at its copied cursor: nothing again, the
+    // new items once.
+    sim.reset_stats();
+    let w = worker(dir.path(), &url, "w1", 3, Some(&tenants));
+    for org in &orgs {
+        sim.add_items(*org, 2);
+    }
+    until("the new items on PostgreSQL", || stored(&url) == 68).await;
+    let expected: BTreeMap<u64, i64> = orgs.iter().map(|o| (*o, 17)).collect();
+    assert_eq!(
+        assert_exactly_once(&url, &expected),
+        0,
+        "nothing delivered again"
+    );
+    let first_numbers = sim.count_route("/api/items/seqOrgID/{n}");
+    assert!(
+        first_numbers < 60,
+        "the worker read {first_numbers} numbers: it started again from 1"
+    );
+    let (code, err) = terminate(w);
+    assert_eq!(code, Some(0), "{err}");
 }

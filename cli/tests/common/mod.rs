@@ -137,4 +137,3 @@ pub fn terminate(mut served: Served) -> (Option<i32>, String) {
     }
     (status.code(), served.stderr())
 }
-

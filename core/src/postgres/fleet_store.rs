@@ -172,7 +172,8 @@ struct Entry {
 impl CheckpointStore for FleetDb {
     fn load(&self, key: &str) -> Result<Option<PollerState>> {
         let key = key.to_string();
-        self.pg.run_blocking(move |pg| async move { load_row(&pg, key).await })
+        self.pg
+            .run_blocking(move |pg| async move { load_row(&pg, key).await })
     }
 
     fn save(&self, key: &str, state: &PollerState) -> Result<()> {

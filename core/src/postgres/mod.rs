@@ -27,6 +27,7 @@
 mod checkpoint;
 mod connect;
 mod fleet_store;
+mod import;
 mod lease;
 mod records;
 mod schema;
@@ -37,6 +38,7 @@ mod workers;
 pub use checkpoint::PostgresCheckpoint;
 pub use connect::{PgOptions, PgStore};
 pub use fleet_store::{PgFleetStore, StoredTenantState, WriteCounters};
+pub use import::ImportReport;
 pub use lease::{Holder, Lease, LeaseOptions};
 pub use shared_fleet::{LeaseCounts, MemberReport, SharedFleet, SharedFleetOptions};
 pub use tenant_set::TenantSet;

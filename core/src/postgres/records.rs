@@ -239,7 +239,16 @@ async fn write_item(tx: &Transaction<'_>, r: &ItemRecord) -> std::result::Result
             )
             .await?;
             if old == seq {
-                log(tx, "items", org, &key, "redelivered", "redelivered", Some(seq)).await?;
+                log(
+                    tx,
+                    "items",
+                    org,
+                    &key,
+                    "redelivered",
+                    "redelivered",
+                    Some(seq),
+                )
+                .await?;
             } else {
                 log_renumbered(tx, "items", org, &key, old, seq).await?;
                 renumbered = true;

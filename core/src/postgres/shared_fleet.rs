@@ -98,8 +98,8 @@ impl SharedFleet {
     ) -> Result<SharedFleet> {
         let every = options.lease.ttl / 3;
         let membership = Arc::new(Membership::new(store.clone(), options.lease));
-        let sink = PgFleetStore::open(membership.clone(), options.max_commit_group, on_commit)
-            .await?;
+        let sink =
+            PgFleetStore::open(membership.clone(), options.max_commit_group, on_commit).await?;
         let fleet = Fleet::new(sink.clone(), options.fleet)?;
         fleet.restore(
             store
@@ -143,7 +143,13 @@ impl SharedFleet {
         let dir = file
             .path
             .parent()
-            .map(|d| if d.as_os_str().is_empty() { ".".as_ref() } else { d })
+            .map(|d| {
+                if d.as_os_str().is_empty() {
+                    ".".as_ref()
+                } else {
+                    d
+                }
+            })
             .unwrap_or(".".as_ref());
         let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         self.store()
@@ -225,12 +231,7 @@ impl SharedFleet {
         }
         let claimed: BTreeSet<&str> = round.claimed.iter().map(String::as_str).collect();
         let surplus: BTreeSet<&str> = round.surplus.iter().map(String::as_str).collect();
-        let held: Vec<String> = self
-            .membership
-            .held()
-            .into_iter()
-            .map(|(u, _)| u)
-            .collect();
+        let held: Vec<String> = self.membership.held().into_iter().map(|(u, _)| u).collect();
         let refenced: Vec<String> = held
             .iter()
             .filter(|u| !claimed.contains(u.as_str()))

@@ -65,9 +65,12 @@ impl PgStore {
                 .transaction()
                 .await
                 .map_err(|e| pg.sql_error("apply the tenant set", e))?;
-            tx.execute_typed("SELECT pg_advisory_xact_lock($1)", &[(&SET_LOCK, Type::INT8)])
-                .await
-                .map_err(|e| pg.sql_error("apply the tenant set", e))?;
+            tx.execute_typed(
+                "SELECT pg_advisory_xact_lock($1)",
+                &[(&SET_LOCK, Type::INT8)],
+            )
+            .await
+            .map_err(|e| pg.sql_error("apply the tenant set", e))?;
             let newest = tx
                 .query_typed_opt(
                     "SELECT id, digest FROM safe_tracker_tenant_sets ORDER BY id DESC LIMIT 1",
