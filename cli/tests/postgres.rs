@@ -13,7 +13,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Served, signal, simulator, spawn_serve, tenants_file, terminate, until_every};
+use common::{
+    Served, http_get, metrics_address, parse_metrics, signal, simulator, spawn_serve, tenants_file,
+    terminate, until_every,
+};
 use safe_simulator::token_for;
 
 use safe_test_postgres::Cluster;
@@ -81,6 +84,17 @@ async fn fleet_status_shows_every_unit_of_a_postgres_store() {
 
 /// One `serve` worker of the fleet in `url`, with `--tenants FILE` when given.
 fn worker(dir: &Path, url: &str, id: &str, ttl: u32, tenants: Option<&Path>) -> Served {
+    worker_with(dir, url, id, ttl, tenants, &[])
+}
+
+fn worker_with(
+    dir: &Path,
+    url: &str,
+    id: &str,
+    ttl: u32,
+    tenants: Option<&Path>,
+    extra: &[&str],
+) -> Served {
     let mut args: Vec<OsString> = vec![
         "--store".into(),
         url.into(),
@@ -92,6 +106,7 @@ fn worker(dir: &Path, url: &str, id: &str, ttl: u32, tenants: Option<&Path>) -> 
     if let Some(t) = tenants {
         args.extend(["--tenants".into(), t.into()]);
     }
+    args.extend(extra.iter().map(OsString::from));
     spawn_serve(dir, &args)
 }
 
@@ -309,7 +324,15 @@ async fn a_killed_worker_s_tenants_move_and_a_frozen_one_sends_nothing_once_take
     let tenants = tenants_file(&sim, dir.path(), &orgs);
     let mut expected: BTreeMap<u64, i64> = orgs.iter().map(|o| (*o, 10)).collect();
     let ttl = 6;
-    let w1 = worker(dir.path(), &url, "w1", ttl, Some(&tenants));
+    let w1 = worker_with(
+        dir.path(),
+        &url,
+        "w1",
+        ttl,
+        Some(&tenants),
+        &["--metrics", "127.0.0.1:0"],
+    );
+    let metrics = metrics_address(&w1).await;
     until("the tenant set is stored", || {
         count(&url, "SELECT count(*) FROM safe_tracker_tenant_sets") == 1
     })
@@ -352,6 +375,17 @@ async fn a_killed_worker_s_tenants_move_and_a_frozen_one_sends_nothing_once_take
         "w2's tenants were taken over"
     );
     assert_eq!(assert_exactly_once(&url, &expected), 0);
+    // w1's metrics: the leases it holds, the tenants it took over, its refused writes.
+    let (status, body) = http_get(&metrics, "/metrics");
+    assert_eq!(status, 200);
+    let m = parse_metrics(&body);
+    assert_eq!(
+        m["safe_tracker_leases_held{}"],
+        holders(&url)["w1"].len() as f64,
+        "{body}"
+    );
+    assert!(m["safe_tracker_lease_takeovers_total{}"] >= 1.0, "{body}");
+    assert_eq!(m["safe_tracker_fenced_writes_total{}"], 0.0, "{body}");
 
     // SIGSTOP w3 past its TTL: w1 takes its tenants over.
     let of_w3 = holders(&url)["w3"].clone();

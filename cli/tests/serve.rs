@@ -11,7 +11,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{BIN, Served, signal, simulator, spawn_serve, tenants_file, terminate, until};
+use common::{
+    BIN, Served, http_get, metrics_address, parse_metrics, signal, simulator, spawn_serve,
+    tenants_file, terminate, until,
+};
 use safe_simulator::{Simulator, office_for, token_for};
 
 fn serve(dir: &Path, tenants: &Path, db: &Path) -> Served {
@@ -242,79 +245,6 @@ async fn a_revoked_licence_parks_one_tenant_while_the_others_finish() {
     );
 }
 
-/// A plain HTTP/1.1 GET on loopback: (status, body).
-fn http_get(addr: &str, path: &str) -> (u16, String) {
-    use std::io::Write;
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
-    (status, body)
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        body = &rest[n + 2..];
-    }
-    out
-}
-
-/// Checks the OpenMetrics text: every sample belongs to a declared family, values are numbers,
-/// and it ends with `# EOF`. Returns the samples by `name{labels}`.
-fn parse_metrics(text: &str) -> std::collections::HashMap<String, f64> {
-    let mut declared = std::collections::HashSet::new();
-    let mut samples = std::collections::HashMap::new();
-    assert_eq!(text.lines().last(), Some("# EOF"), "{text}");
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("# TYPE ") {
-            declared.insert(rest.split_whitespace().next().unwrap().to_string());
-            continue;
-        }
-        if line.starts_with('#') || line.is_empty() {
-            continue;
-        }
-        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line}"));
-        let name = series.split('{').next().unwrap();
-        assert!(
-            declared.iter().any(|d| name == d
-                || name.strip_prefix(d.as_str()).is_some_and(|s| {
-                    ["_total", "_bucket", "_sum", "_count", "_created"].contains(&s)
-                })),
-            "sample {name} of no declared family"
-        );
-        let v: f64 = value.parse().unwrap_or_else(|_| panic!("{line}"));
-        samples.insert(series.to_string(), v);
-    }
-    samples
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_healthz_and_the_status_page() {
     let sim = simulator(3, 9).await;
@@ -323,18 +253,7 @@ async fn metrics_healthz_and_the_status_page() {
     let db = dir.path().join("fleet.db");
     let tenants = tenants_file(&sim, dir.path(), &[1, 2, 3]);
     let served = serve_with(dir.path(), &tenants, &db, &["--metrics", "127.0.0.1:0"]);
-    let mut addr = String::new();
-    until("the metrics address", || {
-        let text = served.stderr();
-        match text.split("metrics on http://").nth(1) {
-            Some(rest) => {
-                addr = rest.split('/').next().unwrap().to_string();
-                true
-            }
-            None => false,
-        }
-    })
-    .await;
+    let addr = metrics_address(&served).await;
     until("two stored, one parked", || {
         scalar(&db, "SELECT count(*) FROM items") == 18
             && phase(&db, "agency-3").as_deref() == Some("parked")
