@@ -508,10 +508,12 @@ async fn store_copy_moves_a_sqlite_fleet_to_postgres_without_syncing_again() {
     );
     assert_eq!(count(&url, "SELECT count(*) FROM items"), 60);
 
-    // A worker on PostgreSQL resumes every tenant at its copied cursor: nothing again, the
-    // new items once.
+    // A worker on PostgreSQL, through PgBouncer in transaction mode (its group commits,
+    // savepoints, lease checks and tenant set with it), resumes every tenant at its copied
+    // cursor: nothing again, the new items once.
+    let bouncer = safe_test_postgres::Bouncer::start(&pg, 4);
     sim.reset_stats();
-    let w = worker(dir.path(), &url, "w1", 3, Some(&tenants));
+    let w = worker(dir.path(), &bouncer.url("copy"), "w1", 3, Some(&tenants));
     for org in &orgs {
         sim.add_items(*org, 2);
     }
