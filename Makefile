@@ -115,8 +115,8 @@ soak:
 	$(MAKE) fuzz FUZZ_SECONDS=300
 
 ## bench: every workload side by side (release builds), writes BENCHMARKS.md; not a test
-bench: venv
-	$(CARGO) build -q --release -p safe-simulator -p safe-tracker-c -p safe-tracker-cli
+bench: venv postgres
+	$(CARGO) build -q --release -p safe-simulator -p safe-tracker-c -p safe-tracker-cli -p safe-test-postgres
 	$(CARGO) build -q --release -p safe-tracker --example bench
 	$(VENV)/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings-python
 	$(VENV)/bin/pip install -q --disable-pip-version-check requests httpx

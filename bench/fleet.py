@@ -2,7 +2,10 @@
 against a multi-organisation release simulator on loopback, measured from outside the process
 (/proc): catch-up throughput into SQLite with group commit against one transaction per save,
 then, for 1,000 and 10,000 tenants, peak RSS, RSS per tenant, open file descriptors and the CPU
-of an idle sweep (a sweep that finds nothing new). Prints one JSON object.
+of an idle sweep (a sweep that finds nothing new); then the same catch-up into PostgreSQL (a
+throw-away cluster) with group commit against one transaction per save, and the time from a
+SIGKILL of one of three workers sharing 30 tenants to the first new item of its tenants stored
+by another. Prints one JSON object.
 
 Run by bench/run.py; `python3 bench/fleet.py TARGET_DIR` alone prints the JSON."""
 
@@ -145,11 +148,122 @@ def idle(tenants, interval, window):
             "rss_per_tenant_kib": (rss - before_any) / tenants, "fds": fds}
 
 
+def postgres():
+    """A throw-away PostgreSQL cluster (bin `safe-test-postgres`): (process, URL)."""
+    p = subprocess.Popen([str(RELEASE / "safe-test-postgres")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True)
+    return p, p.stdout.readline().strip()
+
+
+def psql(url, sql):
+    out = subprocess.run(["psql", url, "-Atq", "-c", sql], capture_output=True, text=True)
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def pg_count(url, sql):
+    try:
+        return int(psql(url, sql) or -1)
+    except ValueError:
+        return -1
+
+
+def database(url, name):
+    psql(url, f'CREATE DATABASE "{name}"')
+    return url.rsplit("/", 1)[0] + f"/{name}?sslmode=disable"
+
+
+def worker(folder, url, wid, tenants=None, ttl=30, group=512):
+    args = [str(RELEASE / "safe-tracker"), "--quiet", "serve", "--store", url, "--worker-id", wid,
+            "--lease-ttl", str(ttl), "--max-requests-per-second", "100000", "--max-commit-group", str(group)]
+    if tenants:
+        args += ["--tenants", str(tenants)]
+    return subprocess.Popen(args, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def catch_up_pg(server, tenants, items, group):
+    """Seconds for one worker to store `items` items of each of `tenants` tenants in PostgreSQL."""
+    url = database(server, f"catch_up_{group}")
+    sim, base = simulator(tenants, items)
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d)
+        path = tenants_file(folder, base, tenants, 1)
+        started = time.monotonic()
+        p = worker(folder, url, "bench", path, group=group)
+        try:
+            wait_until("caught up in PostgreSQL", lambda: pg_count(url, "SELECT count(*) FROM items") == tenants * items)
+            seconds = time.monotonic() - started
+        finally:
+            stop(p)
+            sim.kill()
+    return {"tenants": tenants, "items": tenants * items, "seconds": seconds, "items_per_s": tenants * items / seconds,
+            "group": group}
+
+
+def holders(url):
+    rows = psql(url, "SELECT owner, unit FROM safe_tracker_leases WHERE owner IS NOT NULL AND expires_at > now()")
+    out = {}
+    for line in rows.splitlines():
+        owner, unit = line.split("|")
+        out.setdefault(owner, []).append(unit)
+    return out
+
+
+def takeovers(server, runs, ttl):
+    """Seconds from a SIGKILL of one of three workers to the first new item of one of its tenants
+    stored by another, `runs` times (a new worker joins after each, and the three rebalance)."""
+    url = database(server, "takeover")
+    sim, base = simulator(30, 5)
+    admin = base[:-4] + "__admin/orgs/"
+    seconds = []
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d)
+        path = tenants_file(folder, base, 30, 1)
+        workers = {"w0": worker(folder, url, "w0", path, ttl)}
+        wait_until("the tenant set", lambda: pg_count(url, "SELECT count(*) FROM safe_tracker_tenant_sets") == 1)
+        for i in (1, 2):
+            workers[f"w{i}"] = worker(folder, url, f"w{i}", None, ttl)
+        try:
+            for run in range(runs):
+                wait_until("three workers balanced", lambda: sorted(len(u) for u in holders(url).values()) == [10, 10, 10]
+                           and pg_count(url, "SELECT count(*) FROM items") == 150 + 30 * run)
+                victim = sorted(workers)[run % len(workers)]
+                orgs = [int(u[1:]) for u in holders(url)[victim]]
+                workers.pop(victim).kill()
+                killed = time.monotonic()
+                for org in range(1, 31):
+                    req = urllib.request.Request(admin + f"{org}/items", data=b'{"count":1}',
+                                                 headers={"content-type": "application/json"})
+                    urllib.request.urlopen(req).read()
+                in_orgs = ",".join(map(str, orgs))
+                wait_until("a new item of the killed worker's tenants",
+                           lambda: pg_count(url, f"SELECT count(*) FROM items WHERE organization_id IN ({in_orgs}) "
+                                                 f"AND sequential_org_id > {5 + run}") > 0)
+                seconds.append(time.monotonic() - killed)
+                new = f"w{3 + run}"
+                workers[new] = worker(folder, url, new, None, ttl)
+        finally:
+            for p in workers.values():
+                stop(p)
+            sim.kill()
+    return {"ttl": ttl, "runs": runs, "seconds": seconds, "median": sorted(seconds)[len(seconds) // 2]}
+
+
 def main():
+    server, url = postgres()
+    try:
+        pg = {
+            "group": catch_up_pg(url, 300, 20, 512),
+            "per_save": catch_up_pg(url, 300, 20, 1),
+            "takeover": takeovers(url, 5, 10),
+        }
+    finally:
+        server.stdin.close()
+        server.wait(timeout=120)
     result = {
         "group": catch_up(1000, 20, 512),
         "per_save": catch_up(1000, 20, 1),
         "idle": [idle(1000, 10, 20), idle(10000, 20, 30)],
+        "postgres": pg,
     }
     print(json.dumps(result))
 

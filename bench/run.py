@@ -203,6 +203,27 @@ def cpu_model():
     return "?"
 
 
+def postgres_lines(pg):
+    """The PostgreSQL part of the fleet section (absent from reports of older runs)."""
+    if not pg:
+        return []
+    g, p, t = pg["group"], pg["per_save"], pg["takeover"]
+    spread = f"{min(t['seconds']):.1f}–{max(t['seconds']):.1f}"
+    return ["## Fleet on PostgreSQL: `serve --store postgres://` (one run each)", "",
+            f"Catch-up of {g['tenants']:,} tenants × {g['items'] // g['tenants']} items by one worker into a local "
+            f"PostgreSQL (the test cluster: `fsync=off`, loopback): **{g['items_per_s']:,.0f} items/s** with group "
+            f"commit, {p['items_per_s']:,.0f} items/s with one transaction per save "
+            f"({g['items_per_s'] / p['items_per_s']:.1f}×). Each save checks its tenant's lease epoch in the same "
+            "transaction; a group checks all its tenants' epochs in one statement, then writes each tenant under a "
+            "savepoint.", "",
+            f"Takeover: one of three workers sharing 30 tenants is killed (SIGKILL) and every tenant gets a new item; "
+            f"from the kill to the first of the killed worker's new items stored by another worker: median "
+            f"**{t['median']:.1f} s** (spread {spread}, {t['runs']} runs) with a {t['ttl']} s lease TTL. The cost "
+            "of a dead worker is its leases' remaining time (up to one TTL since their last renewal), plus up to a "
+            "third of the TTL until another worker's next round claims them, plus up to one sweep interval "
+            "(1 s here).", ""]
+
+
 def write_report(results, ceilings, exp, paced, stats, tenants, long_run, noop, fleet):
     raw = {"results": results, "ceilings": ceilings, "expanded": exp, "paced": paced, "stats": stats,
            "tenants": tenants, "long": long_run, "noop": noop, "fleet": fleet}
@@ -283,6 +304,7 @@ def write_report(results, ceilings, exp, paced, stats, tenants, long_run, noop, 
               f"RSS per tenant (from the two sizes): {per_tenant_kib:.0f} KiB. An idle sweep is one request that "
               "finds nothing new and two checkpoint saves (its start and its summary) through the group commit; "
               "the 10-minute figure is the measured CPU per idle sweep times tenants / 600 sweeps per second.", "",
+              *postgres_lines(fleet.get("postgres")),
               f"## Long sweep memory: {LONG:,} items (one run)", "",
               f"RSS before the first request {rss[0]/1024:.1f} MiB; at the start of the sweep (first item in) "
               f"{rss[1]/1024:.1f} MiB, middle {rss[2]/1024:.1f} MiB, end {rss[-1]/1024:.1f} MiB "
