@@ -118,7 +118,9 @@ enum Command {
     /// Show what the next sweep would do and when it may start, without any request.
     Plan(StoreArgs),
     /// Poll every agency of a tenants file in one long-running process, into one SQLite store
-    /// (the schema of `sync`). SIGHUP re-reads the file; SIGTERM or Ctrl-C stop it (exit 0).
+    /// (the schema of `sync`), or as one of several workers sharing the agencies through
+    /// PostgreSQL (--store postgres://…). SIGHUP re-reads the file; SIGTERM or Ctrl-C stop it
+    /// (exit 0).
     Serve(serve::ServeArgs),
     /// The fleet's tenants, read from the store without any request.
     Fleet {
