@@ -43,7 +43,7 @@ pub struct MemberReport {
     pub lost: Vec<String>,
     /// Tenants that stopped as fenced while still held, released to start again.
     pub refenced: Vec<String>,
-    /// Tenants held after the round.
+    /// Tenants held when the round ended (surplus ones until their tenants stopped).
     pub held: usize,
     /// The fair share the round worked to.
     pub share: usize,
@@ -76,6 +76,8 @@ pub struct SharedFleet {
     every: Duration,
     wake: tokio::sync::Notify,
     stop: CancellationToken,
+    /// The change of the fleet the last round started (see [`SharedFleet::round`]).
+    applying: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for SharedFleet {
@@ -119,6 +121,7 @@ impl SharedFleet {
             every,
             wake: tokio::sync::Notify::new(),
             stop: CancellationToken::new(),
+            applying: Mutex::new(None),
         })
     }
 
@@ -212,7 +215,8 @@ impl SharedFleet {
     }
 
     /// One round: the tenant set, the membership round, then the fleet made to run exactly
-    /// the tenants held (surplus and re-fenced tenants stopped, then released).
+    /// the tenants held (surplus and re-fenced tenants stopped, then released), in the
+    /// background. Call it inside the runtime that runs the fleet.
     pub async fn round(&self) -> Result<MemberReport> {
         let (set, specs) = self.tenant_specs().await?;
         let names: Vec<String> = specs
@@ -251,10 +255,32 @@ impl SharedFleet {
             .into_iter()
             .filter(|s| run.contains(s.name.as_str()))
             .collect();
-        self.fleet.apply(&wanted).await;
-        for unit in round.surplus.iter().chain(&refenced) {
-            if let Err(e) = self.membership.release(unit).await {
-                tracing::warn!(tenant = %unit, error = %e, "cannot release the lease; it runs out after its TTL");
+        // The fleet is changed (and surplus leases released once their tenants stopped) by a
+        // task of its own, so a tenant slow to stop (a SAFE request in flight) never delays
+        // the next round's renewals; a round while it runs only renews and claims, and the
+        // next free round applies what changed.
+        let busy = self
+            .applying
+            .lock()
+            .map(|a| a.as_ref().is_some_and(|h| !h.is_finished()))
+            .unwrap_or(false);
+        if busy {
+            tracing::debug!(
+                "the last change of the fleet is still under way; this round only renews"
+            );
+        } else {
+            let (fleet, membership) = (self.fleet.clone(), self.membership.clone());
+            let releases: Vec<String> = round.surplus.iter().chain(&refenced).cloned().collect();
+            let task = tokio::spawn(async move {
+                fleet.apply(&wanted).await;
+                for unit in releases {
+                    if let Err(e) = membership.release(&unit).await {
+                        tracing::warn!(tenant = %unit, error = %e, "cannot release the lease; it runs out after its TTL");
+                    }
+                }
+            });
+            if let Ok(mut a) = self.applying.lock() {
+                *a = Some(task);
             }
         }
         if !round.claimed.is_empty() || !round.surplus.is_empty() || !refenced.is_empty() {
@@ -300,6 +326,10 @@ impl SharedFleet {
     /// states, then leaves the workers, giving up every lease at once (SIGTERM: a rolling
     /// restart moves the tenants immediately).
     pub async fn leave(&self) -> Result<()> {
+        let applying = self.applying.lock().ok().and_then(|mut a| a.take());
+        if let Some(task) = applying {
+            let _ = task.await;
+        }
         self.fleet.shutdown().await;
         self.sink.flush_states().await;
         self.membership.leave().await
