@@ -17,10 +17,11 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use safe_tracker::fleet::{
-    DeliverFuture, FleetRecord, FleetSink, TenantError, TenantPhase, TenantSpec, TenantState,
+    DeliverFuture, FleetRecord, FleetSink, StagedRecords, TenantError, TenantPhase, TenantSpec,
+    TenantState,
 };
 use safe_tracker::poller::{
-    CheckpointStore, GroupCommit, PollerState, SqliteCheckpoint, batch_failed, poller_key_of,
+    CheckpointStore, GroupCommit, PollerState, SqliteCheckpoint, batch_failed,
 };
 use safe_tracker::{Error, Result};
 
@@ -30,7 +31,7 @@ use crate::store::{Staged, SyncStore};
 /// the checkpoint, under a savepoint each.
 pub struct FleetDb {
     db: SyncStore,
-    staged: Mutex<HashMap<String, Vec<Staged>>>,
+    staged: StagedRecords,
     /// Tests: this many commits fail as a whole.
     #[cfg(test)]
     fail_commits: std::sync::atomic::AtomicU32,
@@ -48,12 +49,11 @@ fn db_error(e: rusqlite::Error) -> Error {
 
 impl FleetDb {
     fn take_staged(&self, key: &str) -> Vec<Staged> {
-        // A poisoned map still holds every staged record: never drop one silently.
         self.staged
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key)
-            .unwrap_or_default()
+            .take(key)
+            .into_iter()
+            .map(Staged::from)
+            .collect()
     }
 
     /// One entry under its savepoint: the records staged for `key`, then its checkpoint.
@@ -167,7 +167,6 @@ impl FleetDb {
 pub struct FleetStore {
     db: Arc<FleetDb>,
     group: Arc<GroupCommit>,
-    keys: Mutex<HashMap<String, (String, String)>>,
     states: Mutex<Option<mpsc::Sender<TenantState>>>,
     state_writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     _lock: File,
@@ -186,7 +185,7 @@ impl FleetStore {
         let lock = lock_store(path)?;
         let db = Arc::new(FleetDb {
             db: SyncStore::open(path)?,
-            staged: Mutex::new(HashMap::new()),
+            staged: StagedRecords::new(),
             #[cfg(test)]
             fail_commits: Default::default(),
         });
@@ -200,7 +199,6 @@ impl FleetStore {
         Ok(Arc::new(FleetStore {
             db,
             group,
-            keys: Mutex::new(HashMap::new()),
             states: Mutex::new(Some(tx)),
             state_writer: Mutex::new(Some(writer)),
             _lock: lock,
@@ -246,40 +244,12 @@ pub fn lock_store(path: &Path) -> Result<File> {
 
 impl FleetSink for FleetStore {
     fn store(&self, tenant: &TenantSpec) -> Result<Arc<dyn CheckpointStore>> {
-        let keys = (
-            poller_key_of(&tenant.client, "items"),
-            poller_key_of(&tenant.client, "updated"),
-        );
-        if let Ok(mut k) = self.keys.lock() {
-            k.insert(tenant.name.clone(), keys);
-        }
+        self.db.staged.register(tenant);
         Ok(self.group.clone())
     }
 
     fn deliver(&self, tenant: &str, record: FleetRecord) -> DeliverFuture {
-        let key = self.keys.lock().ok().and_then(|k| {
-            k.get(tenant).map(|(items, updated)| match record {
-                FleetRecord::Item(_) => items.clone(),
-                FleetRecord::Updated(_) => updated.clone(),
-            })
-        });
-        let Some(key) = key else {
-            return Box::pin(std::future::ready(Err(format!(
-                "tenant {tenant} has no store"
-            ))));
-        };
-        let staged = match record {
-            FleetRecord::Item(r) => Staged::Item(r),
-            FleetRecord::Updated(r) => Staged::Updated(r),
-        };
-        self.db
-            .staged
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(key)
-            .or_default()
-            .push(staged);
-        Box::pin(std::future::ready(Ok(())))
+        Box::pin(std::future::ready(self.db.staged.stage(tenant, record)))
     }
 
     fn state_changed(&self, state: &TenantState) {
@@ -450,7 +420,7 @@ mod tests {
     fn db(dir: &Path, fail: u32) -> FleetDb {
         FleetDb {
             db: SyncStore::open(&dir.join("fleet.db")).unwrap(),
-            staged: Mutex::new(HashMap::new()),
+            staged: StagedRecords::new(),
             fail_commits: std::sync::atomic::AtomicU32::new(fail),
         }
     }

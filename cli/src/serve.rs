@@ -136,27 +136,9 @@ pub async fn serve(args: &ServeArgs, quiet: bool) -> Result<(), Error> {
     let store = FleetStore::open(&db, args.max_commit_group, move |_, took| {
         observed.observe(took.as_secs_f64())
     })?;
-    let fleet = Fleet::new(
-        store.clone(),
-        FleetOptions {
-            max_requests_per_second: args.max_requests_per_second,
-            park_retry: Duration::from_secs(args.park_retry),
-        },
-    )?;
+    let fleet = Fleet::new(store.clone(), args.fleet_options())?;
     fleet.restore(read_states(&db)?);
-    let pages = match args.metrics {
-        Some(addr) => {
-            let pages = web::Web::new(fleet.clone(), commits, None);
-            let bound = web::start(pages.clone(), addr).await?;
-            if !bound.ip().is_loopback() {
-                tracing::warn!(%bound, "the metrics and status pages are reachable from other hosts");
-            }
-            tracing::info!(%bound, "metrics on http://{bound}/metrics, status on http://{bound}/status");
-            eprintln!("metrics on http://{bound}/metrics, status on http://{bound}/status");
-            Some(pages)
-        }
-        None => None,
-    };
+    let pages = start_pages(args, &fleet, commits, None).await?;
     let applied = fleet.apply(&file.tenants).await;
     if !quiet {
         eprintln!(
@@ -169,30 +151,10 @@ pub async fn serve(args: &ServeArgs, quiet: bool) -> Result<(), Error> {
         );
     }
     tracing::info!(started = applied.started.len(), "fleet started");
-    let mut hangup = unix_signal(tokio::signal::unix::SignalKind::hangup())?;
-    let mut terminate = unix_signal(tokio::signal::unix::SignalKind::terminate())?;
-    // --watch-config: the file's modification time and size, looked at every 2 seconds.
-    let stamp = || file_stamp(args);
-    let mut seen = stamp();
-    let mut watch = tokio::time::interval(Duration::from_secs(2));
-    watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = hangup.recv() => {
-                seen = stamp();
-                reload(args, &fleet, pages.as_deref(), quiet).await;
-            }
-            _ = watch.tick(), if args.watch_config => {
-                let now = stamp();
-                if now != seen {
-                    seen = now;
-                    reload(args, &fleet, pages.as_deref(), quiet).await;
-                }
-            }
-            _ = terminate.recv() => break,
-            _ = tokio::signal::ctrl_c() => break,
-        }
-    }
+    until_stopped(args, async || {
+        reload(args, &fleet, pages.as_deref(), quiet).await
+    })
+    .await?;
     if !quiet {
         eprintln!("stopping: each tenant finishes or abandons its current item");
     }
@@ -229,6 +191,55 @@ async fn reload(args: &ServeArgs, fleet: &Fleet, pages: Option<&web::Web>, quiet
             }
             tracing::error!(error = %e, "the tenants file was refused; the running tenants go on");
             eprintln!("error: the tenants file was refused, the running tenants go on: {e}");
+        }
+    }
+}
+
+/// Serves the metrics and status pages of `fleet` when --metrics is given.
+async fn start_pages(
+    args: &ServeArgs,
+    fleet: &Fleet,
+    commits: prometheus_client::metrics::histogram::Histogram,
+    leases: Option<web::LeaseSource>,
+) -> Result<Option<std::sync::Arc<web::Web>>, Error> {
+    let Some(addr) = args.metrics else {
+        return Ok(None);
+    };
+    let pages = web::Web::new(fleet.clone(), commits, leases);
+    let bound = web::start(pages.clone(), addr).await?;
+    if !bound.ip().is_loopback() {
+        tracing::warn!(%bound, "the metrics and status pages are reachable from other hosts");
+    }
+    tracing::info!(%bound, "metrics on http://{bound}/metrics, status on http://{bound}/status");
+    eprintln!("metrics on http://{bound}/metrics, status on http://{bound}/status");
+    Ok(Some(pages))
+}
+
+/// Returns on SIGTERM or Ctrl-C; calls `reload` on SIGHUP and, with --watch-config, when the
+/// tenants file changes (its modification time and size, looked at every 2 seconds). Without
+/// --tenants there is nothing to reload and SIGHUP is ignored.
+async fn until_stopped(args: &ServeArgs, mut reload: impl AsyncFnMut()) -> Result<(), Error> {
+    let mut hangup = unix_signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut terminate = unix_signal(tokio::signal::unix::SignalKind::terminate())?;
+    let has_file = args.tenants.is_some();
+    let mut seen = file_stamp(args);
+    let mut watch = tokio::time::interval(Duration::from_secs(2));
+    watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = hangup.recv(), if has_file => {
+                seen = file_stamp(args);
+                reload().await;
+            }
+            _ = watch.tick(), if args.watch_config && has_file => {
+                let now = file_stamp(args);
+                if now != seen {
+                    seen = now;
+                    reload().await;
+                }
+            }
+            _ = terminate.recv() => return Ok(()),
+            _ = tokio::signal::ctrl_c() => return Ok(()),
         }
     }
 }
@@ -290,21 +301,9 @@ async fn serve_shared(args: &ServeArgs, url: &str, quiet: bool) -> Result<(), Er
             store.target()
         );
     }
-    let pages = match args.metrics {
-        Some(addr) => {
-            let counts = shared.clone();
-            let pages = web::Web::new(
-                shared.fleet().clone(),
-                commits,
-                Some(Box::new(move || counts.counts())),
-            );
-            let bound = web::start(pages.clone(), addr).await?;
-            tracing::info!(%bound, "metrics on http://{bound}/metrics, status on http://{bound}/status");
-            eprintln!("metrics on http://{bound}/metrics, status on http://{bound}/status");
-            Some(pages)
-        }
-        None => None,
-    };
+    let counts = shared.clone();
+    let leases: web::LeaseSource = Box::new(move || counts.counts());
+    let pages = start_pages(args, shared.fleet(), commits, Some(leases)).await?;
     if !quiet {
         eprintln!(
             "worker {} joined the fleet of {} (lease TTL {} s; at most {} requests/s here); \
@@ -319,28 +318,10 @@ async fn serve_shared(args: &ServeArgs, url: &str, quiet: bool) -> Result<(), Er
         let shared = shared.clone();
         tokio::spawn(async move { shared.run().await })
     };
-    let mut hangup = unix_signal(tokio::signal::unix::SignalKind::hangup())?;
-    let mut terminate = unix_signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut seen = file_stamp(args);
-    let mut watch = tokio::time::interval(Duration::from_secs(2));
-    watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = hangup.recv(), if args.tenants.is_some() => {
-                seen = file_stamp(args);
-                let _ = apply_shared(args, &shared, pages.as_deref(), quiet).await;
-            }
-            _ = watch.tick(), if args.watch_config && args.tenants.is_some() => {
-                let now = file_stamp(args);
-                if now != seen {
-                    seen = now;
-                    let _ = apply_shared(args, &shared, pages.as_deref(), quiet).await;
-                }
-            }
-            _ = terminate.recv() => break,
-            _ = tokio::signal::ctrl_c() => break,
-        }
-    }
+    until_stopped(args, async || {
+        let _ = apply_shared(args, &shared, pages.as_deref(), quiet).await;
+    })
+    .await?;
     if !quiet {
         eprintln!(
             "stopping: each tenant finishes or abandons its current item, then every lease is given up"

@@ -189,6 +189,15 @@ pub enum Staged {
     },
 }
 
+impl From<safe_tracker::fleet::FleetRecord> for Staged {
+    fn from(record: safe_tracker::fleet::FleetRecord) -> Staged {
+        match record {
+            safe_tracker::fleet::FleetRecord::Item(r) => Staged::Item(r),
+            safe_tracker::fleet::FleetRecord::Updated(r) => Staged::Updated(r),
+        }
+    }
+}
+
 /// What the store holds, for `status`.
 #[derive(Debug, serde::Serialize)]
 pub struct Summary {

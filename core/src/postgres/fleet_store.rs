@@ -18,12 +18,12 @@ use super::records::write_record;
 use super::{Lease, Membership, PgStore};
 use crate::error::{Error, Result};
 use crate::fleet::{
-    DeliverFuture, FleetRecord, FleetSink, TenantError, TenantPhase, TenantSpec, TenantState,
+    DeliverFuture, FleetRecord, FleetSink, StagedRecords, TenantError, TenantPhase, TenantSpec,
+    TenantState,
 };
 use crate::pacing::RequestGate;
 use crate::poller::{
     CheckpointStore, GroupCommit, LoadFuture, PollerState, SaveFuture, SaveMode, batch_failed,
-    poller_key_of,
 };
 
 /// What a member's writes did, for metrics.
@@ -40,22 +40,13 @@ pub struct WriteCounters {
 #[derive(Debug)]
 struct FleetDb {
     pg: PgStore,
-    staged: Mutex<HashMap<String, Vec<FleetRecord>>>,
+    staged: StagedRecords,
     /// Checkpoint key → the lease of the tenant whose poller saves under it.
     leases: Mutex<HashMap<String, Arc<Lease>>>,
     counters: Arc<WriteCounters>,
 }
 
 impl FleetDb {
-    fn take_staged(&self, key: &str) -> Vec<FleetRecord> {
-        // A poisoned map still holds every staged record: never drop one silently.
-        self.staged
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key)
-            .unwrap_or_default()
-    }
-
     fn lease_of(&self, key: &str) -> Option<Arc<Lease>> {
         self.leases
             .lock()
@@ -190,7 +181,7 @@ impl CheckpointStore for FleetDb {
             .map(|(key, state)| Entry {
                 key: (*key).to_string(),
                 state: state.to_json(),
-                records: self.take_staged(key),
+                records: self.staged.take(key),
                 lease: self.lease_of(key),
             })
             .collect();
@@ -261,7 +252,6 @@ pub struct PgFleetStore {
     db: Arc<FleetDb>,
     group: Arc<GroupCommit>,
     membership: Arc<Membership>,
-    keys: Mutex<HashMap<String, (String, String)>>,
     states: Mutex<Option<tokio::sync::mpsc::UnboundedSender<TenantState>>>,
     states_done: Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
 }
@@ -286,7 +276,7 @@ impl PgFleetStore {
         pg.migrate_sync().await?;
         let db = Arc::new(FleetDb {
             pg: pg.clone(),
-            staged: Mutex::new(HashMap::new()),
+            staged: StagedRecords::new(),
             leases: Mutex::new(HashMap::new()),
             counters: Arc::new(WriteCounters::default()),
         });
@@ -303,7 +293,6 @@ impl PgFleetStore {
             db,
             group,
             membership,
-            keys: Mutex::new(HashMap::new()),
             states: Mutex::new(Some(tx)),
             states_done: Mutex::new(Some(done_rx)),
         }))
@@ -334,17 +323,11 @@ impl FleetSink for PgFleetStore {
                 tenant.name
             ))
         })?;
-        let keys = (
-            poller_key_of(&tenant.client, "items"),
-            poller_key_of(&tenant.client, "updated"),
-        );
+        let (items, updated) = self.db.staged.register(tenant);
         {
             let mut leases = self.db.leases.lock().unwrap_or_else(|p| p.into_inner());
-            leases.insert(keys.0.clone(), lease.clone());
-            leases.insert(keys.1.clone(), lease.clone());
-        }
-        if let Ok(mut k) = self.keys.lock() {
-            k.insert(tenant.name.clone(), keys);
+            leases.insert(items, lease.clone());
+            leases.insert(updated, lease.clone());
         }
         Ok(Arc::new(TenantCheckpoint {
             group: self.group.clone(),
@@ -353,25 +336,7 @@ impl FleetSink for PgFleetStore {
     }
 
     fn deliver(&self, tenant: &str, record: FleetRecord) -> DeliverFuture {
-        let key = self.keys.lock().ok().and_then(|k| {
-            k.get(tenant).map(|(items, updated)| match record {
-                FleetRecord::Item(_) => items.clone(),
-                FleetRecord::Updated(_) => updated.clone(),
-            })
-        });
-        let Some(key) = key else {
-            return Box::pin(std::future::ready(Err(format!(
-                "tenant {tenant} has no store"
-            ))));
-        };
-        self.db
-            .staged
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(key)
-            .or_default()
-            .push(record);
-        Box::pin(std::future::ready(Ok(())))
+        Box::pin(std::future::ready(self.db.staged.stage(tenant, record)))
     }
 
     fn state_changed(&self, state: &TenantState) {
