@@ -16,10 +16,10 @@ export SAFE_SIMULATOR_BIN := $(SIMULATOR)
 # the wheel), read by `codegen` for the stub; the next build without the feature replaces it.
 NATIVE_INSPECT := $(CARGO_TARGET_DIR)/$(TRIPLE)/debug/lib_native.so
 
-.PHONY: bench fuzz soak test demo lint chromium postgres rust-test python-test node-test c-test csharp-test header codegen codegen-check simulator venv fmt
+.PHONY: bench fuzz soak test demo lint chromium postgres rust-test python-test node-test c-test dotnet-test header codegen codegen-check simulator venv fmt
 
 ## test: every check and test that exists (what CI runs)
-test: lint codegen-check rust-test python-test node-test c-test csharp-test fuzz-short
+test: lint codegen-check rust-test python-test node-test c-test dotnet-test fuzz-short
 
 ## lint: formatting and clippy with warnings as errors
 lint:
@@ -91,10 +91,11 @@ c-test: simulator
 	$(CARGO) build -q -p safe-tracker-c
 	bash bindings-c/tests/run.sh
 
-## csharp-test: the C# wrapper and sample with Mono (apt-get installs mono when missing)
-csharp-test: simulator
+## dotnet-test: the SafeTracker .NET library compiled with Mono's mcs (XML docs required, the
+## README's C# example too) and its tests under Mono (apt-get installs mono when missing)
+dotnet-test: simulator postgres
 	$(CARGO) build -q -p safe-tracker-c
-	bash bindings-c/csharp/run.sh
+	bash bindings-dotnet/tests/run.sh
 
 ## fuzz: a short coverage-guided run of every fuzz target (cargo-fuzz; FUZZ_SECONDS each)
 FUZZ_SECONDS ?= 20

@@ -142,7 +142,8 @@ typedef enum {
 } safe_status;
 
 /*
- Stops a poller from any thread.
+ Cancels from any thread: a poller (safe_poller_cancel_handle()), or the calls it is passed
+ to (safe_cancel_new()).
  */
 typedef struct safe_cancel safe_cancel;
 
@@ -173,6 +174,12 @@ typedef struct safe_poller safe_poller;
 typedef struct safe_state_sink safe_state_sink;
 
 /*
+ One sweep of a poller, pulled record by record (see safe_sweep_begin()). Used by one
+ thread at a time.
+ */
+typedef struct safe_sweep safe_sweep;
+
+/*
  Client settings. Zero or NULL fields keep the core's defaults.
  */
 typedef struct {
@@ -181,15 +188,16 @@ typedef struct {
    */
   const char *base_url;
   /*
-   Static token (required).
+   Static token (required, unless `options_json` has `"from_env":true` and SAFE_TOKEN
+   gives it).
    */
   const char *token;
   /*
-   Organisation id (required).
+   Organisation id (required; 0 with `"from_env":true`: SAFE_ORGANIZATION_ID's).
    */
   uint64_t organization_id;
   /*
-   Office id (required).
+   Office id (required; 0 with `"from_env":true`: SAFE_OFFICE_ID's).
    */
   uint64_t office_id;
   /*
@@ -210,7 +218,9 @@ typedef struct {
   const char *ca_file;
   /*
    Any other setting as a JSON object of the host keys (NULL: none), e.g.
-   {"routes":{"item_form_data":"formdata/{id}"},"proxy":"http://proxy:3128"}.
+   {"routes":{"item_form_data":"formdata/{id}"},"proxy":"http://proxy:3128"};
+   {"from_env":true} starts from the SAFE_* environment variables (as
+   safe_client_from_env()) and applies the other fields over them.
    */
   const char *options_json;
 } safe_client_config;
@@ -265,6 +275,20 @@ safe_status safe_last_error_code(void);
  call on this thread.
  */
 const char *safe_last_error_message(void);
+
+/*
+ The templated path of the request behind the last failure on this thread (e.g.
+ `items/seqOrgID/{n}`: never the number or id asked for), or NULL when the failure had no
+ request. Borrowed: valid until the next call on this thread.
+ */
+const char *safe_last_error_path(void);
+
+/*
+ The field at fault of the last failure on this thread when it was SAFE_VALIDATION (its
+ wire name, e.g. `caseNumber`), or NULL when unknown or another failure. Borrowed: valid
+ until the next call on this thread.
+ */
+const char *safe_last_error_field(void);
 
 /*
  The HTTP status of the last failure on this thread (0 when there was no answer).
@@ -324,6 +348,18 @@ safe_status safe_client_call(const safe_client *client,
                              const char *method,
                              const char *args_json,
                              char **out_json);
+
+/*
+ safe_client_call(), given up when `cancel` (from safe_cancel_new(); NULL: never) is
+ triggered from another thread first: the call then fails with SAFE_CANCELLED and a request
+ in flight is abandoned (a create may still have reached SAFE). A handle already triggered
+ fails the call before any request.
+ */
+safe_status safe_client_call_cancellable(const safe_client *client,
+                                         const char *method,
+                                         const char *args_json,
+                                         const safe_cancel *cancel,
+                                         char **out_json);
 
 /*
  The item with sequential org id `seq`. On success `*out` is the item, or NULL for the
@@ -523,8 +559,10 @@ safe_status safe_state_sink_set(safe_state_sink *sink, const char *state_json);
 
 /*
  Opens a poller. `kind` is "items" (new items by sequence number) or "updated".
- `checkpoint_json` is {"kind":"memory"}, {"kind":"file","path":"..."} or
- {"kind":"sqlite","path":"..."}; `options_json` holds the poller options (seconds), e.g.
+ `checkpoint_json` is {"kind":"memory"}, {"kind":"file","path":"..."},
+ {"kind":"sqlite","path":"..."} or {"kind":"postgres","url":"...","unit":"...",
+ "owner"?:"...","lease_ttl"?:seconds} (a fenced lease on the unit: SAFE_FENCED while another
+ process holds it); `options_json` holds the poller options (seconds), e.g.
  {"gap_tolerance":3,"expand":["form_data","case"]}, or NULL for the defaults.
  */
 safe_status safe_poller_new(const safe_client *client,
@@ -610,7 +648,17 @@ safe_status safe_poller_skip(const safe_poller *poller,
 safe_status safe_poller_cancel_handle(const safe_poller *poller, safe_cancel **out);
 
 /*
- Stops the poller between requests; its checkpoint stays at the last acknowledged record.
+ A handle that cancels the calls it is passed to (safe_client_call_cancellable(),
+ safe_sweep_next(), safe_poller_wait_scheduled()) when safe_cancel_trigger() is called from
+ any thread; it stays triggered, so use one per operation. Free it with safe_cancel_free()
+ once no call uses it.
+ */
+safe_status safe_cancel_new(safe_cancel **out);
+
+/*
+ A poller's handle stops the poller between requests, for good (its checkpoint stays at the
+ last acknowledged record); a handle from safe_cancel_new() gives up the calls it is passed
+ to, now and later.
  */
 safe_status safe_cancel_trigger(const safe_cancel *cancel);
 
@@ -618,6 +666,78 @@ safe_status safe_cancel_trigger(const safe_cancel *cancel);
  Frees a cancellation handle. Accepts NULL.
  */
 void safe_cancel_free(safe_cancel *cancel);
+
+/*
+ Starts a pulled sweep of `poller`; no request is made before the first safe_sweep_next().
+ A sweep of the same poller started later (pulled, or safe_poller_sweep()) supersedes this
+ one, whose calls then fail with SAFE_CHECKPOINT, so two consumers never acknowledge each
+ other's records. Free it with safe_sweep_free().
+ */
+safe_status safe_sweep_begin(const safe_poller *poller, safe_sweep **out);
+
+/*
+ Acknowledges the record last returned by `sweep` (its checkpoint is saved first) and
+ returns the next: `*out_record_json` receives the record as JSON (the same text a record
+ callback gets; free it with safe_string_free()) and `*out_item` its item, lent until the
+ next call on this sweep or safe_sweep_free(). Both receive NULL at the sweep's end
+ (safe_poller_last_report() then has its report). Either out-parameter may be NULL when not
+ wanted. When `cancel` (NULL: never) is triggered first, the call fails with SAFE_CANCELLED
+ and the sweep ends; the record last returned may then be unacknowledged, and comes again
+ first in the next sweep. Any failure ends the sweep.
+ */
+safe_status safe_sweep_next(safe_sweep *sweep,
+                            const safe_cancel *cancel,
+                            const safe_item **out_item,
+                            char **out_record_json);
+
+/*
+ Ends `sweep` because the host could not handle the record last returned: it stays
+ unacknowledged and comes again first in the next sweep. `reason` (NULL: none given) goes
+ into the error's message. Returns the sweep's error: SAFE_CONSUMER, or the checkpoint's
+ error when saving the sweep's end failed (with the thread's last error set).
+ */
+safe_status safe_sweep_fail(safe_sweep *sweep, const char *reason);
+
+/*
+ Frees a sweep; one that did not reach its end ends with its last record unacknowledged
+ (it comes again first in the next sweep). Accepts NULL.
+ */
+void safe_sweep_free(safe_sweep *sweep);
+
+/*
+ Waits until the poller's schedule lets the next sweep of a run-for-ever loop start (the
+ interval plus jitter after the last start, longer after failures, never before the
+ floor). Fails with SAFE_CANCELLED when the poller or `cancel` (NULL: none) is cancelled.
+ */
+safe_status safe_poller_wait_scheduled(const safe_poller *poller, const safe_cancel *cancel);
+
+/*
+ The core's rule after a sweep of a run-for-ever loop: `outcome` is the status the sweep
+ ended with (SAFE_OK when it completed). `*out_again` is true when the loop waits with
+ safe_poller_wait_scheduled() and sweeps again (completed, a transient failure, a parked
+ account error), false when it ends: normally when `outcome` is SAFE_OK or SAFE_CANCELLED,
+ otherwise with the sweep's error (configuration, storage, the consumer, another owner, an
+ account error that stops). A status that is not a core code (90+) always ends it.
+ */
+safe_status safe_poller_decide(const safe_poller *poller, safe_status outcome, bool *out_again);
+
+/*
+ From now on the poller keeps its events (`{"event":…}` objects, the ones a sweep report
+ lists) for safe_poller_take_events(), up to 10,000 untaken (the oldest are dropped), so a
+ host hands them to its listeners on its own thread.
+ */
+safe_status safe_poller_queue_events(const safe_poller *poller);
+
+/*
+ Writes the events kept since the last call as a JSON array, oldest first (`[]` when none,
+ or before safe_poller_queue_events()).
+ */
+safe_status safe_poller_take_events(const safe_poller *poller, char **out_json);
+
+/*
+ Writes the report of the poller's last completed sweep as JSON (`null` before the first).
+ */
+safe_status safe_poller_last_report(const safe_poller *poller, char **out_json);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -15,7 +15,9 @@ use safe_tracker::models::Item;
 use safe_tracker::{Client, Error, RequestContext};
 use serde_json::{Value, json};
 
+mod pull;
 mod status;
+pub use pull::*;
 pub use status::safe_status;
 
 struct LastError {
@@ -25,6 +27,8 @@ struct LastError {
     retry_after: f64,
     seq: u64,
     ids: Vec<i64>,
+    path: Option<CString>,
+    field: Option<CString>,
 }
 
 thread_local! {
@@ -41,6 +45,10 @@ struct Failure {
     seq: u64,
     /// The item ids of a SAFE_DUPLICATE_NUMBER (empty otherwise).
     ids: Vec<i64>,
+    /// The templated path of the request that failed (`items/seqOrgID/{n}`), when there was one.
+    path: Option<String>,
+    /// The field at fault of a SAFE_VALIDATION, when known.
+    field: Option<String>,
 }
 
 impl Failure {
@@ -52,6 +60,8 @@ impl Failure {
             retry_after: -1.0,
             seq: 0,
             ids: Vec::new(),
+            path: None,
+            field: None,
         }
     }
 }
@@ -66,6 +76,8 @@ impl From<Error> for Failure {
             retry_after: info.retry_after.unwrap_or(-1.0),
             seq: info.seq.unwrap_or(0),
             ids: info.ids.unwrap_or_default(),
+            path: info.path,
+            field: info.field,
         }
     }
 }
@@ -84,6 +96,8 @@ fn set_last_error(f: Failure) -> safe_status {
             retry_after: f.retry_after,
             seq: f.seq,
             ids: f.ids,
+            path: f.path.and_then(|p| CString::new(p).ok()),
+            field: f.field.and_then(|p| CString::new(p).ok()),
         })
     });
     f.status
@@ -169,6 +183,24 @@ fn block_on<T>(
     runtime().block_on(fut).map_err(Failure::from)
 }
 
+/// [`block_on`], given up when `cancel` is triggered first (SAFE_CANCELLED): the call's
+/// future is dropped, so a request in flight is abandoned.
+fn block_on_cancellable<T>(
+    fut: impl std::future::Future<Output = safe_tracker::Result<T>>,
+    cancel: Option<&safe_cancel>,
+) -> Result<T, Failure> {
+    let Some(token) = cancel.map(safe_cancel::token) else {
+        return block_on(fut);
+    };
+    block_on(async move {
+        tokio::select! {
+            biased;
+            _ = token.cancelled() => Err(Error::Cancelled),
+            r = fut => r,
+        }
+    })
+}
+
 // ----- strings and errors -----
 
 /// Frees a string returned by this library. Accepts NULL.
@@ -200,6 +232,34 @@ pub extern "C" fn safe_last_error_message() -> *const c_char {
         l.borrow()
             .as_ref()
             .map(|e| e.message.as_ptr())
+            .unwrap_or(std::ptr::null())
+    })
+}
+
+/// The templated path of the request behind the last failure on this thread (e.g.
+/// `items/seqOrgID/{n}`: never the number or id asked for), or NULL when the failure had no
+/// request. Borrowed: valid until the next call on this thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn safe_last_error_path() -> *const c_char {
+    LAST_ERROR.with(|l| {
+        l.borrow()
+            .as_ref()
+            .and_then(|e| e.path.as_ref())
+            .map(|p| p.as_ptr())
+            .unwrap_or(std::ptr::null())
+    })
+}
+
+/// The field at fault of the last failure on this thread when it was SAFE_VALIDATION (its
+/// wire name, e.g. `caseNumber`), or NULL when unknown or another failure. Borrowed: valid
+/// until the next call on this thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn safe_last_error_field() -> *const c_char {
+    LAST_ERROR.with(|l| {
+        l.borrow()
+            .as_ref()
+            .and_then(|e| e.field.as_ref())
+            .map(|p| p.as_ptr())
             .unwrap_or(std::ptr::null())
     })
 }
@@ -265,11 +325,12 @@ pub struct safe_client {
 pub struct safe_client_config {
     /// API root (NULL: https://securelb.trackerproducts.com/api/).
     pub base_url: *const c_char,
-    /// Static token (required).
+    /// Static token (required, unless `options_json` has `"from_env":true` and SAFE_TOKEN
+    /// gives it).
     pub token: *const c_char,
-    /// Organisation id (required).
+    /// Organisation id (required; 0 with `"from_env":true`: SAFE_ORGANIZATION_ID's).
     pub organization_id: u64,
-    /// Office id (required).
+    /// Office id (required; 0 with `"from_env":true`: SAFE_OFFICE_ID's).
     pub office_id: u64,
     /// Requests per second: negative keeps the default (2), 0 disables pacing (loopback only).
     pub requests_per_second: f64,
@@ -280,7 +341,9 @@ pub struct safe_client_config {
     /// PEM file of extra CA certificates (NULL: none).
     pub ca_file: *const c_char,
     /// Any other setting as a JSON object of the host keys (NULL: none), e.g.
-    /// {"routes":{"item_form_data":"formdata/{id}"},"proxy":"http://proxy:3128"}.
+    /// {"routes":{"item_form_data":"formdata/{id}"},"proxy":"http://proxy:3128"};
+    /// {"from_env":true} starts from the SAFE_* environment variables (as
+    /// safe_client_from_env()) and applies the other fields over them.
     pub options_json: *const c_char,
 }
 
@@ -292,13 +355,28 @@ unsafe fn config_json(c: &safe_client_config) -> Result<String, Failure> {
         },
         None => serde_json::Map::new(),
     };
-    map.insert("host_language".into(), json!("c"));
+    // A wrapper (C#) names its own language for the user agent.
+    map.entry("host_language").or_insert(json!("c"));
     if let Some(v) = unsafe { opt_str_arg(c.base_url, "base_url") }? {
         map.insert("base_url".into(), json!(v));
     }
-    map.insert("token".into(), json!(unsafe { str_arg(c.token, "token") }?));
-    map.insert("organization_id".into(), json!(c.organization_id));
-    map.insert("office_id".into(), json!(c.office_id));
+    // With `"from_env":true` in `options_json`, the SAFE_* variables fill what is NULL or 0
+    // here; otherwise the token is required.
+    let from_env = map.get("from_env").and_then(Value::as_bool) == Some(true);
+    match unsafe { opt_str_arg(c.token, "token") }? {
+        Some(token) => {
+            map.insert("token".into(), json!(token));
+        }
+        None if from_env => {}
+        None => return Err(invalid("`token` is NULL")),
+    }
+    // 0 is no id: the core then names the missing one (or takes SAFE_*'s with from_env).
+    if c.organization_id != 0 {
+        map.insert("organization_id".into(), json!(c.organization_id));
+    }
+    if c.office_id != 0 {
+        map.insert("office_id".into(), json!(c.office_id));
+    }
     // NaN and infinity give SAFE_INVALID_CONFIG (JSON has neither: they would become `null`,
     // the default, without a word); the core refuses the other rates that are not
     // meaningful, such as 1e-300 (below one request a day).
@@ -364,9 +442,18 @@ pub unsafe extern "C" fn safe_client_free(client: *mut safe_client) {
 }
 
 fn call_json(client: &safe_client, method: &str, args: Value) -> Result<Value, Failure> {
+    call_json_cancellable(client, method, args, None)
+}
+
+fn call_json_cancellable(
+    client: &safe_client,
+    method: &str,
+    args: Value,
+    cancel: Option<&safe_cancel>,
+) -> Result<Value, Failure> {
     let c = client.client.clone();
     let method = method.to_string();
-    block_on(async move { host::call(&c, &method, &args).await })
+    block_on_cancellable(async move { host::call(&c, &method, &args).await }, cancel)
 }
 
 fn write_json(v: Value, out: *mut *mut c_char) -> Result<(), Failure> {
@@ -393,6 +480,34 @@ pub unsafe extern "C" fn safe_client_call(
         };
         out_check(out_json, "out_json")?;
         write_json(call_json(client, method, args)?, out_json)
+    })
+}
+
+/// safe_client_call(), given up when `cancel` (from safe_cancel_new(); NULL: never) is
+/// triggered from another thread first: the call then fails with SAFE_CANCELLED and a request
+/// in flight is abandoned (a create may still have reached SAFE). A handle already triggered
+/// fails the call before any request.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_client_call_cancellable(
+    client: *const safe_client,
+    method: *const c_char,
+    args_json: *const c_char,
+    cancel: *const safe_cancel,
+    out_json: *mut *mut c_char,
+) -> safe_status {
+    guard(|| {
+        let client = unsafe { ref_arg(client, "client") }?;
+        let method = unsafe { str_arg(method, "method") }?;
+        let args = match unsafe { opt_str_arg(args_json, "args_json") }? {
+            Some(t) => serde_json::from_str(t).map_err(|_| invalid("`args_json` is not JSON"))?,
+            None => json!({}),
+        };
+        let cancel = unsafe { cancel.as_ref() };
+        out_check(out_json, "out_json")?;
+        write_json(
+            call_json_cancellable(client, method, args, cancel)?,
+            out_json,
+        )
     })
 }
 
@@ -945,9 +1060,27 @@ pub struct safe_poller {
     poller: Arc<HostPoller>,
 }
 
-/// Stops a poller from any thread.
+/// Cancels from any thread: a poller (safe_poller_cancel_handle()), or the calls it is passed
+/// to (safe_cancel_new()).
 pub struct safe_cancel {
-    poller: Arc<HostPoller>,
+    target: CancelTarget,
+}
+
+enum CancelTarget {
+    /// Stops the poller between requests, for good.
+    Poller(Arc<HostPoller>),
+    /// Gives up the calls this handle is passed to.
+    Calls(tokio_util::sync::CancellationToken),
+}
+
+impl safe_cancel {
+    /// The token a cancellable call waits on (a poller's own for a poller's handle).
+    fn token(&self) -> tokio_util::sync::CancellationToken {
+        match &self.target {
+            CancelTarget::Poller(p) => p.cancellation_token(),
+            CancelTarget::Calls(t) => t.clone(),
+        }
+    }
 }
 
 /// Called for each record: `item` (borrowed for the call) and the whole record as JSON
@@ -1045,8 +1178,10 @@ fn open_poller(
 }
 
 /// Opens a poller. `kind` is "items" (new items by sequence number) or "updated".
-/// `checkpoint_json` is {"kind":"memory"}, {"kind":"file","path":"..."} or
-/// {"kind":"sqlite","path":"..."}; `options_json` holds the poller options (seconds), e.g.
+/// `checkpoint_json` is {"kind":"memory"}, {"kind":"file","path":"..."},
+/// {"kind":"sqlite","path":"..."} or {"kind":"postgres","url":"...","unit":"...",
+/// "owner"?:"...","lease_ttl"?:seconds} (a fenced lease on the unit: SAFE_FENCED while another
+/// process holds it); `options_json` holds the poller options (seconds), e.g.
 /// {"gap_tolerance":3,"expand":["form_data","case"]}, or NULL for the defaults.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn safe_poller_new(
@@ -1307,19 +1442,41 @@ pub unsafe extern "C" fn safe_poller_cancel_handle(
         out_check(out, "out")?;
         unsafe {
             *out = Box::into_raw(Box::new(safe_cancel {
-                poller: poller.poller.clone(),
+                target: CancelTarget::Poller(poller.poller.clone()),
             }))
         };
         Ok(())
     })
 }
 
-/// Stops the poller between requests; its checkpoint stays at the last acknowledged record.
+/// A handle that cancels the calls it is passed to (safe_client_call_cancellable(),
+/// safe_sweep_next(), safe_poller_wait_scheduled()) when safe_cancel_trigger() is called from
+/// any thread; it stays triggered, so use one per operation. Free it with safe_cancel_free()
+/// once no call uses it.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn safe_cancel_new(out: *mut *mut safe_cancel) -> safe_status {
+    guard(|| {
+        out_check(out, "out")?;
+        unsafe {
+            *out = Box::into_raw(Box::new(safe_cancel {
+                target: CancelTarget::Calls(tokio_util::sync::CancellationToken::new()),
+            }))
+        };
+        Ok(())
+    })
+}
+
+/// A poller's handle stops the poller between requests, for good (its checkpoint stays at the
+/// last acknowledged record); a handle from safe_cancel_new() gives up the calls it is passed
+/// to, now and later.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn safe_cancel_trigger(cancel: *const safe_cancel) -> safe_status {
     guard(|| {
         let cancel = unsafe { ref_arg(cancel, "cancel") }?;
-        cancel.poller.cancel();
+        match &cancel.target {
+            CancelTarget::Poller(p) => p.cancel(),
+            CancelTarget::Calls(t) => t.cancel(),
+        }
         Ok(())
     })
 }

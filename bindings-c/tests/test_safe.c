@@ -814,6 +814,151 @@ static void test_blocked_callback_does_not_stall_other_threads(void) {
   pthread_mutex_destroy(&b.m);
 }
 
+/* The pull-style sweep: next acknowledges the record before, fail leaves it unacknowledged,
+ * freeing mid-sweep leaves the current one unacknowledged; a superseded sweep is refused. */
+static void test_pulled_sweep(void) {
+  safe_client *c = make_org_client("sim-token-org2", 2);
+  safe_poller *p = NULL;
+  CHECK(safe_poller_new(c, "items", "{\"kind\":\"memory\"}", "{\"unsafe_min_interval\":0}", &p) == SAFE_OK);
+  CHECK(safe_poller_queue_events(p) == SAFE_OK);
+  safe_sweep *sweep = NULL;
+  CHECK(safe_sweep_begin(p, &sweep) == SAFE_OK);
+  int seen = 0;
+  for (;;) {
+    const safe_item *item = NULL;
+    char *json = NULL;
+    CHECK(safe_sweep_next(sweep, NULL, &item, &json) == SAFE_OK);
+    if (json == NULL) {
+      CHECK(item == NULL);
+      break;
+    }
+    seen++;
+    CHECK(safe_item_sequential_org_id(item) == seen);
+    CHECK(strstr(json, "\"key\":{\"organization_id\":2,\"item_id\":") != NULL);
+    safe_string_free(json);
+    if (seen == 5) {
+      /* the fifth record fails: it stays unacknowledged */
+      CHECK(safe_sweep_fail(sweep, "the RMS is down") == SAFE_CONSUMER);
+      CHECK(strstr(safe_last_error_message(), "the RMS is down") != NULL);
+      CHECK(safe_sweep_next(sweep, NULL, NULL, NULL) == SAFE_INVALID_ARGUMENT); /* ended */
+      break;
+    }
+  }
+  safe_sweep_free(sweep);
+  char *status = NULL;
+  CHECK(safe_poller_status(p, &status) == SAFE_OK);
+  CHECK(strstr(status, "\"cursor\":5") != NULL);
+  safe_string_free(status);
+  /* Two records, then freed mid-sweep: the second is unacknowledged and comes again. */
+  CHECK(safe_sweep_begin(p, &sweep) == SAFE_OK);
+  const safe_item *item = NULL;
+  CHECK(safe_sweep_next(sweep, NULL, &item, NULL) == SAFE_OK && safe_item_sequential_org_id(item) == 5);
+  CHECK(safe_sweep_next(sweep, NULL, &item, NULL) == SAFE_OK && safe_item_sequential_org_id(item) == 6);
+  safe_sweep *newer = NULL;
+  CHECK(safe_sweep_begin(p, &newer) == SAFE_OK); /* supersedes the first */
+  CHECK(safe_sweep_next(sweep, NULL, &item, NULL) == SAFE_CHECKPOINT);
+  safe_sweep_free(sweep);
+  CHECK(safe_sweep_next(newer, NULL, &item, NULL) == SAFE_OK && safe_item_sequential_org_id(item) == 6);
+  int rest = 1;
+  while (safe_sweep_next(newer, NULL, &item, NULL) == SAFE_OK && item != NULL) rest++;
+  CHECK(rest == 20 - 5);
+  safe_sweep_free(newer);
+  char *report = NULL;
+  CHECK(safe_poller_last_report(p, &report) == SAFE_OK);
+  CHECK(strstr(report, "\"summary\"") != NULL);
+  safe_string_free(report);
+  char *events = NULL;
+  CHECK(safe_poller_take_events(p, &events) == SAFE_OK);
+  CHECK(events[0] == '[' && strstr(events, "\"event\":\"sweep_finished\"") != NULL);
+  safe_string_free(events);
+  CHECK(safe_poller_take_events(p, &events) == SAFE_OK);
+  CHECK(strcmp(events, "[]") == 0); /* taken */
+  safe_string_free(events);
+  /* the core's rules after a sweep */
+  bool again = false;
+  CHECK(safe_poller_decide(p, SAFE_OK, &again) == SAFE_OK && again);
+  CHECK(safe_poller_decide(p, SAFE_SERVER, &again) == SAFE_OK && again);
+  CHECK(safe_poller_decide(p, SAFE_AUTH, &again) == SAFE_OK && !again);
+  CHECK(safe_poller_decide(p, SAFE_CONSUMER, &again) == SAFE_OK && !again);
+  CHECK(safe_poller_decide(p, SAFE_PANIC, &again) == SAFE_OK && !again);
+  CHECK(safe_poller_decide(p, SAFE_OK, NULL) == SAFE_INVALID_ARGUMENT);
+  CHECK(safe_sweep_next(NULL, NULL, NULL, NULL) == SAFE_INVALID_ARGUMENT);
+  CHECK(safe_sweep_begin(NULL, &sweep) == SAFE_INVALID_ARGUMENT);
+  safe_sweep_free(NULL);
+  safe_poller_free(p);
+  safe_client_free(c);
+}
+
+struct trigger_later {
+  safe_cancel *cancel;
+  int delay_ms;
+};
+
+static void *trigger_after(void *arg) {
+  struct trigger_later *t = arg;
+  struct timespec ts = {t->delay_ms / 1000, (long)(t->delay_ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+  safe_cancel_trigger(t->cancel);
+  return NULL;
+}
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A call's own cancellation handle gives up a slow request from another thread; the error
+ * names the templated path; a validation error names its field. */
+static void test_cancellable_calls_and_error_details(void) {
+  char body[4096];
+  CHECK(admin_request("POST", "/__admin/faults", "{\"kind\":\"slow_headers\",\"latency_ms\":3000,\"count\":1}", body, sizeof body) == 200);
+  safe_client *c = make_client("sim-token-org1");
+  safe_cancel *cancel = NULL;
+  CHECK(safe_cancel_new(&cancel) == SAFE_OK);
+  struct trigger_later t = {cancel, 200};
+  pthread_t thread;
+  pthread_create(&thread, NULL, trigger_after, &t);
+  double started = now_seconds();
+  char *json = NULL;
+  CHECK(safe_client_call_cancellable(c, "item_by_seq", "{\"seq\":1}", cancel, &json) == SAFE_CANCELLED);
+  CHECK(now_seconds() - started < 2.5);
+  pthread_join(thread, NULL);
+  /* a triggered handle stays triggered: the next call with it is refused at once */
+  CHECK(safe_client_call_cancellable(c, "item_by_seq", "{\"seq\":1}", cancel, &json) == SAFE_CANCELLED);
+  safe_cancel_free(cancel);
+  CHECK(admin_request("DELETE", "/__admin/faults", "", body, sizeof body) == 200);
+  CHECK(safe_client_call_cancellable(c, "item_by_seq", "{\"seq\":1}", NULL, &json) == SAFE_OK);
+  CHECK(strstr(json, "\"sequentialOrgId\":1") != NULL);
+  safe_string_free(json);
+  CHECK(safe_client_call_cancellable(c, "item", "{\"id\":1}", NULL, &json) == SAFE_NOT_FOUND);
+  CHECK(safe_last_error_path() != NULL && strcmp(safe_last_error_path(), "items/{id}") == 0);
+  CHECK(safe_last_error_field() == NULL);
+  CHECK(safe_client_call(c, "create_case", "{\"case\":{\"caseOfficerIds\":[1],\"offenseTypeId\":4}}", &json) == SAFE_VALIDATION);
+  CHECK(safe_last_error_field() != NULL && strcmp(safe_last_error_field(), "caseNumber") == 0);
+  CHECK(safe_last_error_path() == NULL); /* refused before any request */
+  CHECK(safe_cancel_new(NULL) == SAFE_INVALID_ARGUMENT);
+  /* wait_scheduled: the poller's own wait, given up by a call handle */
+  safe_poller *p = NULL;
+  CHECK(safe_poller_new(c, "items", "{\"kind\":\"memory\"}", "{\"interval\":3600}", &p) == SAFE_OK);
+  CHECK(safe_poller_wait_scheduled(p, NULL) == SAFE_OK); /* the first sweep may start at once */
+  safe_sweep *sweep = NULL;
+  CHECK(safe_sweep_begin(p, &sweep) == SAFE_OK);
+  const safe_item *item = NULL;
+  while (safe_sweep_next(sweep, NULL, &item, NULL) == SAFE_OK && item != NULL) {
+  }
+  safe_sweep_free(sweep);
+  CHECK(safe_poller_decide(p, SAFE_OK, &(bool){false}) == SAFE_OK);
+  CHECK(safe_cancel_new(&cancel) == SAFE_OK);
+  t.cancel = cancel;
+  pthread_create(&thread, NULL, trigger_after, &t);
+  CHECK(safe_poller_wait_scheduled(p, cancel) == SAFE_CANCELLED); /* would wait the floor */
+  pthread_join(thread, NULL);
+  safe_cancel_free(cancel);
+  safe_poller_free(p);
+  safe_client_free(c);
+}
+
 int main(int argc, char **argv) {
   const char *dir = argc > 1 ? argv[1] : ".";
   CHECK(strlen(safe_version()) > 0);
@@ -826,6 +971,8 @@ int main(int argc, char **argv) {
   test_free_releases_the_lock();
   test_shared_client_from_threads();
   test_blocked_callback_does_not_stall_other_threads();
+  test_pulled_sweep();
+  test_cancellable_calls_and_error_details();
   test_duplicate_number();
   test_poller_duplicates_and_skip();
   printf("%d passed, %d failed\n", checks - failures, failures);

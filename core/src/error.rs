@@ -195,6 +195,32 @@ impl ErrorClass {
         ErrorClass::Ownership,
     ];
 
+    /// What this class means for a caller, in one line (what the host languages' docs say).
+    pub fn doc(self) -> &'static str {
+        match self {
+            ErrorClass::Caller => {
+                "The caller's configuration or input is wrong: fix it and call again."
+            }
+            ErrorClass::Account => {
+                "The account itself (token, disabled, licence): a poller stops at once."
+            }
+            ErrorClass::Transient => {
+                "The network or the server failed: the same request may succeed later without any change; a poller's next sweep retries."
+            }
+            ErrorClass::Budget => {
+                "The configured request budget is spent: the same request is refused until the budget's window moves, but a poller's next sweep retries."
+            }
+            ErrorClass::Interrupted => "The caller cancelled.",
+            ErrorClass::Storage => "The checkpoint store or the consumer of the records failed.",
+            ErrorClass::Entity => {
+                "About the entity asked for (not found, conflict, a number held by several items): the request is wrong for the data as it is."
+            }
+            ErrorClass::Ownership => {
+                "Another process owns the poller now: stop quietly, the owner goes on."
+            }
+        }
+    }
+
     /// The stable name of this class (snake case, as serialised).
     pub fn name(self) -> &'static str {
         match self {

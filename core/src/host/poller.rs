@@ -304,6 +304,15 @@ impl HostPoller {
         }
     }
 
+    /// The token [`HostPoller::cancel`] trips, for hosts that tie a call to the poller's own
+    /// cancellation.
+    pub fn cancellation_token(&self) -> tokio_util::sync::CancellationToken {
+        match &self.kind {
+            HostPollerKind::Items(p) => p.cancellation_token(),
+            HostPollerKind::Updated(p) => p.cancellation_token(),
+        }
+    }
+
     /// Calls `listener` with every event as JSON, on the thread that emits it (a runtime
     /// thread): for listeners that only hand the event on without blocking.
     pub fn on_event(&self, listener: impl Fn(Value) + Send + Sync + 'static) {

@@ -15,7 +15,7 @@ use crate::defs::*;
 pub(crate) const C_JSON: &[(&str, &str, &str)] = &[
     ("safe_item_json()", "out", "`Item`"),
     (
-        "safe_client_call()",
+        "safe_client_call() / safe_client_call_cancellable()",
         "out",
         "the method's result (see the README's method table)",
     ),
@@ -43,15 +43,15 @@ pub(crate) const C_JSON: &[(&str, &str, &str)] = &[
     ("safe_items_after_seq()", "out", "`SearchPage` (of `Item`)"),
     ("safe_updated_items()", "out", "`SearchPage` (of `Item`)"),
     (
-        "safe_record_fn `record_json`",
-        "in (callback)",
+        "safe_record_fn `record_json` / safe_sweep_next() `out_record_json`",
+        "in (callback) / out",
         "`ItemRecord` (kind \"items\") or `UpdatedRecord` (kind \"updated\")",
     ),
     (
         "safe_poller_new() `checkpoint_json`",
         "in",
-        "the checkpoint store: `{\"kind\":\"memory\"}`, `{\"kind\":\"file\",\"path\":…}` or \
-         `{\"kind\":\"sqlite\",\"path\":…}`",
+        "the checkpoint store: `{\"kind\":\"memory\"}`, `{\"kind\":\"file\",\"path\":…}`, \
+         `{\"kind\":\"sqlite\",\"path\":…}` or `{\"kind\":\"postgres\",\"url\":…,\"unit\":…,\"owner\"?:…,\"lease_ttl\"?:seconds}`",
     ),
     (
         "safe_poller_new() / safe_poller_new_with_callbacks() `options_json`",
@@ -71,6 +71,12 @@ pub(crate) const C_JSON: &[(&str, &str, &str)] = &[
     ("safe_poller_status()", "out", "`PollerStatus`"),
     ("safe_poller_plan()", "out", "`SweepPlan`"),
     ("safe_poller_skip()", "out", "`SkippedNumber`"),
+    (
+        "safe_poller_last_report()",
+        "out",
+        "`SweepReport` or `null`",
+    ),
+    ("safe_poller_take_events()", "out", "array of `PollerEvent`"),
 ];
 
 /// A `$defs` name as a link to its section.

@@ -1,5 +1,5 @@
-//! The C# model classes (`bindings-c/csharp/Models.cs`), from the schema, on the hand-written
-//! support of `bindings-c/csharp/Json.cs` (the JSON tree `JsonValue`/`JsonObject`, the `Wire`
+//! The C# model classes (`bindings-dotnet/src/Generated/Models.g.cs`), from the schema, on the hand-written
+//! support of `bindings-dotnet/src/Json.cs` (the JSON tree `JsonValue`/`JsonObject`, the `Wire`
 //! readers and writers, `SafeDateTime`, `FormData`, `[WireName]`).
 //!
 //! Which `$defs` become what ([`def_kind`]):
@@ -39,36 +39,53 @@ use crate::defs::*;
 use crate::python::py_field_order;
 use crate::text::*;
 
-/// How `bindings-c/csharp/Models.cs` writes the schema's models, where C# needs a choice.
+/// How `bindings-dotnet/src/Generated/Models.g.cs` writes the schema's models, where C# needs a choice.
 pub(crate) mod csharp_view {
     /// `$defs` entries that are a hand-written class of `Json.cs`: (name, class).
     pub const HAND_WRITTEN: &[(&str, &str)] =
         &[("SafeDateTime", "SafeDateTime"), ("FormData", "FormData")];
     /// Names the hand-written C# files declare in namespace `SafeTracker`: a model may not take
-    /// one. (`Item` may: its hand-written part in SafeTracker.cs adds `Json`, the raw text.)
+    /// one.
     pub const TAKEN: &[&str] = &[
         "CancelHandle",
         "CheckpointLoadCallback",
         "CheckpointSaveCallback",
-        "Client",
+        "CheckpointStore",
         "ClientConfig",
         "ClientHandle",
+        "ErrorClass",
+        "ErrorCode",
+        "ErrorCodes",
+        "ErrorDetails",
+        "FileCheckpointStore",
         "FormData",
+        "ICheckpointStore",
         "ItemHandle",
         "ItemListHandle",
         "IWireModel",
         "JsonKind",
         "JsonObject",
         "JsonValue",
-        "ModelTests",
+        "MemoryCheckpointStore",
         "Native",
+        "NativeCall",
         "Poller",
+        "PollerBase",
+        "PollerEventArgs",
         "PollerHandle",
-        "Record",
+        "PollerOptions",
+        "PostgresCheckpointStore",
         "RecordCallback",
         "SafeDateTime",
-        "SafeException",
-        "Status",
+        "SafeTrackerClient",
+        "SafeTrackerClientOptions",
+        "SafeTrackerException",
+        "SqliteCheckpointStore",
+        "Sweep",
+        "SweepEnumerator",
+        "SweepHandle",
+        "UpdatedPoller",
+        "UpdatedPollerOptions",
         "Utf8",
         "Wire",
         "WireNameAttribute",
@@ -889,7 +906,7 @@ fn cs_enum(out: &mut String, name: &str, def: &Value, values: &[(String, Option<
     );
 }
 
-/// `bindings-c/csharp/Models.cs`: every model of the schema (see the module doc).
+/// `bindings-dotnet/src/Generated/Models.g.cs`: every model of the schema (see the module doc).
 pub(crate) fn csharp_models() -> String {
     let defs = defs();
     let mut names: Vec<&String> = defs.keys().collect();

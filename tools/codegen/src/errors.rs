@@ -57,7 +57,7 @@ pub(crate) fn extra(code: ErrorCode) -> Extra {
             ),
             c_doc: Some("safe_last_error_retry_after() gives the wait the server asked for."),
             csharp_doc: Some(
-                "<see cref=\"SafeException.RetryAfterSeconds\"/> is the wait the server asked for.",
+                "<see cref=\"SafeTrackerException.RetryAfter\"/> is the wait the server asked for.",
             ),
             ..Extra::default()
         },
@@ -78,7 +78,7 @@ pub(crate) fn extra(code: ErrorCode) -> Extra {
                 "safe_last_error_seq() and safe_last_error_ids() give the number and the item ids.",
             ),
             csharp_doc: Some(
-                "<see cref=\"SafeException.Seq\"/> and <see cref=\"SafeException.Ids\"/> give \
+                "<see cref=\"SafeTrackerException.Seq\"/> and <see cref=\"SafeTrackerException.Ids\"/> give \
                  the number and the item ids.",
             ),
         },
@@ -331,31 +331,52 @@ pub(crate) fn c_status() -> String {
     out
 }
 
-/// `bindings-c/csharp/Status.cs`.
-pub(crate) fn csharp_status() -> String {
-    let mut rows: Vec<(u32, String, String)> = ABI_STATUSES
+/// The C# exception class of a status: its name and `Exception`, except where .NET's `System`
+/// already has the name (`Timeout` → `RequestTimeoutException`, never shadowing
+/// `System.TimeoutException` in a file that uses both namespaces).
+pub(crate) fn csharp_exception(name: &str) -> String {
+    match name {
+        "Timeout" => "RequestTimeoutException".into(),
+        other => format!("{other}Exception"),
+    }
+}
+
+/// The C# name of a core error class (`transient` → `Transient`).
+fn csharp_class(class: &str) -> String {
+    camel(class, true)
+}
+
+/// `bindings-dotnet/src/Generated/Errors.g.cs`: the `ErrorCode` enum (the core's codes and the
+/// ABI's own), the `ErrorClass` enum, what each code's class is and whether a poller keeps
+/// running after it, and one exception class per code with the factory that picks it.
+pub(crate) fn csharp_errors() -> String {
+    // (number, name, doc, class)
+    let mut rows: Vec<(u32, String, String, String)> = ABI_STATUSES
         .iter()
-        .map(|(name, n, doc)| (*n, name.to_string(), csharp_doc(doc)))
+        .map(|(name, n, doc)| (*n, name.to_string(), csharp_doc(doc), "Library".to_string()))
         .collect();
     for c in codes() {
         rows.push((
             c.as_u32(),
             c.name().to_string(),
             with(csharp_doc(c.doc()), extra(c).csharp_doc),
+            csharp_class(c.class().name()),
         ));
     }
     rows.sort_by_key(|r| r.0);
     let mut out = String::new();
     let _ = writeln!(out, "// {GENERATED}.");
     out.push_str(
-        "namespace SafeTracker\n\
+        "// The hand-written part of the exceptions (SafeTrackerException: its properties and how it\n\
+         // is read from the library's last error) is in src/Errors.cs.\n\
+         namespace SafeTracker\n\
          {\n    \
          /// <summary>The library's statuses: the stable error codes shared by every language, and\n    \
          /// this library's own (<see cref=\"Ok\"/>, 90+).</summary>\n    \
-         public enum Status\n    \
+         public enum ErrorCode\n    \
          {\n",
     );
-    for (n, name, doc) in &rows {
+    for (n, name, doc, _) in &rows {
         line_comment(
             &mut out,
             "        ",
@@ -364,6 +385,110 @@ pub(crate) fn csharp_status() -> String {
         );
         let _ = writeln!(out, "        {name} = {n},");
     }
-    out.push_str("    }\n}\n");
+    out.push_str("    }\n\n");
+    out.push_str(
+        "    /// <summary>What kind of failure a code is: what a caller does about it.</summary>\n    \
+         public enum ErrorClass\n    \
+         {\n",
+    );
+    for class in safe_tracker::ErrorClass::ALL {
+        line_comment(
+            &mut out,
+            "        ",
+            "/// ",
+            &format!("<summary>{}</summary>", csharp_doc(class.doc())),
+        );
+        let _ = writeln!(out, "        {},", csharp_class(class.name()));
+    }
+    out.push_str(
+        "        /// <summary>This library's own statuses (90+): a bad argument, or a caught panic.</summary>\n        \
+         Library,\n    \
+         }\n\n",
+    );
+    out.push_str(
+        "    /// <summary>What each <see cref=\"ErrorCode\"/> means, from the core's one table.</summary>\n    \
+         public static class ErrorCodes\n    \
+         {\n        \
+         /// <summary>The class of <paramref name=\"code\"/> (<see cref=\"ErrorClass.Library\"/> for\n        \
+         /// <see cref=\"ErrorCode.Ok\"/> and this library's own statuses).</summary>\n        \
+         public static ErrorClass ClassOf(ErrorCode code)\n        \
+         {\n            \
+         switch (code)\n            \
+         {\n",
+    );
+    for (_, name, _, class) in &rows {
+        if class != "Library" {
+            let _ = writeln!(
+                out,
+                "                case ErrorCode.{name}: return ErrorClass.{class};"
+            );
+        }
+    }
+    out.push_str(
+        "                default: return ErrorClass.Library;\n            \
+         }\n        \
+         }\n\n        \
+         /// <summary>True when the same call may succeed later without any change (the network or\n        \
+         /// the server failed).</summary>\n        \
+         public static bool IsTransient(ErrorCode code)\n        \
+         {\n            \
+         return ClassOf(code) == ErrorClass.Transient;\n        \
+         }\n\n        \
+         /// <summary>True when a poller's run-for-ever loop keeps going after this error (its next\n        \
+         /// sweep retries); every other error ends the loop.</summary>\n        \
+         public static bool KeepsPollerRunning(ErrorCode code)\n        \
+         {\n",
+    );
+    let running: Vec<String> = safe_tracker::ErrorClass::ALL
+        .iter()
+        .filter(|c| c.keeps_poller_running())
+        .map(|c| format!("ClassOf(code) == ErrorClass.{}", csharp_class(c.name())))
+        .collect();
+    let _ = writeln!(out, "            return {};", running.join(" || "));
+    out.push_str("        }\n    }\n\n");
+    for (_, name, doc, _) in &rows {
+        if name == "Ok" {
+            continue;
+        }
+        let class = csharp_exception(name);
+        line_comment(
+            &mut out,
+            "    ",
+            "/// ",
+            &format!("<summary>{doc}</summary>"),
+        );
+        let _ = writeln!(
+            out,
+            "    public partial class {class} : SafeTrackerException\n    \
+             {{\n        \
+             internal {class}(ErrorDetails details, System.Exception inner) : base(details, inner) {{ }}\n    \
+             }}\n"
+        );
+    }
+    out.push_str(
+        "    public partial class SafeTrackerException\n    \
+         {\n        \
+         /// <summary>The exception class of <paramref name=\"details\"/>'s code.</summary>\n        \
+         internal static SafeTrackerException Create(ErrorDetails details, System.Exception inner)\n        \
+         {\n            \
+         switch (details.Code)\n            \
+         {\n",
+    );
+    for (_, name, _, _) in &rows {
+        if name != "Ok" {
+            let _ = writeln!(
+                out,
+                "                case ErrorCode.{name}: return new {}(details, inner);",
+                csharp_exception(name)
+            );
+        }
+    }
+    out.push_str(
+        "                default: return new SafeTrackerException(details, inner);\n            \
+         }\n        \
+         }\n    \
+         }\n\
+         }\n",
+    );
     out
 }

@@ -55,8 +55,11 @@ fn outputs() -> Vec<(&'static str, String)> {
         ("bindings-node/lib/error-classes.d.ts", node_types()),
         ("bindings-node/lib/error-classes.mjs", node_esm()),
         ("bindings-c/src/status.rs", c_status()),
-        ("bindings-c/csharp/Status.cs", csharp_status()),
-        ("bindings-c/csharp/Native.cs", pinvoke::native_cs(&root())),
+        ("bindings-dotnet/src/Generated/Errors.g.cs", csharp_errors()),
+        (
+            "bindings-dotnet/src/Generated/Native.g.cs",
+            pinvoke::native_cs(&root()),
+        ),
         ("include/safe_tracker_models.md", c_contract()),
         ("schema/safe-tracker.schema.json", schema_json()),
         ("bindings-node/lib/models.d.ts", node_models()),
@@ -65,7 +68,10 @@ fn outputs() -> Vec<(&'static str, String)> {
             "bindings-python/python/safe_tracker/_models_generated.py",
             python_models(),
         ),
-        ("bindings-c/csharp/Models.cs", csharp::csharp_models()),
+        (
+            "bindings-dotnet/src/Generated/Models.g.cs",
+            csharp::csharp_models(),
+        ),
     ]
 }
 
@@ -145,7 +151,7 @@ mod tests {
 
     #[test]
     fn every_language_names_every_code() {
-        let (python, d_ts, c, cs) = (python(), node_types(), c_status(), csharp_status());
+        let (python, d_ts, c, cs) = (python(), node_types(), c_status(), csharp_errors());
         for c_ in ErrorCode::ALL {
             let class = format!("class {}Error(", c_.name());
             assert!(python.contains(&class), "{class}");
@@ -155,6 +161,11 @@ mod tests {
             assert!(c.contains(&variant), "{variant}");
             let variant = format!("{} = {},", c_.name(), c_.as_u32());
             assert!(cs.contains(&variant), "{variant}");
+            let class = format!(
+                "public partial class {} : SafeTrackerException",
+                crate::errors::csharp_exception(c_.name())
+            );
+            assert!(cs.contains(&class), "{class}");
         }
     }
 

@@ -1,4 +1,4 @@
-//! `bindings-c/csharp/Native.cs`: the C# P/Invoke declarations of the C ABI, read from the
+//! `bindings-dotnet/src/Generated/Native.g.cs`: the C# P/Invoke declarations of the C ABI, read from the
 //! committed cbindgen header `include/safe_tracker.h` (`csbindgen` cannot read
 //! `#[unsafe(no_mangle)]`, so the header is the source). `make codegen` runs this tool again
 //! after regenerating the header, so Native.cs follows a changed ABI.
@@ -15,7 +15,7 @@
 //! Mapping rules (C → C#), applied in this order:
 //! - every function: `[DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] internal
 //!   static extern`, under its C name, in `internal static class Native`;
-//! - the `safe_status` enum → `Status` (generated into Status.cs from the core's table; the
+//! - the `safe_status` enum → `ErrorCode` (generated into Generated/Errors.g.cs from the core's table; the
 //!   tests check the header's variants against it); any other enum fails;
 //! - an explicit entry of [`OVERRIDES`] (function, parameter) wins over the rules below;
 //! - a `*_free(T *)` function's handle parameter → `IntPtr` (called from `ReleaseHandle`);
@@ -38,7 +38,7 @@
 //!   (`safe_record_fn` → `RecordCallback`, `safe_checkpoint_load_fn` →
 //!   `CheckpointLoadCallback`); its pointer parameters are `IntPtr` (an opaque one is
 //!   borrowed for the call, so never a SafeHandle) and `char **` is `out IntPtr`;
-//! - returns: `void`, `safe_status` → `Status`, scalars as above, `const char *` → `IntPtr`
+//! - returns: `void`, `safe_status` → `ErrorCode`, scalars as above, `const char *` → `IntPtr`
 //!   (borrowed), `const T *` of a [`BORROWED`] type → `IntPtr`; nothing else.
 //!
 //! Parameter names are camelCase (`user_data` → `userData`, a C# keyword gets `@`). The code
@@ -52,12 +52,13 @@ use crate::text::{WIDTH, camel, line_comment, spans};
 /// The header's path from the repository root.
 pub(crate) const HEADER: &str = "include/safe_tracker.h";
 
-/// The SafeHandle class (in SafeTracker.cs) of each opaque type. An opaque type of the header
+/// The SafeHandle class (in src/Interop.cs) of each opaque type. An opaque type of the header
 /// that is not listed fails codegen.
 const HANDLES: &[(&str, &str)] = &[
     ("safe_client", "ClientHandle"),
     ("safe_poller", "PollerHandle"),
     ("safe_cancel", "CancelHandle"),
+    ("safe_sweep", "SweepHandle"),
     ("safe_item_list", "ItemListHandle"),
     ("safe_item", "ItemHandle"),
 ];
@@ -71,7 +72,11 @@ const BORROWED: &[&str] = &["safe_item"];
 /// C# type). `safe_last_error_ids(int64_t *out, size_t capacity)` fills a buffer of
 /// `capacity` ids (an `int64_t *` could as well be one out value). The tests check that every
 /// entry still names a parameter of the header.
-const OVERRIDES: &[(&str, &str, &str)] = &[("safe_last_error_ids", "out", "[Out] long[]")];
+const OVERRIDES: &[(&str, &str, &str)] = &[
+    ("safe_last_error_ids", "out", "[Out] long[]"),
+    // A record's item, lent by the sweep until its next call: never a SafeHandle.
+    ("safe_sweep_next", "out_item", "out IntPtr"),
+];
 
 /// `extern` declarations cbindgen copies into the header from `extern "C"` blocks of the
 /// crate: functions of other libraries the crate calls, not exported by libsafe_tracker, so
@@ -85,7 +90,7 @@ const LENT: &[&str] = &["safe_state_sink"];
 
 const PREFIX: &str = "safe_";
 
-/// `bindings-c/csharp/Native.cs`, from the committed header. Panics naming the header when
+/// `bindings-dotnet/src/Generated/Native.g.cs`, from the committed header. Panics naming the header when
 /// it is missing or holds a declaration the generator does not understand.
 pub(crate) fn native_cs(root: &Path) -> String {
     let path = root.join(HEADER);
@@ -151,7 +156,7 @@ pub(crate) struct Struct {
 #[derive(Debug, Clone)]
 pub(crate) struct Enum {
     pub name: String,
-    /// Checked against Status.cs by the tests only: `make codegen`'s first pass may read a
+    /// Checked against Errors.g.cs by the tests only: `make codegen`'s first pass may read a
     /// header older than the core's table.
     #[cfg_attr(not(test), allow(dead_code))]
     pub variants: Vec<(String, i64)>,
@@ -701,7 +706,7 @@ impl Types<'_> {
             return None;
         }
         if ty.base == "safe_status" && self.is_enum(&ty.base) {
-            return Some("Status".into());
+            return Some("ErrorCode".into());
         }
         scalar(&ty.base).map(str::to_string)
     }
@@ -804,7 +809,7 @@ fn render(header: &Header) -> Result<String, String> {
     for e in &header.enums {
         if e.name != "safe_status" {
             return Err(format!(
-                "enum `{}` has no C# mapping (only safe_status, as Status)",
+                "enum `{}` has no C# mapping (only safe_status, as ErrorCode)",
                 e.name
             ));
         }
@@ -820,7 +825,7 @@ fn render(header: &Header) -> Result<String, String> {
     out.push_str(
         "// The P/Invoke declarations of libsafe_tracker: the functions (class Native, under their C\n\
          // names), the structs and the callback delegates; the mapping rules are in\n\
-         // tools/codegen/src/pinvoke.rs. The SafeHandle classes and the wrapper are in SafeTracker.cs.\n\
+         // tools/codegen/src/pinvoke.rs. The SafeHandle classes are in src/Interop.cs.\n\
          using System;\n\
          using System.Runtime.InteropServices;\n\
          \n\
@@ -1066,10 +1071,10 @@ const safe_item *safe_first(const safe_client *client, size_t index, bool *found
              RecordCallback(IntPtr userData, IntPtr item, IntPtr recordJson);\n",
             "        /// <summary>Creates a client from <c>config</c>.</summary>\n        \
              [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]\n        \
-             internal static extern Status safe_client_new(\n            ref ClientConfig config,\n            \
+             internal static extern ErrorCode safe_client_new(\n            ref ClientConfig config,\n            \
              out ClientHandle @out);\n",
             "internal static extern void safe_client_free(IntPtr client);\n",
-            "        internal static extern Status safe_sweep(\n            ClientHandle client,\n            \
+            "        internal static extern ErrorCode safe_sweep(\n            ClientHandle client,\n            \
              RecordCallback callback,\n            IntPtr userData,\n            out IntPtr outReportJson);\n",
             "internal static extern long safe_item_id(ItemHandle item);\n",
             "internal static extern long safe_item_id(IntPtr item);\n",
@@ -1136,7 +1141,8 @@ const safe_item *safe_first(const safe_client *client, size_t index, bool *found
     fn every_header_function_is_in_native_cs() {
         let root = crate::root();
         let header = std::fs::read_to_string(root.join(HEADER)).unwrap();
-        let cs = std::fs::read_to_string(root.join("bindings-c/csharp/Native.cs")).unwrap();
+        let cs = std::fs::read_to_string(root.join("bindings-dotnet/src/Generated/Native.g.cs"))
+            .unwrap();
         // Independent of the parser: every `safe_x(` outside comments and typedefs.
         let mut code = String::new();
         let mut rest = header.as_str();
@@ -1189,11 +1195,16 @@ const safe_item *safe_first(const safe_client *client, size_t index, bool *found
     fn header_statuses_match_status_cs() {
         let header = parse(&std::fs::read_to_string(crate::root().join(HEADER)).unwrap()).unwrap();
         let status = &header.enums[0];
-        let cs = crate::errors::csharp_status();
+        let cs = crate::errors::csharp_errors();
+        let start = cs.find("public enum ErrorCode").unwrap();
+        let codes = &cs[start..start + cs[start..].find("    }\n").unwrap()];
         for (name, n) in &status.variants {
             let member = camel(&name.strip_prefix("SAFE_").unwrap().to_lowercase(), true);
-            assert!(cs.contains(&format!(" {member} = {n},\n")), "{name} = {n}");
+            assert!(
+                codes.contains(&format!(" {member} = {n},\n")),
+                "{name} = {n}"
+            );
         }
-        assert_eq!(cs.matches(" = ").count(), status.variants.len());
+        assert_eq!(codes.matches(" = ").count(), status.variants.len());
     }
 }

@@ -1,4 +1,4 @@
-// Tests of the generated models (Models.cs) and of Json.cs, run by Sample.cs (ModelTests.Run):
+// Tests of the generated models (Generated/Models.g.cs) and of Json.cs (EveryModelCheck):
 //  * tests/conformance/full-models.json (one wire object per model with EVERY schema property set,
 //    plus `futureField` where the model keeps unknown keys; the same contract as
 //    core/tests/full_models.rs, bindings-python/tests/test_full_models.py and
@@ -12,7 +12,7 @@
 //  * dates (raw kept, parsed when it parses), unknown keys, absent vs null, wrong types, int64
 //    exactness, the JSON parser's strictness, form data;
 //  * the library's own JSON (an item, poller records, a sweep report, a status) through the models.
-// The repository root comes from SAFE_REPO_ROOT (run.sh sets it).
+// The repository root comes from SAFE_REPO_ROOT (tests/run.sh sets it).
 using System;
 using System.Collections;
 using System.Collections.Generic;
@@ -30,7 +30,7 @@ static class ModelTests
     static void Check(bool ok, string what) { report(ok, "models: " + what); }
 
     /// <summary>Runs every model test; results go to <paramref name="check"/> (one call per check).</summary>
-    internal static void Run(Client client, Action<bool, string> check)
+    internal static void Run(SafeTrackerClient client, Action<bool, string> check)
     {
         report = check;
         string root = Environment.GetEnvironmentVariable("SAFE_REPO_ROOT");
@@ -596,8 +596,6 @@ static class ModelTests
         Item big = Item.Parse("{\"id\":9007199254740993,\"sequentialOrgId\":-9223372036854775808}");
         Check(big.Id == 9007199254740993L && big.SequentialOrgId == long.MinValue, "int64 ids are exact");
         Check(big.ToJson().ToString() == "{\"id\":9007199254740993,\"sequentialOrgId\":-9223372036854775808}", "and written back exactly");
-        try { Item.FromLibrary("{\"id\":\"x\"}"); Check(false, "FromLibrary: no SafeException"); }
-        catch (SafeException e) { Check(e.Code == Status.Decode && e.InnerException is FormatException, "the library's undecodable item: Status.Decode"); }
     }
 
     static void Parser()
@@ -638,43 +636,55 @@ static class ModelTests
 
     // ---- the library's own JSON ----
 
-    static void Live(Client client)
+    static void Live(SafeTrackerClient client)
     {
-        Item item = client.ItemBySeq(1);
+        string itemJson = client.CallJson("item_by_seq", "{\"seq\":1}");
+        Item item = client.GetItemBySequence(1);
         Check(item != null && item.SequentialOrgId == 1 && item.Id > 0 && item.Description != null, "a live item, typed");
-        if (item != null) Check(item.ToJson().Equals(JsonValue.Parse(item.Json)), "a live item: ToJson is the library's JSON: " + item.ToJson());
-        using (var poller = new Poller(client, "{\"kind\":\"memory\"}", "{\"unsafe_min_interval\":0}"))
+        if (item != null) Check(item.ToJson().Equals(JsonValue.Parse(itemJson)), "a live item: ToJson is the library's JSON: " + item.ToJson());
+        using (var poller = new Poller(client, new PollerOptions { UnsafeMinInterval = TimeSpan.Zero }))
         {
             int records = 0, bad = 0;
-            string sweepReport = poller.Sweep(r =>
+            using (SweepEnumerator<ItemRecord> e = poller.SweepAsync().GetAsyncEnumerator())
             {
-                records++;
-                ItemRecord rec = ItemRecord.Parse(r.Json);
-                bool ok = rec.OrganizationId == 1 && rec.Key.OrganizationId == 1 && rec.SequentialOrgId == r.SequentialOrgId
-                          && rec.Item.SequentialOrgId == r.SequentialOrgId && (r.ItemId == 0 ? rec.Key.ItemId == null : rec.Key.ItemId == r.ItemId)
-                          && rec.ToJson().Equals(JsonValue.Parse(r.Json));
-                if (!ok) { bad++; Check(false, "a live record through ItemRecord: " + r.Json + " vs " + rec.ToJson()); }
-                return true;
-            });
+                while (e.MoveNext())
+                {
+                    records++;
+                    ItemRecord rec = e.Current;
+                    JsonValue wire = JsonValue.Parse(e.CurrentJson);
+                    bool ok = rec.OrganizationId == 1 && rec.Key.OrganizationId == 1 && rec.Item.SequentialOrgId == rec.SequentialOrgId
+                              && rec.Key.ItemId == rec.Item.Id && rec.ToJson().Equals(wire);
+                    if (!ok) { bad++; Check(false, "a live record through ItemRecord: " + wire + " vs " + rec.ToJson()); }
+                }
+            }
             Check(records > 0 && bad == 0, "live records through ItemRecord (" + records + ")");
-            JsonObject rep = JsonValue.Parse(sweepReport).AsObject;
-            var summary = SweepSummary.FromJson(rep["summary"]);
+            SweepReport report = poller.LastReport();
+            SweepSummary summary = report.Summary;
             Check(summary.Items == records && summary.Outcome.Outcome == SweepOutcome.Completed && summary.Finished.Value != null,
-                  "the report's summary: " + rep["summary"]);
+                  "the report's summary: " + summary.ToJson());
             int events = 0;
-            foreach (var e in rep["events"].AsArray)
+            foreach (PollerEvent ev in report.Events)
             {
-                var ev = PollerEvent.FromJson(e);
                 events++;
-                Check(ev.ToJson().Equals(e), "a live event written back: " + e);
+                Check(PollerEvent.FromJson(ev.ToJson()).ToJson().Equals(ev.ToJson()), "a live event written back: " + ev.ToJson());
                 if (ev.Event == PollerEvent.DuplicateNumber) Check(ev.Ids.Count >= 2, "a duplicate_number event names its ids");
             }
             Check(events > 0, "the report's events decode (" + events + ")");
-            string statusJson = poller.Status();
-            PollerStatus status = PollerStatus.Parse(statusJson);
+            PollerStatus status = poller.Status();
             Check(status.Cursor > 1 && status.LastSweep != null && status.LastSweep.Items == records && status.Stream == "items",
-                  "a live status, typed: " + statusJson);
-            Check(status.ToJson().Equals(JsonValue.Parse(statusJson)), "a live status written back: " + status.ToJson());
+                  "a live status, typed: " + status.ToJson());
         }
+    }
+
+    /// <summary>Every model check above, as one test of the runner.</summary>
+    [Test]
+    static void EveryModelCheck()
+    {
+        var failures = new List<string>();
+        int checks = 0;
+        using (SafeTrackerClient client = Simulator.Fresh(1, 20).Client(1))
+            Run(client, (ok, what) => { checks++; if (!ok) failures.Add(what); });
+        Assert.True(failures.Count == 0, failures.Count + " of " + checks + " model checks failed:\n  " + string.Join("\n  ", failures));
+        Assert.True(checks > 300, "the model checks ran: " + checks);
     }
 }

@@ -17,14 +17,31 @@ using System.Text;
 namespace SafeTracker
 {
     /// <summary>The kind of a <see cref="JsonValue"/>.</summary>
-    public enum JsonKind { Null, Bool, Number, String, Array, Object }
+    public enum JsonKind
+    {
+        /// <summary>JSON <c>null</c>.</summary>
+        Null,
+        /// <summary><c>true</c> or <c>false</c>.</summary>
+        Bool,
+        /// <summary>A number (its text kept exactly).</summary>
+        Number,
+        /// <summary>A string.</summary>
+        String,
+        /// <summary>An array.</summary>
+        Array,
+        /// <summary>An object (keys in order).</summary>
+        Object,
+    }
 
     /// <summary>A JSON value: null, a boolean, a number (its text, exactly as written), a string,
     /// an array or an object (<see cref="JsonObject"/>, in key order).</summary>
     public sealed class JsonValue : IEquatable<JsonValue>
     {
+        /// <summary>The JSON <c>null</c>.</summary>
         public static readonly JsonValue Null = new JsonValue(JsonKind.Null, null);
+        /// <summary>The JSON <c>true</c>.</summary>
         public static readonly JsonValue True = new JsonValue(JsonKind.Bool, true);
+        /// <summary>The JSON <c>false</c>.</summary>
         public static readonly JsonValue False = new JsonValue(JsonKind.Bool, false);
 
         // bool, string (a string's value or a number's text), IReadOnlyList<JsonValue>, JsonObject
@@ -32,14 +49,20 @@ namespace SafeTracker
 
         JsonValue(JsonKind kind, object value) { Kind = kind; this.value = value; }
 
+        /// <summary>What kind of value this is.</summary>
         public JsonKind Kind { get; }
+        /// <summary>True for JSON <c>null</c>.</summary>
         public bool IsNull { get { return Kind == JsonKind.Null; } }
 
+        /// <summary>The boolean (<see cref="InvalidOperationException"/> for another kind).</summary>
         public bool AsBool { get { return (bool)As(JsonKind.Bool); } }
+        /// <summary>The string (<see cref="InvalidOperationException"/> for another kind).</summary>
         public string AsString { get { return (string)As(JsonKind.String); } }
         /// <summary>A number's text as it was written (<c>1018</c>, <c>-89.6501</c>, <c>1e3</c>).</summary>
         public string NumberText { get { return (string)As(JsonKind.Number); } }
+        /// <summary>The array's values (<see cref="InvalidOperationException"/> for another kind).</summary>
         public IReadOnlyList<JsonValue> AsArray { get { return (IReadOnlyList<JsonValue>)As(JsonKind.Array); } }
+        /// <summary>The object's members (<see cref="InvalidOperationException"/> for another kind).</summary>
         public JsonObject AsObject { get { return (JsonObject)As(JsonKind.Object); } }
 
         object As(JsonKind kind)
@@ -48,9 +71,11 @@ namespace SafeTracker
             return value;
         }
 
+        /// <summary>A JSON boolean.</summary>
         public static JsonValue FromBool(bool b) { return b ? True : False; }
         /// <summary>A string value (null gives <see cref="Null"/>).</summary>
         public static JsonValue FromString(string s) { return s == null ? Null : new JsonValue(JsonKind.String, s); }
+        /// <summary>A JSON integer.</summary>
         public static JsonValue FromInt64(long n) { return new JsonValue(JsonKind.Number, n.ToString(CultureInfo.InvariantCulture)); }
         /// <summary>A number (shortest text that reads back the same); NaN and infinities have no
         /// JSON form and give <see cref="Null"/>, as serde_json writes them.</summary>
@@ -68,12 +93,14 @@ namespace SafeTracker
         }
         /// <summary>A number from text the parser has checked.</summary>
         internal static JsonValue Number(string checkedText) { return new JsonValue(JsonKind.Number, checkedText); }
+        /// <summary>A JSON array of <paramref name="items"/>.</summary>
         public static JsonValue FromArray(IEnumerable<JsonValue> items)
         {
             var list = new List<JsonValue>();
             foreach (var item in items) list.Add(item ?? Null);
             return new JsonValue(JsonKind.Array, list.AsReadOnly());
         }
+        /// <summary>A JSON object of <paramref name="members"/>.</summary>
         public static JsonValue FromObject(JsonObject members)
         {
             if (members == null) throw new ArgumentNullException("members");
@@ -99,6 +126,7 @@ namespace SafeTracker
             throw new FormatException("not an int64: " + Describe(this));
         }
 
+        /// <summary>The number as a <see cref="double"/> (<see cref="FormatException"/> when it is not finite).</summary>
         public double ToDouble()
         {
             double d;
@@ -117,6 +145,7 @@ namespace SafeTracker
             return sb.ToString();
         }
 
+        /// <summary>Appends the compact JSON text to <paramref name="sb"/>.</summary>
         public void WriteTo(StringBuilder sb)
         {
             switch (Kind)
@@ -202,8 +231,10 @@ namespace SafeTracker
             }
         }
 
+        /// <summary>Equal JSON values (numbers by their text).</summary>
         public override bool Equals(object obj) { return Equals(obj as JsonValue); }
 
+        /// <summary>A hash consistent with <see cref="Equals(object)"/>.</summary>
         public override int GetHashCode()
         {
             switch (Kind)
@@ -240,7 +271,9 @@ namespace SafeTracker
         readonly List<KeyValuePair<string, JsonValue>> entries = new List<KeyValuePair<string, JsonValue>>();
         readonly Dictionary<string, int> index = new Dictionary<string, int>(StringComparer.Ordinal);
 
+        /// <summary>How many members.</summary>
         public int Count { get { return entries.Count; } }
+        /// <summary>False: members may be added.</summary>
         public bool IsReadOnly { get { return false; } }
 
         /// <summary>The value of <paramref name="key"/>; setting it replaces the value in place or
@@ -258,14 +291,17 @@ namespace SafeTracker
             }
         }
 
+        /// <summary>Adds a member (<see cref="ArgumentException"/> when <paramref name="key"/> is there already).</summary>
         public void Add(string key, JsonValue value)
         {
             if (key != null && index.ContainsKey(key)) throw new ArgumentException("duplicate key: " + key, "key");
             this[key] = value;
         }
 
+        /// <summary>True when <paramref name="key"/> is a member.</summary>
         public bool ContainsKey(string key) { return index.ContainsKey(key); }
 
+        /// <summary>The member <paramref name="key"/>, when there is one.</summary>
         public bool TryGetValue(string key, out JsonValue value)
         {
             int at;
@@ -274,6 +310,7 @@ namespace SafeTracker
             return false;
         }
 
+        /// <summary>Removes member <paramref name="key"/>; false when there was none.</summary>
         public bool Remove(string key)
         {
             int at;
@@ -284,13 +321,16 @@ namespace SafeTracker
             return true;
         }
 
+        /// <summary>Removes every member.</summary>
         public void Clear() { entries.Clear(); index.Clear(); }
 
+        /// <summary>The keys, in order.</summary>
         public ICollection<string> Keys
         {
             get { var keys = new List<string>(entries.Count); foreach (var e in entries) keys.Add(e.Key); return keys.AsReadOnly(); }
         }
 
+        /// <summary>The values, in order.</summary>
         public ICollection<JsonValue> Values
         {
             get { var values = new List<JsonValue>(entries.Count); foreach (var e in entries) values.Add(e.Value); return values.AsReadOnly(); }
@@ -299,6 +339,7 @@ namespace SafeTracker
         IEnumerable<string> IReadOnlyDictionary<string, JsonValue>.Keys { get { return Keys; } }
         IEnumerable<JsonValue> IReadOnlyDictionary<string, JsonValue>.Values { get { return Values; } }
 
+        /// <summary>The members, in order.</summary>
         public IEnumerator<KeyValuePair<string, JsonValue>> GetEnumerator() { return entries.GetEnumerator(); }
         IEnumerator IEnumerable.GetEnumerator() { return GetEnumerator(); }
 
@@ -535,7 +576,9 @@ namespace SafeTracker
     [AttributeUsage(AttributeTargets.Property, AllowMultiple = false, Inherited = false)]
     public sealed class WireNameAttribute : Attribute
     {
+        /// <summary>Names the wire key <paramref name="name"/>.</summary>
         public WireNameAttribute(string name) { Name = name; }
+        /// <summary>The key on the wire.</summary>
         public string Name { get; }
     }
 
@@ -679,7 +722,9 @@ namespace SafeTracker
     {
         SafeDateTime(string raw) { Raw = raw; Value = ParseUtc(raw); }
 
+        /// <summary>The text as it came.</summary>
         public string Raw { get; }
+        /// <summary>The date, when the text parses as one (null otherwise).</summary>
         public DateTimeOffset? Value { get; }
 
         /// <summary>Never fails for the text (null is an <see cref="ArgumentNullException"/>).</summary>
@@ -695,9 +740,13 @@ namespace SafeTracker
             return new SafeDateTime(t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
         }
 
+        /// <summary>The raw text.</summary>
         public override string ToString() { return Raw; }
+        /// <summary>Equal raw texts.</summary>
         public bool Equals(SafeDateTime other) { return other != null && string.Equals(Raw, other.Raw, StringComparison.Ordinal); }
+        /// <summary>Equal raw texts.</summary>
         public override bool Equals(object obj) { return Equals(obj as SafeDateTime); }
+        /// <summary>The raw text's hash.</summary>
         public override int GetHashCode() { return Raw.GetHashCode(); }
 
         // What the core's SafeDateTime::parse accepts: RFC 3339 (a 'T', 't' or ' ' between date and
@@ -791,10 +840,14 @@ namespace SafeTracker
             Error = error;
         }
 
+        /// <summary>The text as it came.</summary>
         public string Raw { get; }
+        /// <summary>The decoded fields, or null when the raw text is not a JSON object (see <see cref="Error"/>).</summary>
         public IReadOnlyDictionary<string, JsonValue> Fields { get; }
+        /// <summary>Why the raw text did not decode, or null.</summary>
         public string Error { get; }
 
+        /// <summary>Form data from its raw text (never refused: a text that does not decode keeps <see cref="Error"/>).</summary>
         public static FormData Parse(string raw)
         {
             raw = raw ?? "";
